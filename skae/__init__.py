@@ -1,0 +1,22 @@
+"""skae: autoencoders as scikit-learn estimators.
+
+Three estimators share one training base built on skorch and PyTorch:
+
+- :class:`AutoencoderTransformer`, nonlinear dimensionality reduction;
+- :class:`AutoencoderAnomalyDetector`, anomaly detection from reconstruction
+  error;
+- :class:`AutoencoderImputer`, missing-value imputation.
+"""
+
+__version__ = "0.1.0.dev0"
+
+from ._base import TrainingDivergedError  # noqa: E402
+from ._modules import MLPAutoencoder  # noqa: E402
+from ._transformer import AutoencoderTransformer  # noqa: E402
+
+__all__ = [
+    "AutoencoderTransformer",
+    "MLPAutoencoder",
+    "TrainingDivergedError",
+    "__version__",
+]

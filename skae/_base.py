@@ -1,0 +1,590 @@
+"""The training base that every skae estimator shares.
+
+:class:`BaseAutoencoder` is a :class:`skorch.NeuralNet` that behaves like a
+scikit-learn estimator: a constructor that only stores its arguments,
+parameter validation in ``fit``, ``validate_data`` on every public method,
+outputs in the input's float dtype, and no global state touched. Training
+itself is skorch's: its ``fit_loop``, callbacks (early stopping, logging,
+progress bars), history, ``module__`` / ``optimizer__`` / ``callbacks__``
+parameter routing and pickling. What differs from a plain ``NeuralNet`` is
+what an in-memory table needs: features scaled in ``fit``, data moved to the
+device once and sliced a batch at a time, a seeded and forked random state,
+and chunked inference with bounded memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import difflib
+import inspect
+import numbers
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch import NeuralNet
+from skorch.callbacks import EarlyStopping, EpochTimer, PassthroughScoring, PrintLog
+from torch import nn
+
+from . import __version__
+from ._data import (
+    BatchIterator,
+    TensorDataset,
+    draw_seed,
+    forked_torch_rng,
+    map_row_chunks,
+    resolve_device,
+)
+from ._modules import ACTIVATIONS, MLPAutoencoder
+
+OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+    "rmsprop": torch.optim.RMSprop,
+}
+
+# Rows per inference chunk are chosen so that one chunk's widest activation
+# stays under this many bytes.
+_INFERENCE_CHUNK_BYTES = 64 * 2**20
+
+
+class _NotForAutoencoders:
+    """Hide an inherited skorch method that has no meaning for an estimator.
+
+    skorch's ``predict`` and ``predict_proba`` are for supervised nets;
+    scikit-learn decides what an estimator is from the methods it has, so
+    they must be absent (``hasattr`` false) rather than merely unused.
+    """
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, instance, owner=None):
+        raise AttributeError(f"{owner.__name__!r} object has no attribute {self.name!r}")
+
+
+class TrainingDivergedError(FloatingPointError):
+    """Raised when the training loss becomes NaN or infinite.
+
+    The estimator is left unfitted. Lowering ``lr`` usually helps.
+    """
+
+
+class BaseAutoencoder(NeuralNet):
+    """Shared training machinery of the skae estimators. Not for direct use.
+
+    Subclasses set ``_module_kwargs`` (what the module is built from),
+    ``_training_dataset`` (which tensors train it) and ``get_loss``; the base
+    does validation, scaling, seeding, device placement, the training loop
+    (through skorch), early stopping, ``partial_fit`` and chunked inference.
+    """
+
+    # skorch attributes that skae estimators do not expose as parameters.
+    # They are class attributes, so ``get_params`` does not list them.
+    criterion = nn.MSELoss
+    train_split = None
+    iterator_train = BatchIterator
+    iterator_valid = BatchIterator
+    dataset = TensorDataset
+    predict_nonlinearity = None
+    warm_start = False
+    compile = False
+    use_caching = "auto"
+    torch_load_kwargs = {"weights_only": False}
+
+    predict = _NotForAutoencoders()
+    predict_proba = _NotForAutoencoders()
+
+    #: Scaler fitted on the training data; subclasses may use another.
+    _scaler = StandardScaler
+
+    _parameter_constraints: dict = {
+        "module": [None, type, nn.Module, callable],
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "optimizer": [StrOptions(set(OPTIMIZERS)), type],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "device": [str, torch.device],
+        "verbose": ["verbose"],
+        "callbacks": [None, list, StrOptions({"disable"})],
+    }
+
+    def __init__(
+        self,
+        *,
+        module=None,
+        hidden_layer_sizes=(128,),
+        activation="silu",
+        dropout=0.0,
+        max_epochs=200,
+        batch_size=256,
+        lr=1e-3,
+        optimizer="adam",
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        random_state=None,
+        device="auto",
+        verbose=0,
+        callbacks=None,
+        **kwargs,
+    ):
+        # Deliberately not calling NeuralNet.__init__: it sets fitted state
+        # (history_, initialized_) at construction, which scikit-learn forbids.
+        self.module = module
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.dropout = dropout
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+        self.callbacks = callbacks
+        # skorch-style routed parameters: module__*, optimizer__*, callbacks__*.
+        vars(self).update(kwargs)
+
+    # ------------------------------------------------------------------
+    # Parameters: scikit-learn's view of them, with skorch's routing kept.
+    # ------------------------------------------------------------------
+    @classmethod
+    def _declared_param_names(cls) -> list[str]:
+        signature = inspect.signature(cls.__init__)
+        return sorted(
+            p.name
+            for p in signature.parameters.values()
+            if p.name != "self" and p.kind != p.VAR_KEYWORD
+        )
+
+    def _get_param_names(self) -> list[str]:
+        # Declared parameters first, then routed ones (module__* ...) that
+        # were passed to the constructor or set_params.
+        declared = self._declared_param_names()
+        routed = sorted(
+            key
+            for key in vars(self)
+            if key not in declared and not key.startswith("_") and not key.endswith("_")
+        )
+        return declared + routed
+
+    @property
+    def _params_to_validate(self) -> set[str]:
+        # skorch checks these routed names against its prefixes in initialize().
+        return set(self._get_param_names()) - set(self._declared_param_names())
+
+    def set_params(self, **params):
+        """Set the parameters of this estimator.
+
+        Accepts the declared parameters and skorch's routed ones
+        (``module__*``, ``optimizer__*``, ``callbacks__*``,
+        ``iterator_train__*``). On a fitted estimator, skorch's rules apply:
+        ``lr`` and ``optimizer__*`` change the live optimizer and
+        ``module__*`` rebuilds the module.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : object
+            Estimator instance.
+        """
+        if getattr(self, "initialized_", False):
+            with self._skorch_sees_resolved_device():
+                return super().set_params(**params)
+        valid = set(self._get_param_names())
+        for key, value in params.items():
+            if key not in valid and "__" not in key:
+                close = difflib.get_close_matches(key, sorted(valid), n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                raise ValueError(
+                    f"Invalid parameter {key!r} for estimator {type(self).__name__}."
+                    f"{hint} Valid parameters are: {sorted(valid)!r}."
+                )
+            setattr(self, key, value)
+        return self
+
+    def _validate_params(self):
+        # scikit-learn's constraint check, then skorch's check of routed names.
+        BaseEstimator._validate_params(self)
+        if getattr(self, "init_context_", None) is None and "module_" in vars(self):
+            NeuralNet._validate_params(self)
+
+    __repr__ = BaseEstimator.__repr__
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = False
+        return tags
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return bool(getattr(self, "initialized_", False)) and hasattr(self, "n_features_in_")
+
+    # ------------------------------------------------------------------
+    # Fitting
+    # ------------------------------------------------------------------
+    def fit(self, X, y=None):
+        """Fit the autoencoder to ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        BaseEstimator._validate_params(self)
+        X = self._validate_training_data(X, reset=True)
+        return self._fit(X, reset=True)
+
+    def partial_fit(self, X, y=None):
+        """Train for ``max_epochs`` more epochs on ``X``, keeping what was learned.
+
+        The first call initialises the estimator like :meth:`fit` (the
+        feature scaling is learned from that first batch of rows); later calls
+        continue training the same network on new rows, so data that does not
+        fit in memory can be streamed through in chunks.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        first_call = not self.__sklearn_is_fitted__()
+        if first_call:
+            BaseEstimator._validate_params(self)
+        X = self._validate_training_data(X, reset=first_call)
+        return self._fit(X, reset=first_call)
+
+    def _validate_training_data(self, X, *, reset: bool):
+        return self._validate_input(X, reset=reset)
+
+    def _fit(self, X, *, reset: bool):
+        """Train on validated ``X``; ``reset`` starts from a fresh network."""
+        if reset:
+            self.device_ = resolve_device(self.device)
+            self._fit_preprocessing(X)
+            self._seed_ = draw_seed(self.random_state)
+        # A new stream of random numbers for every call, reproducible from
+        # random_state: partial_fit does not replay the same shuffles.
+        n_epochs_done = 0 if reset else len(self.history_)
+        seed = (self._seed_ + 1_000_003 * n_epochs_done) % (2**63)
+        try:
+            with forked_torch_rng(seed, self.device_):
+                if reset:
+                    self.history_ = None
+                    self.initialized_ = False
+                    self.initialize()
+                dataset = self._training_dataset(X)
+                if reset:
+                    self._initialize_from_data(dataset)
+                NeuralNet.partial_fit(self, dataset)
+        except BaseException:
+            if reset:
+                self._discard_fitted_state()
+            raise
+        self._after_training(X)
+        return self
+
+    def _discard_fitted_state(self):
+        for key in list(vars(self)):
+            if key.endswith("_") and not key.startswith("_") or key == "_seed_":
+                delattr(self, key)
+
+    def _fit_preprocessing(self, X):
+        """Learn what ``fit`` needs before the network exists (the scaling)."""
+        self.scaler_ = self._scaler().fit(X)
+
+    def _initialize_from_data(self, dataset: TensorDataset):
+        """Let the module start from PCA's solution when it supports it."""
+        init = getattr(self.module_, "init_from_pca", None)
+        if init is None:
+            return
+        x = dataset.tensors[0]
+        k = self._n_code()
+        mean = x.mean(dim=0)
+        centered = x - mean
+        # Principal axes from the (small) covariance; exact and fast for
+        # tables, and it never needs more memory than one copy of the data.
+        cov = centered.T @ centered / max(len(x) - 1, 1)
+        eigvals, eigvecs = torch.linalg.eigh(cov.double())
+        components = eigvecs[:, torch.argsort(eigvals, descending=True)[:k]].T
+        init(components.to(x.dtype), mean)
+
+    def _after_training(self, X):
+        """Hook run after every training call (the detector sets its threshold)."""
+
+    def _n_code(self) -> int:
+        raise NotImplementedError
+
+    def _module_kwargs(self) -> dict[str, Any]:
+        """Constructor arguments the estimator gives its module."""
+        return {
+            "n_features": self.n_features_in_,
+            "n_components": self._n_code(),
+            "hidden_layer_sizes": tuple(int(h) for h in self.hidden_layer_sizes),
+            "activation": self.activation,
+            "dropout": self.dropout,
+        }
+
+    def _training_dataset(self, X) -> TensorDataset:
+        """Scaled training rows as tensors on the compute device."""
+        return TensorDataset(self._to_tensor(self._scale(X)))
+
+    # ------------------------------------------------------------------
+    # skorch hooks
+    # ------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _skorch_sees_resolved_device(self):
+        # skorch places modules on ``self.device``; ours may be "auto".
+        requested = vars(self)["device"]
+        vars(self)["device"] = getattr(self, "device_", resolve_device(requested))
+        try:
+            yield
+        finally:
+            vars(self)["device"] = requested
+
+    def initialize(self):
+        """Build callbacks, module, criterion, optimizer and history."""
+        with self._skorch_sees_resolved_device():
+            return super().initialize()
+
+    @property
+    def _default_callbacks(self):
+        monitor = "valid_loss" if self.early_stopping else "train_loss"
+        callbacks = [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+        ]
+        if self.early_stopping:
+            callbacks.append(("valid_loss", PassthroughScoring(name="valid_loss")))
+        callbacks += [
+            (
+                "early_stopping",
+                EarlyStopping(
+                    monitor=monitor,
+                    patience=self.n_iter_no_change,
+                    threshold=self.tol,
+                    threshold_mode="rel",
+                    load_best=bool(self.early_stopping),
+                ),
+            ),
+            ("print_log", PrintLog()),
+        ]
+        return callbacks
+
+    def initialize_module(self):
+        """Instantiate the module from the estimator's parameters."""
+        kwargs = self._module_kwargs()
+        routed = self.get_params_for("module")
+        module = self.module if self.module is not None else MLPAutoencoder
+        if isinstance(module, nn.Module):
+            # Train a copy: refitting starts afresh and the parameter is untouched.
+            self.module_ = copy.deepcopy(module)
+            return self
+        accepted = _accepted_kwargs(module, kwargs)
+        self.module_ = module(**accepted, **routed)
+        return self
+
+    def initialize_optimizer(self, triggered_directly=None):
+        """Instantiate the optimizer; ``optimizer`` may be a name or a class."""
+        named_parameters = self.get_all_learnable_params()
+        args, kwargs = self.get_params_for_optimizer("optimizer", named_parameters)
+        optimizer = OPTIMIZERS.get(self.optimizer, self.optimizer)
+        self.optimizer_ = optimizer(*args, **kwargs)
+        return self
+
+    def initialize_history(self):
+        """Start an empty training history."""
+        from skorch.history import History
+
+        self.history_ = History()
+        return self
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        """Hold out ``validation_fraction`` of the rows for early stopping.
+
+        Tiny data sets, where the held-out part would be empty, monitor the
+        loss on the training rows instead.
+        """
+        if not self.early_stopping:
+            return X, None
+        n = len(X)
+        n_valid = int(np.floor(self.validation_fraction * n))
+        if n_valid < 1 or n - n_valid < 1:
+            return X, X
+        order = torch.randperm(n, device=X.tensors[0].device)
+        return X.subset(order[n_valid:]), X.subset(order[:n_valid])
+
+    def get_iterator(self, dataset, training=False):
+        """Batches sliced from tensors already on the device."""
+        prefix = "iterator_train" if training else "iterator_valid"
+        kwargs = {"batch_size": self.batch_size, "shuffle": training}
+        kwargs.update(self.get_params_for(prefix))
+        return BatchIterator(dataset, **kwargs)
+
+    def infer(self, x, **fit_params):
+        """Run the module on a batch that already lives on the device."""
+        return self.module_(x, **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """Mean squared reconstruction error, plus the module's penalty."""
+        x_hat, penalty = _split_output(y_pred)
+        target = X if y_true is None else y_true
+        return torch.mean((x_hat - target) ** 2) + penalty
+
+    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        # Runs before the scoring callbacks, so read the batch losses.
+        for batch in self.history[-1]["batches"]:
+            for key in ("train_loss", "valid_loss"):
+                value = batch.get(key)
+                if value is not None and not np.isfinite(value):
+                    raise TrainingDivergedError(
+                        f"Training diverged: {key} became {value} in epoch "
+                        f"{len(self.history)}. Lower lr (now {self.lr}) or check "
+                        "the input for extreme values."
+                    )
+
+    # ------------------------------------------------------------------
+    # Data in and out
+    # ------------------------------------------------------------------
+    def _validate_input(self, X, *, reset: bool):
+        return validate_data(
+            self,
+            X,
+            reset=reset,
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=1,
+        )
+
+    def _scale(self, X) -> np.ndarray:
+        """Scale rows to the network's float32 input."""
+        return self.scaler_.transform(np.asarray(X, dtype=np.float32))
+
+    def _to_tensor(self, array: np.ndarray) -> torch.Tensor:
+        array = np.ascontiguousarray(array, dtype=np.float32)
+        if not array.flags.writeable:  # torch refuses read-only memory
+            array = array.copy()
+        return torch.from_numpy(array).to(self.device_)
+
+    def _chunk_rows(self) -> int:
+        widest = max([self.n_features_in_, *map(int, self.hidden_layer_sizes)])
+        return int(np.clip(_INFERENCE_CHUNK_BYTES // (4 * widest), 1024, 1 << 17))
+
+    def _map_scaled_rows(self, X, fn, n_out: int, dtype) -> np.ndarray:
+        """Apply ``fn`` to the scaled rows of ``X`` in chunks, in eval mode.
+
+        ``fn`` takes a float32 tensor of scaled rows on the device and returns
+        a tensor of ``n_out`` columns; results are gathered in ``dtype``.
+        """
+        self.module_.eval()
+        out = np.empty((X.shape[0], n_out), dtype=dtype)
+
+        def run(rows):
+            return fn(self._to_tensor(self._scale(X[rows]))).cpu().numpy()
+
+        return map_row_chunks(run, X.shape[0], out, self._chunk_rows())
+
+    def _squared_errors(self, X) -> np.ndarray:
+        """Per-entry squared reconstruction errors in scaled units."""
+        def errors(x):
+            return (self._reconstruct(x) - x) ** 2
+
+        return self._map_scaled_rows(X, errors, self.n_features_in_, _float_dtype(X))
+
+    def _reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        return self.module_.decode(self.module_.encode(x))
+
+    def _check_fitted_input(self, X):
+        check_is_fitted(self)
+        return self._validate_input(X, reset=False)
+
+    # ------------------------------------------------------------------
+    # Persistence
+    # ------------------------------------------------------------------
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_skae_version"] = __version__
+        return state
+
+    def __setstate__(self, state):
+        saved_with = state.pop("_skae_version", None)
+        if saved_with is not None and saved_with != __version__:
+            warnings.warn(
+                f"This {type(self).__name__} was saved with skae {saved_with} and "
+                f"is loaded with skae {__version__}; results may differ. Refit or "
+                "save it again with this version.",
+                UserWarning,
+                stacklevel=2,
+            )
+        requested = state["device"]
+        # Tensors were saved from device_; skorch maps them to the CPU when
+        # that device is missing here.
+        fitted_on = state.get("device_")
+        state["device"] = str(fitted_on) if fitted_on is not None else "cpu"
+        with warnings.catch_warnings():
+            if requested == "auto":
+                warnings.filterwarnings("ignore", message=".*CUDA.*")
+            super().__setstate__(state)
+        if fitted_on is not None:
+            self.__dict__["device_"] = torch.device(self.__dict__["device"])
+        self.__dict__["device"] = requested
+
+
+def _accepted_kwargs(factory, kwargs: dict) -> dict:
+    """Keep the entries of ``kwargs`` that ``factory`` accepts by name."""
+    try:
+        parameters = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return kwargs
+    if any(p.kind == p.VAR_KEYWORD for p in parameters.values()):
+        return kwargs
+    return {k: v for k, v in kwargs.items() if k in parameters}
+
+
+def _split_output(output):
+    """Split a module's output into ``(reconstruction, penalty)``."""
+    if isinstance(output, tuple):
+        return output[0], output[1]
+    return output, 0.0
+
+
+def _float_dtype(X) -> type:
+    return np.float32 if X.dtype == np.float32 else np.float64

@@ -1,0 +1,171 @@
+"""Data plumbing shared by every estimator: tensors, batches, seeds and devices.
+
+skorch's default path wraps data in a per-row :class:`torch.utils.data.Dataset`
+and collates batches row by row through a :class:`~torch.utils.data.DataLoader`.
+For in-memory tables that costs more than the arithmetic, so the estimators
+move the scaled training data to the compute device once and slice whole
+batches out of it here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+
+
+class TensorDataset(torch.utils.data.Dataset):
+    """Rows of one or more equally long tensors, kept on their device.
+
+    Indexing with an integer gives one row per tensor (so skorch callbacks
+    that expect a map-style dataset still work); the estimators slice whole
+    batches through :class:`BatchIterator` instead.
+
+    Parameters
+    ----------
+    *tensors : torch.Tensor
+        Tensors with the same first dimension.
+    """
+
+    def __init__(self, *tensors: torch.Tensor):
+        if not tensors or any(len(t) != len(tensors[0]) for t in tensors):
+            raise ValueError("TensorDataset needs tensors of equal length.")
+        self.tensors = tensors
+
+    def __len__(self) -> int:
+        return len(self.tensors[0])
+
+    def __getitem__(self, index):
+        return tuple(t[index] for t in self.tensors)
+
+    def subset(self, index: torch.Tensor) -> TensorDataset:
+        """Return the rows at ``index`` as a new dataset (one gather)."""
+        return TensorDataset(*(t[index] for t in self.tensors))
+
+
+class BatchIterator:
+    """Iterate over a :class:`TensorDataset` a whole batch at a time.
+
+    Each batch is ``(inputs, targets)``, the form skorch's training and
+    validation steps unpack: ``inputs`` is the first tensor and ``targets``
+    the remaining ones (a single tensor, a tuple, or ``None`` when the dataset
+    holds one tensor). Shuffling draws from torch's global generator, which
+    the estimators fork and seed for the duration of ``fit``.
+
+    Parameters
+    ----------
+    dataset : TensorDataset
+        The rows to iterate over.
+    batch_size : int
+        Rows per batch; the last batch may be smaller (it is never dropped).
+    shuffle : bool, default=False
+        Draw a new permutation of the rows at every pass.
+    """
+
+    def __init__(self, dataset: TensorDataset, batch_size: int, shuffle: bool = False):
+        self.dataset = dataset
+        self.batch_size = max(1, min(int(batch_size), len(dataset)))
+        self.shuffle = shuffle
+
+    def __len__(self) -> int:
+        return -(-len(self.dataset) // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple]:
+        tensors = self.dataset.tensors
+        n = len(self.dataset)
+        if self.shuffle:
+            order = torch.randperm(n).to(tensors[0].device, non_blocking=True)
+            batches = (order[i : i + self.batch_size] for i in range(0, n, self.batch_size))
+            for index in batches:
+                yield _as_batch([t[index] for t in tensors])
+        else:
+            for i in range(0, n, self.batch_size):
+                yield _as_batch([t[i : i + self.batch_size] for t in tensors])
+
+
+def _as_batch(parts: Sequence[torch.Tensor]) -> tuple:
+    if len(parts) == 1:
+        return parts[0], None
+    if len(parts) == 2:
+        return parts[0], parts[1]
+    return parts[0], tuple(parts[1:])
+
+
+def resolve_device(device) -> torch.device:
+    """Turn the ``device`` parameter into a :class:`torch.device`.
+
+    ``"auto"`` picks CUDA when it is available and the CPU otherwise. An
+    explicit CUDA device on a machine without one raises a ``ValueError``
+    that says so, rather than an error from inside torch.
+    """
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a device torch knows; use 'auto', 'cpu', "
+            "'cuda' or 'cuda:<index>'."
+        ) from exc
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but CUDA is not available on this "
+            "machine; use device='auto' to fall back to the CPU."
+        )
+    if resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device={device!r} was requested but MPS is not available.")
+    return resolved
+
+
+def draw_seed(random_state) -> int:
+    """Draw a torch seed from ``random_state`` without touching global state.
+
+    An int gives itself, a :class:`numpy.random.RandomState` gives its next
+    draw (as scikit-learn estimators consume it), and ``None`` gives fresh
+    operating-system entropy, so the global NumPy generator is never used.
+    """
+    if random_state is None:
+        return int(np.random.SeedSequence().generate_state(1)[0])
+    if isinstance(random_state, numbers.Integral):
+        return int(random_state) % (2**63)
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+@contextlib.contextmanager
+def forked_torch_rng(seed: int, device: torch.device):
+    """Seed torch for the duration of a block and restore its global state after.
+
+    Module initialisation, dropout and shuffling all draw from torch's global
+    generators; forking them keeps ``fit`` reproducible from ``random_state``
+    while leaving the caller's random state exactly as it was.
+    """
+    cuda_devices = []
+    if device.type == "cuda":
+        cuda_devices = [device.index if device.index is not None else torch.cuda.current_device()]
+    with torch.random.fork_rng(devices=cuda_devices):
+        torch.random.default_generator.manual_seed(seed)
+        for index in cuda_devices:
+            torch.cuda.default_generators[index].manual_seed(seed)
+        yield
+
+
+def map_row_chunks(
+    fn: Callable[[np.ndarray, slice], np.ndarray],
+    n_rows: int,
+    out: np.ndarray,
+    chunk_rows: int,
+) -> np.ndarray:
+    """Fill ``out`` chunk by chunk with ``fn(rows)`` under inference mode.
+
+    Keeping the chunk bounded keeps the memory of inference a small multiple
+    of the input, however many rows there are.
+    """
+    with torch.inference_mode():
+        for start in range(0, n_rows, chunk_rows):
+            rows = slice(start, min(start + chunk_rows, n_rows))
+            out[rows] = fn(rows)
+    return out

@@ -1,0 +1,127 @@
+"""Docstring fragments shared by the estimators.
+
+The three estimators share their network and training parameters; their
+descriptions live here once and are spliced into each class docstring with
+:func:`fill_doc` (``%(name)s`` placeholders, as MNE-Python does).
+"""
+
+from __future__ import annotations
+
+_NETWORK_PARAMETERS = """\
+module : torch.nn.Module class or instance, default=None
+        The autoencoder to train. ``None`` builds an :class:`MLPAutoencoder`
+        from ``hidden_layer_sizes``, ``activation`` and ``dropout``. A class
+        is instantiated with ``n_features`` and ``n_components`` (and those
+        three parameters, where its constructor accepts them) plus any
+        ``module__<name>`` parameters; it must follow the protocol described
+        in :mod:`skae` (``encode`` and ``decode``).
+
+    hidden_layer_sizes : tuple of int, default=%(hidden_default)s
+        Widths of the encoder's hidden layers; the decoder mirrors them.
+        ``()`` gives a linear autoencoder.
+
+    activation : {"silu", "relu", "tanh", "logistic", "identity", "elu", \
+"gelu", "leaky_relu"}, default=%(activation_default)s
+        Activation of the hidden layers. ``"identity"`` makes the whole
+        autoencoder linear.
+
+    dropout : float in [0, 1), default=%(dropout_default)s
+        Dropout probability after each hidden activation during training."""
+
+_TRAINING_PARAMETERS = """\
+max_epochs : int, default=%(max_epochs_default)s
+        Maximum number of passes over the training data (per call, for
+        ``partial_fit``).
+
+    batch_size : int, default=%(batch_size_default)s
+        Rows per gradient step. Data with fewer rows trains in one batch.
+
+    lr : float, default=%(lr_default)s
+        Learning rate of the optimizer.
+
+    optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
+default="adam"
+        Optimizer; its other arguments are set with ``optimizer__<name>``
+        (for example ``optimizer__weight_decay=1e-4``).
+
+    early_stopping : bool, default=True
+        Hold out ``validation_fraction`` of the rows and stop when their
+        loss has not improved by ``tol`` (relative) for ``n_iter_no_change``
+        epochs, then restore the best weights. When False, training stops
+        when the training loss stops improving in the same sense.
+
+    validation_fraction : float in (0, 1), default=0.1
+        Share of the rows held out for early stopping.
+
+    n_iter_no_change : int, default=%(n_iter_no_change_default)s
+        Epochs without improvement before training stops.
+
+    tol : float, default=1e-4
+        Relative improvement of the monitored loss that counts as progress.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling, dropout and the validation
+        split. Training runs under a forked torch random state, so global
+        random state (``random``, ``numpy``, ``torch``) is left untouched.
+        Pass an int for reproducible results across calls.
+
+    device : str or torch.device, default="auto"
+        Where the network trains and runs: ``"auto"`` picks CUDA when it is
+        available and the CPU otherwise; ``"cpu"``, ``"cuda"``,
+        ``"cuda:1"``, ``"mps"`` choose explicitly. Fitted models load on a
+        CPU-only machine whatever device trained them.
+
+    verbose : int, default=0
+        ``1`` prints the loss of every epoch.
+
+    callbacks : list of (name, skorch.callbacks.Callback) or "disable", \
+default=None
+        Extra skorch callbacks (``LRScheduler``, ``Checkpoint``,
+        ``ProgressBar``, ...), run after the built-in ones.
+
+    **kwargs : dict
+        skorch's routed parameters: ``module__<name>``,
+        ``optimizer__<name>``, ``callbacks__<name>__<param>``,
+        ``iterator_train__<name>``."""
+
+_NETWORK_ATTRIBUTES = """\
+module_ : torch.nn.Module
+        The trained autoencoder.
+
+    scaler_ : sklearn transformer
+        Feature scaling learned in ``fit``; the network sees scaled data.
+
+    history_ : skorch.history.History
+        Per-epoch record of training (``train_loss``, ``valid_loss``,
+        ``dur``, ...). ``history_[:, "train_loss"]`` gives one column;
+        :func:`skae.history_frame` gives a DataFrame.
+
+    device_ : torch.device
+        The device the network lives on.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during fit. Defined only when `X` has feature
+        names that are all strings."""
+
+DOCS = {
+    "network_parameters": _NETWORK_PARAMETERS,
+    "training_parameters": _TRAINING_PARAMETERS,
+    "network_attributes": _NETWORK_ATTRIBUTES,
+}
+
+
+def fill_doc(**defaults):
+    """Class decorator splicing the shared fragments into ``__doc__``.
+
+    ``defaults`` gives the ``%(<name>_default)s`` values of the class.
+    """
+
+    def decorate(cls):
+        fragments = {key: value % defaults for key, value in DOCS.items()}
+        cls.__doc__ = cls.__doc__ % fragments
+        return cls
+
+    return decorate

@@ -1,0 +1,176 @@
+"""Torch modules behind the estimators.
+
+The estimators never reach into a module's layers: they talk to it through a
+small protocol, so that any :class:`torch.nn.Module` that follows it can be
+passed as ``module=`` to every estimator.
+
+The autoencoder protocol
+------------------------
+``encode(x) -> z``
+    Map a batch of (scaled) rows, shape ``(n, n_features)``, to codes of shape
+    ``(n, n_components)``. Must be deterministic in ``eval()`` mode: it is what
+    ``transform`` returns.
+``decode(z) -> x_hat``
+    Map codes back to reconstructed rows of shape ``(n, n_features)``.
+``forward(x)`` (optional)
+    Return the reconstruction, or a tuple ``(x_hat, penalty)`` where
+    ``penalty`` is a scalar tensor added to the training loss (a sparsity or
+    KL term, say). Without a custom ``forward``, ``decode(encode(x))`` is used.
+``init_from_pca(components, mean)`` (optional)
+    Called once before training with the principal axes of the scaled
+    training data, so that the module can start from the PCA solution.
+
+Constructors receive ``n_features`` and ``n_components`` from the estimator,
+plus whatever the user routes to them with ``module__<name>`` parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+__all__ = ["ACTIVATIONS", "MLPAutoencoder", "make_mlp"]
+
+#: Names accepted by the ``activation`` parameter, as in
+#: :class:`sklearn.neural_network.MLPRegressor` plus the modern choices.
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "identity": nn.Identity,
+    "logistic": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+    "leaky_relu": nn.LeakyReLU,
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
+}
+
+
+def make_mlp(
+    sizes: Sequence[int],
+    activation: str = "silu",
+    dropout: float = 0.0,
+    *,
+    zero_last: bool = False,
+) -> nn.Sequential:
+    """Build ``Linear -> activation -> dropout`` blocks with a linear last layer.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer widths, input first and output last (at least two entries).
+    activation : str, default="silu"
+        Key of :data:`ACTIVATIONS`, applied after every layer but the last.
+    dropout : float, default=0.0
+        Dropout probability after each hidden activation.
+    zero_last : bool, default=False
+        Initialise the last layer to zero, so that the block starts as the
+        zero function (used for residual corrections).
+
+    Returns
+    -------
+    mlp : torch.nn.Sequential
+    """
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(sizes) - 2:
+            layers.append(ACTIVATIONS[activation]())
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+    if zero_last:
+        nn.init.zeros_(layers[-1].weight)
+        nn.init.zeros_(layers[-1].bias)
+    return nn.Sequential(*layers)
+
+
+class MLPAutoencoder(nn.Module):
+    """Undercomplete MLP autoencoder with a mirrored decoder.
+
+    The encoder maps ``n_features -> hidden_layer_sizes -> n_components`` and
+    the decoder mirrors it. With ``linear_path=True`` (the default) each half
+    is a linear map plus a nonlinear MLP correction whose last layer starts at
+    zero; :meth:`init_from_pca` sets the linear maps to PCA's solution, so
+    training starts exactly where PCA ends and only has to learn what PCA
+    cannot express.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the input rows.
+    n_components : int
+        Width of the code.
+    hidden_layer_sizes : sequence of int, default=(128,)
+        Widths of the encoder's hidden layers; the decoder uses them in
+        reverse order. An empty sequence gives a linear autoencoder.
+    activation : str, default="silu"
+        Hidden activation, a key of :data:`ACTIVATIONS`.
+    dropout : float, default=0.0
+        Dropout probability after each hidden activation.
+    linear_path : bool, default=True
+        Add the linear (PCA-initialisable) path beside the MLPs.
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        n_components: int,
+        hidden_layer_sizes: Sequence[int] = (128,),
+        activation: str = "silu",
+        dropout: float = 0.0,
+        linear_path: bool = True,
+    ):
+        super().__init__()
+        hidden = list(hidden_layer_sizes)
+        self.linear_path = bool(linear_path) or not hidden
+        residual = self.linear_path and bool(hidden)
+        if hidden:
+            self.encoder = make_mlp(
+                [n_features, *hidden, n_components], activation, dropout,
+                zero_last=residual,
+            )
+            self.decoder = make_mlp(
+                [n_components, *hidden[::-1], n_features], activation, dropout,
+                zero_last=residual,
+            )
+        else:
+            self.encoder = self.decoder = None
+        if self.linear_path:
+            self.encoder_linear = nn.Linear(n_features, n_components)
+            self.decoder_linear = nn.Linear(n_components, n_features)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Map rows to codes."""
+        if not self.linear_path:
+            return self.encoder(x)
+        z = self.encoder_linear(x)
+        return z if self.encoder is None else z + self.encoder(x)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Map codes to reconstructed rows."""
+        if not self.linear_path:
+            return self.decoder(z)
+        x_hat = self.decoder_linear(z)
+        return x_hat if self.decoder is None else x_hat + self.decoder(z)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    @torch.no_grad()
+    def init_from_pca(self, components: torch.Tensor, mean: torch.Tensor) -> None:
+        """Set the linear path to PCA's projection and reconstruction.
+
+        Parameters
+        ----------
+        components : torch.Tensor of shape (n_components, n_features)
+            Orthonormal principal axes.
+        mean : torch.Tensor of shape (n_features,)
+            Mean of the data the axes were computed on.
+        """
+        if not self.linear_path:
+            return
+        self.encoder_linear.weight.copy_(components)
+        self.encoder_linear.bias.copy_(-components @ mean)
+        self.decoder_linear.weight.copy_(components.T)
+        self.decoder_linear.bias.copy_(mean)

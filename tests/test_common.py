@@ -1,0 +1,60 @@
+"""scikit-learn's estimator checks for every public estimator.
+
+``parametrize_with_checks`` runs the checks ``check_estimator`` yields; the
+checks scikit-learn runs only on its own estimators (parameter validation,
+``set_output``, feature names, ``partial_fit``) are run explicitly below.
+"""
+
+import pytest
+from sklearn.utils import estimator_checks as ec
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skae import AutoencoderTransformer
+
+FAST = dict(max_epochs=3, hidden_layer_sizes=(8,), random_state=0)
+
+ESTIMATORS = [AutoencoderTransformer(n_components=1, **FAST)]
+
+
+def expected_failed_checks(estimator):
+    return {}
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+EXTRA_CHECKS = [
+    ec.check_param_validation,
+    ec.check_estimators_partial_fit_n_features,
+    ec.check_dataframe_column_names_consistency,
+    ec.check_get_feature_names_out_error,
+    ec.check_inplace_ensure_writeable,
+]
+
+TRANSFORMER_CHECKS = [
+    ec.check_transformer_get_feature_names_out,
+    ec.check_transformer_get_feature_names_out_pandas,
+    ec.check_set_output_transform,
+    ec.check_set_output_transform_pandas,
+    ec.check_global_output_transform_pandas,
+]
+
+
+def _ids(value):
+    return getattr(value, "__name__", None) or type(value).__name__
+
+
+@pytest.mark.parametrize("check", EXTRA_CHECKS, ids=_ids)
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_ids)
+def test_extra_checks(estimator, check):
+    check(type(estimator).__name__, estimator)
+
+
+@pytest.mark.parametrize("check", TRANSFORMER_CHECKS, ids=_ids)
+@pytest.mark.parametrize(
+    "estimator", [e for e in ESTIMATORS if hasattr(e, "transform")], ids=_ids
+)
+def test_transformer_output_checks(estimator, check):
+    check(type(estimator).__name__, estimator)
