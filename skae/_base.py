@@ -70,6 +70,24 @@ class _NotForAutoencoders:
         raise AttributeError(f"{owner.__name__!r} object has no attribute {self.name!r}")
 
 
+class _EarlyStopping(EarlyStopping):
+    """skorch's :class:`~skorch.callbacks.EarlyStopping`, counting the start.
+
+    The network before its first update is scored on the validation rows and
+    competes as "epoch 0": a module that starts from a good solution (PCA's,
+    for the default module) is restored if training never beats it.
+    """
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        if len(net.history) != 1 or dataset_valid is None or self.monitor != "valid_loss":
+            return
+        score = net._evaluate_loss(dataset_valid)
+        self.dynamic_threshold_ = self._calc_new_threshold(score)
+        self.best_epoch_ = 0
+        if self.load_best:
+            self.best_model_weights_ = copy.deepcopy(net.module_.state_dict())
+
+
 class TrainingDivergedError(FloatingPointError):
     """Raised when the training loss becomes NaN or infinite.
 
@@ -398,7 +416,7 @@ class BaseAutoencoder(NeuralNet):
         callbacks += [
             (
                 "early_stopping",
-                EarlyStopping(
+                _EarlyStopping(
                     monitor=monitor,
                     patience=self.n_iter_no_change,
                     threshold=self.tol,
@@ -469,6 +487,13 @@ class BaseAutoencoder(NeuralNet):
         x_hat, penalty = _split_output(y_pred)
         target = X if y_true is None else y_true
         return torch.mean((x_hat - target) ** 2) + penalty
+
+    def _evaluate_loss(self, dataset) -> float:
+        """Mean validation loss of the current network over ``dataset``."""
+        total = 0.0
+        for batch in self.get_iterator(dataset, training=False):
+            total += self.validation_step(batch)["loss"].item() * len(batch[0])
+        return total / len(dataset)
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         # Runs before the scoring callbacks, so read the batch losses.

@@ -1,0 +1,270 @@
+"""Training and inference speed of skae against a raw PyTorch loop, PyOD and PCA.
+
+What it prints, all measured in one run on this machine:
+
+1. ``fit`` of each skae estimator against a hand-written PyTorch loop with the
+   same module, batch size, optimizer and epochs on in-memory data (the whole
+   ``fit`` call is timed, validation and scaling included), with 1 and 2
+   torch threads. Target: ratio <= 1.1.
+2. skae against PyOD's ``AutoEncoder`` at equal epochs and architecture.
+   Target: PyOD / skae >= 2.
+3. Training and inference rows/s next to ``PCA.fit`` / ``PCA.transform``.
+   Target: ``transform`` of a 64-feature table at >= 500,000 rows/s.
+4. How time grows with rows (10k to 1M) and features (10 to 1000).
+5. Peak memory of ``transform`` on 1,000,000 x 100 rows, against the input.
+
+``--device cuda`` runs the skae parts on a GPU. ``--quick`` uses less data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+import torch
+from _common import machine, print_table
+from sklearn.decomposition import PCA
+
+from skae import AutoencoderAnomalyDetector, AutoencoderImputer, AutoencoderTransformer
+from skae._modules import MLPAutoencoder
+
+HIDDEN = (128, 64)
+CODE = 8
+BATCH = 256
+LR = 1e-3
+
+
+def make_data(n, d, seed=0):
+    """Rows near a nonlinear 8-dimensional manifold, plus noise."""
+    rng = np.random.default_rng(seed)
+    latent = rng.normal(size=(n, CODE)).astype(np.float32)
+    W1 = rng.normal(size=(CODE, 32)).astype(np.float32)
+    W2 = rng.normal(size=(32, d)).astype(np.float32) / np.sqrt(32)
+    X = np.tanh(latent @ W1) @ W2 + 0.1 * rng.normal(size=(n, d)).astype(np.float32)
+    return X.astype(np.float32)
+
+
+def raw_loop(X, epochs, device, seed=0):
+    """The hand-written reference: standardize, then slice batches of a tensor."""
+    torch.manual_seed(seed)
+    start = time.perf_counter()
+    Xs = (X - X.mean(0)) / X.std(0)
+    data = torch.from_numpy(np.ascontiguousarray(Xs, dtype=np.float32)).to(device)
+    model = MLPAutoencoder(X.shape[1], CODE, HIDDEN).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=LR)
+    n = len(data)
+    for _ in range(epochs):
+        order = torch.randperm(n).to(device)
+        for i in range(0, n, BATCH):
+            xb = data[order[i : i + BATCH]]
+            opt.zero_grad()
+            loss = torch.mean((model(xb) - xb) ** 2)
+            loss.backward()
+            opt.step()
+    if device != "cpu":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def skae_params(epochs, device):
+    return dict(
+        hidden_layer_sizes=HIDDEN,
+        batch_size=BATCH,
+        lr=LR,
+        max_epochs=epochs,
+        early_stopping=False,
+        n_iter_no_change=epochs + 1,
+        random_state=0,
+        device=device,
+    )
+
+
+def skae_fit(estimator_cls, X, epochs, device, **extra):
+    params = skae_params(epochs, device)
+    if estimator_cls is AutoencoderTransformer:
+        params["n_components"] = CODE
+    est = estimator_cls(**params, **extra)
+    start = time.perf_counter()
+    est.fit(X)
+    if device != "cpu":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start, est
+
+
+def best_of(fn, repeats):
+    return min(fn() for _ in range(repeats))
+
+
+def pyod_fit(X, epochs):
+    from pyod.models.auto_encoder import AutoEncoder
+
+    model = AutoEncoder(
+        hidden_neuron_list=[*HIDDEN, CODE],
+        batch_norm=False,
+        dropout_rate=0.0,
+        batch_size=BATCH,
+        epoch_num=epochs,
+        lr=LR,
+        verbose=0,
+        device="cpu",
+        random_state=0,
+    )
+    start = time.perf_counter()
+    model.fit(X)
+    return time.perf_counter() - start
+
+
+def section_training(X, epochs, device, repeats, threads):
+    rows = []
+    estimators = [
+        (AutoencoderTransformer, {}),
+        (AutoencoderAnomalyDetector, {"n_components": CODE}),
+        (AutoencoderImputer, {}),
+    ]
+    for n_threads in threads:
+        torch.set_num_threads(n_threads)
+        raw = best_of(lambda: raw_loop(X, epochs, device), repeats)
+        for cls, extra in estimators:
+            t = best_of(lambda: skae_fit(cls, X, epochs, device, **extra)[0], repeats)
+            rows.append(
+                {
+                    "estimator": cls.__name__,
+                    "threads": n_threads,
+                    "raw_s": raw,
+                    "skae_s": t,
+                    "ratio": t / raw,
+                    "rows/s": len(X) * epochs / t,
+                }
+            )
+    print_table(rows, ["estimator", "threads", "raw_s", "skae_s", "ratio", "rows/s"])
+    return rows
+
+
+def section_pyod(X, epochs, repeats):
+    try:
+        import pyod  # noqa: F401
+    except ImportError:
+        print("[skip] PyOD is not installed (pip install -e '.[benchmark]').")
+        return None
+    skae_t = best_of(lambda: skae_fit(AutoencoderAnomalyDetector, X, epochs, "cpu",
+                                      n_components=CODE)[0], repeats)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pyod_t = best_of(lambda: pyod_fit(X, epochs), repeats)
+    print(f"skae AutoencoderAnomalyDetector {skae_t:.2f}s, PyOD AutoEncoder {pyod_t:.2f}s:"
+          f" PyOD / skae = {pyod_t / skae_t:.2f}")
+    return pyod_t / skae_t
+
+
+def section_throughput(X, device, repeats):
+    _, ae = skae_fit(AutoencoderTransformer, X, 1, device)
+    Z = ae.transform(X)
+    rows = []
+
+    def rate(fn):
+        return len(X) / best_of(lambda: _timed(fn), repeats)
+
+    rows.append({"operation": "skae transform", "rows/s": rate(lambda: ae.transform(X))})
+    rows.append({"operation": "skae inverse_transform",
+                 "rows/s": rate(lambda: ae.inverse_transform(Z))})
+    rows.append({"operation": "skae score_samples", "rows/s": rate(lambda: ae.score_samples(X))})
+    pca = PCA(CODE).fit(X)
+    rows.append({"operation": "PCA.fit", "rows/s": rate(lambda: PCA(CODE).fit(X))})
+    rows.append({"operation": "PCA.transform", "rows/s": rate(lambda: pca.transform(X))})
+    print_table(rows, ["operation", "rows/s"], floatfmt="{:,.0f}")
+    return rows
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def section_growth(device, quick):
+    torch.set_num_threads(1)
+    sizes = [10_000, 100_000] if quick else [10_000, 100_000, 1_000_000]
+    rows = []
+    for n in sizes:
+        X = make_data(n, 64)
+        t, ae = skae_fit(AutoencoderTransformer, X, 1, device)
+        rows.append({"rows": n, "features": 64, "fit_1_epoch_s": t,
+                     "transform_s": _timed(lambda: ae.transform(X))})
+    for d in [10, 100] if quick else [10, 100, 1000]:
+        X = make_data(50_000, d)
+        t, ae = skae_fit(AutoencoderTransformer, X, 1, device)
+        rows.append({"rows": 50_000, "features": d, "fit_1_epoch_s": t,
+                     "transform_s": _timed(lambda: ae.transform(X))})
+    print_table(rows, ["rows", "features", "fit_1_epoch_s", "transform_s"])
+    return rows
+
+
+_MEMORY_CHILD = """
+import json, resource, sys, numpy as np, torch
+sys.path.insert(0, {bench!r})
+from bench_speed import make_data, skae_fit
+from skae import AutoencoderTransformer
+torch.set_num_threads(1)
+X = make_data({n}, 100).astype(np.float64)
+_, ae = skae_fit(AutoencoderTransformer, X[:20000], 1, {device!r})
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+Z = ae.transform(X)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({{"input": X.nbytes, "output": Z.nbytes, "peak_before": before,
+                  "peak_after": after}}))
+"""
+
+
+def section_memory(device, quick):
+    n = 200_000 if quick else 1_000_000
+    code = _MEMORY_CHILD.format(bench=os.path.dirname(__file__), n=n, device=device)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if out.returncode:
+        print(out.stderr)
+        return None
+    m = json.loads(out.stdout.strip().splitlines()[-1])
+    extra = m["peak_after"] - m["peak_before"]
+    print(
+        f"transform of {n:,} x 100 float64 rows: input {m['input'] / 2**20:.0f} MiB, "
+        f"output {m['output'] / 2**20:.0f} MiB, peak RSS grew by {extra / 2**20:.0f} MiB "
+        f"during transform ({extra / m['input']:.2f} x the input); peak RSS "
+        f"{m['peak_after'] / 2**20:.0f} MiB in all"
+    )
+    return m
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--rows", type=int, default=None)
+    args = parser.parse_args(argv)
+    n = args.rows or (20_000 if args.quick else 100_000)
+    epochs = 3 if args.quick else 5
+    repeats = 1 if args.quick else 3
+    threads = [1, 2] if args.device == "cpu" else [torch.get_num_threads()]
+    print(machine())
+    print(f"\n## 1. fit against a raw PyTorch loop ({n:,} x 64, {epochs} epochs, "
+          f"64 -> {HIDDEN} -> {CODE}, batch {BATCH}, Adam, device {args.device})")
+    X = make_data(n, 64)
+    section_training(X, epochs, args.device, repeats, threads)
+    if args.device == "cpu":
+        print(f"\n## 2. against PyOD's AutoEncoder (1 thread, {epochs} epochs, same layers)")
+        torch.set_num_threads(1)
+        section_pyod(X, epochs, repeats)
+    print(f"\n## 3. throughput ({torch.get_num_threads()} threads)")
+    section_throughput(X, args.device, repeats)
+    print("\n## 4. growth with rows and features (1 epoch, 1 thread)")
+    section_growth(args.device, args.quick)
+    print("\n## 5. memory of transform")
+    section_memory(args.device, args.quick)
+
+
+if __name__ == "__main__":
+    main()

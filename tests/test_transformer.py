@@ -1,0 +1,311 @@
+"""AutoencoderTransformer: behaviour, workflow integration and quality floors."""
+
+import pickle
+import random
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_digits, load_wine
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skae import AutoencoderTransformer
+
+FAST = dict(max_epochs=10, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def wine():
+    X, y = load_wine(return_X_y=True)
+    return X, y
+
+
+def heldout_ratio(X, k, **params):
+    """Autoencoder / PCA held-out reconstruction error, standardized units."""
+    X_train, X_test = train_test_split(X, test_size=0.3, random_state=0)
+    scaler = StandardScaler().fit(X_train)
+    pca = PCA(k).fit(scaler.transform(X_train))
+    S_test = scaler.transform(X_test)
+    pca_err = np.mean((pca.inverse_transform(pca.transform(S_test)) - S_test) ** 2)
+    ae = AutoencoderTransformer(n_components=k, random_state=0, **params).fit(X_train)
+    rec = scaler.transform(ae.inverse_transform(ae.transform(X_test)))
+    return np.mean((rec - S_test) ** 2) / pca_err
+
+
+def test_shapes_dtypes_and_names(wine):
+    X, _ = wine
+    ae = AutoencoderTransformer(n_components=3, **FAST).fit(X)
+    Z = ae.transform(X)
+    assert Z.shape == (len(X), 3) and Z.dtype == np.float64
+    assert ae.inverse_transform(Z).shape == X.shape
+    Z32 = ae.transform(X.astype(np.float32))
+    assert Z32.dtype == np.float32
+    np.testing.assert_allclose(Z32, Z, rtol=1e-4, atol=1e-4)
+    assert list(ae.get_feature_names_out()) == [
+        "autoencodertransformer0",
+        "autoencodertransformer1",
+        "autoencodertransformer2",
+    ]
+    assert ae.n_features_in_ == X.shape[1]
+    assert len(ae.history_) >= 1 and "train_loss" in ae.history_[-1]
+
+
+def test_beats_pca_on_digits_with_defaults(digits):
+    X, _ = digits
+    assert heldout_ratio(X, 8) < 0.8
+
+
+def test_linear_autoencoder_matches_pca(digits):
+    # Random start, no PCA initialisation: the training machinery alone must
+    # find PCA's subspace.
+    X, _ = digits
+    ratio = heldout_ratio(X, 4, activation="identity", module__linear_path=False)
+    assert ratio < 1.05
+
+
+def test_linear_autoencoder_with_pca_start_is_pca(wine):
+    X, _ = wine
+    ratio = heldout_ratio(X, 2, activation="identity", max_epochs=2)
+    assert abs(ratio - 1) < 0.02
+
+
+def test_score_is_negative_reconstruction_error(wine):
+    X, _ = wine
+    ae = AutoencoderTransformer(n_components=2, **FAST).fit(X)
+    S = ae.scaler_.transform(X)
+    rec = ae.scaler_.transform(ae.inverse_transform(ae.transform(X)))
+    expected = -np.mean((rec - S) ** 2, axis=1)
+    np.testing.assert_allclose(ae.score_samples(X), expected, rtol=1e-4, atol=1e-6)
+    assert ae.score(X) == pytest.approx(expected.mean(), rel=1e-4)
+
+
+def test_same_seed_same_result_and_global_rng_untouched(wine):
+    X, _ = wine
+    random.seed(1)
+    np.random.seed(1)
+    torch.manual_seed(1)
+    states = (random.getstate(), np.random.get_state()[1].copy(), torch.get_rng_state())
+    a = AutoencoderTransformer(n_components=2, **FAST).fit_transform(X)
+    b = AutoencoderTransformer(n_components=2, **FAST).fit_transform(X)
+    np.testing.assert_array_equal(a, b)
+    c = AutoencoderTransformer(n_components=2, max_epochs=10, random_state=1).fit_transform(X)
+    assert not np.allclose(a, c)
+    assert random.getstate() == states[0]
+    np.testing.assert_array_equal(np.random.get_state()[1], states[1])
+    assert torch.equal(torch.get_rng_state(), states[2])
+
+
+def test_input_not_modified(wine):
+    X, _ = wine
+    X_copy = X.copy()
+    frame = pd.DataFrame(X).add_prefix("f")
+    frame_copy = frame.copy()
+    ae = AutoencoderTransformer(n_components=2, **FAST).fit(X)
+    ae.transform(X)
+    ae.score(X)
+    ae.inverse_transform(ae.transform(X))
+    AutoencoderTransformer(n_components=2, **FAST).fit(frame).transform(frame)
+    np.testing.assert_array_equal(X, X_copy)
+    pd.testing.assert_frame_equal(frame, frame_copy)
+
+
+def test_fewer_rows_than_batch_size():
+    X = np.random.default_rng(0).normal(size=(5, 4))
+    Z = AutoencoderTransformer(n_components=2, batch_size=256, **FAST).fit_transform(X)
+    assert Z.shape == (5, 2) and np.isfinite(Z).all()
+    Z1 = AutoencoderTransformer(n_components=1, **FAST).fit_transform(X[:1])
+    assert Z1.shape == (1, 1) and np.isfinite(Z1).all()
+
+
+def test_pandas_output(wine):
+    X, _ = wine
+    frame = pd.DataFrame(X).add_prefix("f")
+    ae = AutoencoderTransformer(n_components=2, **FAST).set_output(transform="pandas")
+    out = ae.fit_transform(frame)
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.columns) == ["autoencodertransformer0", "autoencodertransformer1"]
+    assert list(out.index) == list(frame.index)
+    assert list(ae.feature_names_in_) == list(frame.columns)
+
+
+def test_pipeline_and_cross_val_score(digits):
+    X, y = digits
+    pipe = make_pipeline(
+        AutoencoderTransformer(n_components=8, **FAST), LogisticRegression(max_iter=500)
+    )
+    scores = cross_val_score(pipe, X, y, cv=3)
+    assert scores.mean() > 0.75
+
+
+def test_grid_search_over_network_parameters(wine):
+    X, _ = wine
+    grid = GridSearchCV(
+        AutoencoderTransformer(max_epochs=5, random_state=0),
+        {
+            "n_components": [1, 3],
+            "hidden_layer_sizes": [(8,), (16, 8)],
+            "module__linear_path": [True, False],
+        },
+        cv=2,
+    )
+    grid.fit(X)
+    assert set(grid.best_params_) == {"n_components", "hidden_layer_sizes", "module__linear_path"}
+    # Score is negative reconstruction error: a wider code reconstructs better.
+    assert grid.best_params_["n_components"] == 3
+    assert grid.best_estimator_.module_.encoder_linear.out_features == 3
+
+
+def test_module_params_reach_the_module(wine):
+    X, _ = wine
+    ae = AutoencoderTransformer(n_components=2, module__linear_path=False, **FAST).fit(X)
+    assert not ae.module_.linear_path
+    assert clone(ae).get_params()["module__linear_path"] is False
+    with pytest.raises(ValueError, match="unexpected argument"):
+        AutoencoderTransformer(n_components=2, modul__x=1, **FAST).fit(X)
+
+
+def test_column_transformer(wine):
+    X, _ = wine
+    frame = pd.DataFrame(X).add_prefix("f")
+    ct = ColumnTransformer(
+        [
+            ("ae", AutoencoderTransformer(n_components=2, **FAST), list(frame.columns[:8])),
+            ("keep", "passthrough", list(frame.columns[8:])),
+        ]
+    )
+    out = ct.fit_transform(frame)
+    assert out.shape == (len(frame), 2 + 5)
+    assert ct.get_feature_names_out()[0] == "ae__autoencodertransformer0"
+
+
+@pytest.mark.parametrize("dump", ["pickle", "joblib"])
+def test_persistence_round_trip(wine, tmp_path, dump):
+    X, _ = wine
+    ae = AutoencoderTransformer(n_components=2, **FAST).fit(X)
+    path = tmp_path / "model"
+    if dump == "pickle":
+        path.write_bytes(pickle.dumps(ae))
+        loaded = pickle.loads(path.read_bytes())
+    else:
+        joblib.dump(ae, path)
+        loaded = joblib.load(path)
+    np.testing.assert_array_equal(loaded.transform(X), ae.transform(X))
+    np.testing.assert_array_equal(loaded.score_samples(X), ae.score_samples(X))
+    assert loaded.get_params()["device"] == "auto"
+
+
+def test_partial_fit_continues_training(wine):
+    X, _ = wine
+    ae = AutoencoderTransformer(n_components=2, max_epochs=3, early_stopping=False, random_state=0)
+    ae.partial_fit(X[:100])
+    scaler_mean = ae.scaler_.mean_.copy()
+    first = ae.score(X)
+    for _ in range(5):
+        ae.partial_fit(X[100:])
+        ae.partial_fit(X[:100])
+    assert len(ae.history_) == 33
+    assert ae.score(X) > first
+    np.testing.assert_array_equal(ae.scaler_.mean_, scaler_mean)
+
+
+def test_verbose_prints_epochs(wine, capsys):
+    X, _ = wine
+    AutoencoderTransformer(n_components=2, max_epochs=3, verbose=1, random_state=0).fit(X)
+    out = capsys.readouterr().out
+    assert "train_loss" in out and "valid_loss" in out
+    AutoencoderTransformer(n_components=2, max_epochs=3, random_state=0).fit(X)
+    assert capsys.readouterr().out == ""
+
+
+def test_early_stopping_stops_and_restores_best(wine):
+    X, _ = wine
+    ae = AutoencoderTransformer(n_components=2, max_epochs=500, n_iter_no_change=3, random_state=0)
+    ae.fit(X)
+    stopper = dict(ae.callbacks_)["early_stopping"]
+    n_epochs = len(ae.history_)
+    assert n_epochs < 500
+    # Stopped n_iter_no_change epochs after the best one (epoch 0 is the start).
+    assert n_epochs - stopper.best_epoch_ == 3
+    if stopper.best_epoch_ > 0:
+        best = ae.history_[stopper.best_epoch_ - 1, "valid_loss"]
+        assert best == min(ae.history_[:, "valid_loss"])
+
+
+def test_early_stopping_keeps_the_pca_start_when_training_only_hurts(wine):
+    # A learning rate far too high for the data: every epoch is worse than the
+    # PCA starting point, so the PCA solution is what the model ends with.
+    X, _ = wine
+    ae = AutoencoderTransformer(n_components=2, lr=5.0, n_iter_no_change=2, random_state=0)
+    ae.fit(X)
+    assert dict(ae.callbacks_)["early_stopping"].best_epoch_ == 0
+    pca_like = AutoencoderTransformer(
+        n_components=2, activation="identity", max_epochs=1, lr=1e-12, random_state=0
+    ).fit(X)
+    assert ae.score(X) == pytest.approx(pca_like.score(X), rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    "X, match",
+    [
+        (np.array([[1.0, np.nan], [2.0, 3.0]]), "NaN"),
+        (np.array([[1.0, np.inf], [2.0, 3.0]]), "infinity"),
+        (np.array([["a", "b"], ["c", "d"]], dtype=object), "could not convert|string"),
+        (np.empty((0, 3)), "0 sample"),
+        (np.ones((2, 3, 4)), "dim 3"),
+        (np.ones(5), "2D array"),
+    ],
+    ids=["nan", "inf", "strings", "empty", "3d", "1d"],
+)
+def test_bad_input_is_rejected_clearly(X, match):
+    with pytest.raises(ValueError, match=match):
+        AutoencoderTransformer(n_components=1, **FAST).fit(X)
+
+
+def test_bad_input_after_fit(wine):
+    X, _ = wine
+    with pytest.raises(Exception, match="not fitted"):
+        AutoencoderTransformer().transform(X)
+    ae = AutoencoderTransformer(n_components=2, **FAST).fit(X)
+    with pytest.raises(ValueError, match="X has 5 features, but AutoencoderTransformer is expecting 13"):
+        ae.transform(X[:, :5])
+    with pytest.raises(ValueError, match="n_components=2"):
+        ae.inverse_transform(np.zeros((3, 4)))
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"n_components": 20}, "n_components=20 must be at most the number of features, 13"),
+        ({"n_components": 0}, "'n_components' parameter"),
+        ({"lr": -1.0}, "'lr' parameter"),
+        ({"activation": "swish"}, "'activation' parameter"),
+        ({"dropout": 1.0}, "'dropout' parameter"),
+        ({"batch_size": 0}, "'batch_size' parameter"),
+        ({"optimizer": "adamax"}, "'optimizer' parameter"),
+        ({"device": "cuda:99" if torch.cuda.is_available() else "cuda"}, "CUDA|device"),
+        ({"device": "tpu-9"}, "device="),
+    ],
+)
+def test_illegal_hyper_parameters(wine, params, match):
+    X, _ = wine
+    with pytest.raises((ValueError, RuntimeError), match=match):
+        AutoencoderTransformer(**{**FAST, **params}).fit(X)
+
+
+def test_set_params_rejects_typos_with_a_suggestion():
+    with pytest.raises(ValueError, match="Did you mean 'n_components'"):
+        AutoencoderTransformer().set_params(n_component=3)
