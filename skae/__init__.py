@@ -10,11 +10,13 @@ Three estimators share one training base built on skorch and PyTorch:
 
 __version__ = "0.1.0.dev0"
 
+from ._anomaly import AutoencoderAnomalyDetector  # noqa: E402
 from ._base import TrainingDivergedError  # noqa: E402
 from ._modules import MLPAutoencoder  # noqa: E402
 from ._transformer import AutoencoderTransformer  # noqa: E402
 
 __all__ = [
+    "AutoencoderAnomalyDetector",
     "AutoencoderTransformer",
     "MLPAutoencoder",
     "TrainingDivergedError",

@@ -351,20 +351,10 @@ class BaseAutoencoder(NeuralNet):
         self.scaler_ = self._scaler().fit(X)
 
     def _initialize_from_data(self, dataset: TensorDataset):
-        """Let the module start from PCA's solution when it supports it."""
-        init = getattr(self.module_, "init_from_pca", None)
-        if init is None:
-            return
-        x = dataset.tensors[0]
-        k = self._n_code()
-        mean = x.mean(dim=0)
-        centered = x - mean
-        # Principal axes from the (small) covariance; exact and fast for
-        # tables, and it never needs more memory than one copy of the data.
-        cov = centered.T @ centered / max(len(x) - 1, 1)
-        eigvals, eigvecs = torch.linalg.eigh(cov.double())
-        components = eigvecs[:, torch.argsort(eigvals, descending=True)[:k]].T
-        init(components.to(x.dtype), mean)
+        """Let the module start from the data (PCA's solution, by default)."""
+        init = getattr(self.module_, "init_from_data", None)
+        if init is not None:
+            init(dataset.tensors[0])
 
     def _after_training(self, X):
         """Hook run after every training call (the detector sets its threshold)."""

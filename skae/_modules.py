@@ -16,9 +16,10 @@ The autoencoder protocol
     Return the reconstruction, or a tuple ``(x_hat, penalty)`` where
     ``penalty`` is a scalar tensor added to the training loss (a sparsity or
     KL term, say). Without a custom ``forward``, ``decode(encode(x))`` is used.
-``init_from_pca(components, mean)`` (optional)
-    Called once before training with the principal axes of the scaled
-    training data, so that the module can start from the PCA solution.
+``init_from_data(x)`` (optional)
+    Called once before training with the whole scaled training tensor, so
+    that the module can start from a data-dependent solution (PCA's, for
+    :class:`MLPAutoencoder`).
 
 Constructors receive ``n_features`` and ``n_components`` from the estimator,
 plus whatever the user routes to them with ``module__<name>`` parameters.
@@ -91,9 +92,11 @@ class MLPAutoencoder(nn.Module):
     The encoder maps ``n_features -> hidden_layer_sizes -> n_components`` and
     the decoder mirrors it. With ``linear_path=True`` (the default) each half
     is a linear map plus a nonlinear MLP correction whose last layer starts at
-    zero; :meth:`init_from_pca` sets the linear maps to PCA's solution, so
+    zero; :meth:`init_from_data` sets the linear maps to PCA's solution, so
     training starts exactly where PCA ends and only has to learn what PCA
-    cannot express.
+    cannot express. The corrections see their input clamped to the range of
+    the training data: far outside it the module extrapolates linearly, like
+    PCA, instead of trusting a network where it has never seen data.
 
     Parameters
     ----------
@@ -139,38 +142,67 @@ class MLPAutoencoder(nn.Module):
         if self.linear_path:
             self.encoder_linear = nn.Linear(n_features, n_components)
             self.decoder_linear = nn.Linear(n_components, n_features)
+        # Ranges the nonlinear corrections are confined to (set from data).
+        unbounded = torch.tensor([[-float("inf")], [float("inf")]])
+        self.register_buffer("input_range", unbounded.expand(2, n_features).clone())
+        self.register_buffer("code_range", unbounded.expand(2, n_components).clone())
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Map rows to codes."""
         if not self.linear_path:
             return self.encoder(x)
         z = self.encoder_linear(x)
-        return z if self.encoder is None else z + self.encoder(x)
+        if self.encoder is None:
+            return z
+        return z + self.encoder(torch.clamp(x, *self.input_range))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Map codes to reconstructed rows."""
         if not self.linear_path:
             return self.decoder(z)
         x_hat = self.decoder_linear(z)
-        return x_hat if self.decoder is None else x_hat + self.decoder(z)
+        if self.decoder is None:
+            return x_hat
+        return x_hat + self.decoder(torch.clamp(z, *self.code_range))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
 
     @torch.no_grad()
-    def init_from_pca(self, components: torch.Tensor, mean: torch.Tensor) -> None:
-        """Set the linear path to PCA's projection and reconstruction.
+    def init_from_data(self, x: torch.Tensor) -> None:
+        """Start from PCA: set the linear path to its projection and reconstruction.
 
         Parameters
         ----------
-        components : torch.Tensor of shape (n_components, n_features)
-            Orthonormal principal axes.
-        mean : torch.Tensor of shape (n_features,)
-            Mean of the data the axes were computed on.
+        x : torch.Tensor of shape (n_samples, n_features)
+            The scaled training rows.
         """
         if not self.linear_path:
             return
+        components, mean = principal_axes(x, self.encoder_linear.out_features)
         self.encoder_linear.weight.copy_(components)
         self.encoder_linear.bias.copy_(-components @ mean)
         self.decoder_linear.weight.copy_(components.T)
         self.decoder_linear.bias.copy_(mean)
+        self.input_range.copy_(torch.stack([x.amin(0), x.amax(0)]))
+        z = self.encoder_linear(x)
+        self.code_range.copy_(torch.stack([z.amin(0), z.amax(0)]))
+
+
+def principal_axes(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``k`` leading principal axes of ``x`` and its mean.
+
+    Computed from the ``d x d`` covariance in float64: exact, fast for tables
+    and never more than one extra copy of the data in memory.
+
+    Returns
+    -------
+    components : torch.Tensor of shape (k, n_features)
+    mean : torch.Tensor of shape (n_features,)
+    """
+    mean = x.mean(dim=0)
+    centered = x - mean
+    cov = (centered.T @ centered).double() / max(len(x) - 1, 1)
+    eigvals, eigvecs = torch.linalg.eigh(cov)
+    components = eigvecs[:, torch.argsort(eigvals, descending=True)[:k]].T
+    return components.to(x.dtype), mean

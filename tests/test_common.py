@@ -9,11 +9,14 @@ import pytest
 from sklearn.utils import estimator_checks as ec
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skae import AutoencoderTransformer
+from skae import AutoencoderAnomalyDetector, AutoencoderTransformer
 
 FAST = dict(max_epochs=3, hidden_layer_sizes=(8,), random_state=0)
 
-ESTIMATORS = [AutoencoderTransformer(n_components=1, **FAST)]
+ESTIMATORS = [
+    AutoencoderTransformer(n_components=1, **FAST),
+    AutoencoderAnomalyDetector(**FAST),
+]
 
 
 def expected_failed_checks(estimator):
@@ -29,11 +32,11 @@ EXTRA_CHECKS = [
     ec.check_param_validation,
     ec.check_estimators_partial_fit_n_features,
     ec.check_dataframe_column_names_consistency,
-    ec.check_get_feature_names_out_error,
     ec.check_inplace_ensure_writeable,
 ]
 
 TRANSFORMER_CHECKS = [
+    ec.check_get_feature_names_out_error,
     ec.check_transformer_get_feature_names_out,
     ec.check_transformer_get_feature_names_out_pandas,
     ec.check_set_output_transform,
