@@ -94,9 +94,11 @@ class MLPAutoencoder(nn.Module):
     is a linear map plus a nonlinear MLP correction whose last layer starts at
     zero; :meth:`init_from_data` sets the linear maps to PCA's solution, so
     training starts exactly where PCA ends and only has to learn what PCA
-    cannot express. The corrections see their input clamped to the range of
-    the training data: far outside it the module extrapolates linearly, like
-    PCA, instead of trusting a network where it has never seen data.
+    cannot express. Outside training, the corrections see their inputs
+    clamped to the range those inputs took during training (tracked like
+    batch normalization's running statistics): far from the training data
+    the module extrapolates linearly, like PCA, instead of trusting a
+    network where it has never seen data.
 
     Parameters
     ----------
@@ -104,7 +106,7 @@ class MLPAutoencoder(nn.Module):
         Width of the input rows.
     n_components : int
         Width of the code.
-    hidden_layer_sizes : sequence of int, default=(128,)
+    hidden_layer_sizes : sequence of int, default=(256, 128)
         Widths of the encoder's hidden layers; the decoder uses them in
         reverse order. An empty sequence gives a linear autoencoder.
     activation : str, default="silu"
@@ -119,7 +121,7 @@ class MLPAutoencoder(nn.Module):
         self,
         n_features: int,
         n_components: int,
-        hidden_layer_sizes: Sequence[int] = (128,),
+        hidden_layer_sizes: Sequence[int] = (256, 128),
         activation: str = "silu",
         dropout: float = 0.0,
         linear_path: bool = True,
@@ -142,10 +144,10 @@ class MLPAutoencoder(nn.Module):
         if self.linear_path:
             self.encoder_linear = nn.Linear(n_features, n_components)
             self.decoder_linear = nn.Linear(n_components, n_features)
-        # Ranges the nonlinear corrections are confined to (set from data).
-        unbounded = torch.tensor([[-float("inf")], [float("inf")]])
-        self.register_buffer("input_range", unbounded.expand(2, n_features).clone())
-        self.register_buffer("code_range", unbounded.expand(2, n_components).clone())
+        # Ranges the nonlinear corrections saw in training; empty until then.
+        empty = torch.tensor([[float("inf")], [-float("inf")]])
+        self.register_buffer("input_range", empty.expand(2, n_features).clone())
+        self.register_buffer("code_range", empty.expand(2, n_components).clone())
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Map rows to codes."""
@@ -154,7 +156,7 @@ class MLPAutoencoder(nn.Module):
         z = self.encoder_linear(x)
         if self.encoder is None:
             return z
-        return z + self.encoder(torch.clamp(x, *self.input_range))
+        return z + self.encoder(self._confine(x, self.input_range))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Map codes to reconstructed rows."""
@@ -163,7 +165,18 @@ class MLPAutoencoder(nn.Module):
         x_hat = self.decoder_linear(z)
         if self.decoder is None:
             return x_hat
-        return x_hat + self.decoder(torch.clamp(z, *self.code_range))
+        return x_hat + self.decoder(self._confine(z, self.code_range))
+
+    def _confine(self, v: torch.Tensor, bounds: torch.Tensor) -> torch.Tensor:
+        """Record ``v``'s range in training; clamp ``v`` to it otherwise."""
+        if self.training:
+            with torch.no_grad():
+                torch.minimum(bounds[0], v.amin(0), out=bounds[0])
+                torch.maximum(bounds[1], v.amax(0), out=bounds[1])
+            return v
+        if bool(bounds[0, 0] > bounds[1, 0]):  # never trained
+            return v
+        return torch.clamp(v, bounds[0], bounds[1])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
@@ -184,9 +197,6 @@ class MLPAutoencoder(nn.Module):
         self.encoder_linear.bias.copy_(-components @ mean)
         self.decoder_linear.weight.copy_(components.T)
         self.decoder_linear.bias.copy_(mean)
-        self.input_range.copy_(torch.stack([x.amin(0), x.amax(0)]))
-        z = self.encoder_linear(x)
-        self.code_range.copy_(torch.stack([z.amin(0), z.amax(0)]))
 
 
 def principal_axes(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -15,13 +15,13 @@ from ._docstrings import fill_doc
 
 
 @fill_doc(
-    hidden_default="(128,)",
+    hidden_default="(256, 128)",
     activation_default='"silu"',
     dropout_default="0.0",
-    max_epochs_default="200",
+    max_epochs_default="500",
     batch_size_default="256",
-    lr_default="1e-3",
-    n_iter_no_change_default="10",
+    lr_default="3e-3",
+    n_iter_no_change_default="20",
 )
 class AutoencoderTransformer(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseAutoencoder
@@ -89,16 +89,16 @@ class AutoencoderTransformer(
         n_components=2,
         *,
         module=None,
-        hidden_layer_sizes=(128,),
+        hidden_layer_sizes=(256, 128),
         activation="silu",
         dropout=0.0,
-        max_epochs=200,
+        max_epochs=500,
         batch_size=256,
-        lr=1e-3,
+        lr=3e-3,
         optimizer="adam",
         early_stopping=True,
         validation_fraction=0.1,
-        n_iter_no_change=10,
+        n_iter_no_change=20,
         tol=1e-4,
         random_state=None,
         device="auto",
