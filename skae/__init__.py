@@ -12,12 +12,15 @@ __version__ = "0.1.0.dev0"
 
 from ._anomaly import AutoencoderAnomalyDetector  # noqa: E402
 from ._base import TrainingDivergedError  # noqa: E402
-from ._modules import MLPAutoencoder  # noqa: E402
+from ._imputer import AutoencoderImputer  # noqa: E402
+from ._modules import DenoisingImputerMLP, MLPAutoencoder  # noqa: E402
 from ._transformer import AutoencoderTransformer  # noqa: E402
 
 __all__ = [
     "AutoencoderAnomalyDetector",
+    "AutoencoderImputer",
     "AutoencoderTransformer",
+    "DenoisingImputerMLP",
     "MLPAutoencoder",
     "TrainingDivergedError",
     "__version__",

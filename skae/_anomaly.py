@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 import pandas as pd
 from sklearn.base import OutlierMixin
+from sklearn.ensemble import IsolationForest
 from sklearn.preprocessing import RobustScaler
 from sklearn.utils._param_validation import Interval, StrOptions
 
@@ -21,9 +22,9 @@ AUTO_FENCE_IQRS = 1.5
 @fill_doc(
     hidden_default="(64,)",
     activation_default='"relu"',
-    dropout_default="0.0",
-    max_epochs_default="200",
-    batch_size_default="256",
+    dropout_default="0.2",
+    max_epochs_default="10",
+    batch_size_default="32",
     lr_default="1e-3",
     n_iter_no_change_default="10",
 )
@@ -35,12 +36,19 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
     :class:`~sklearn.ensemble.IsolationForest`: ``score_samples`` (higher is
     more normal), ``decision_function`` (negative is anomalous), ``predict``
     (+1 inlier, -1 outlier) and ``offset_`` set from ``contamination``.
-    :meth:`explain` splits each row's anomaly score over the features.
+    :meth:`explain` gives each feature's reconstruction error, so the
+    features that make a row anomalous can be read off.
+
+    The training rows may contain anomalies. The defaults keep the network
+    from learning to reconstruct them: a short training (10 epochs) of a
+    small network with dropout, on robustly scaled features, learns the
+    bulk of the data before it learns the rare rows (measured on 43 ADBench
+    data sets; see the user guide).
 
     Parameters
     ----------
     n_components : int or None, default=None
-        Width of the code. ``None`` uses ``ceil(n_features / 4)``.
+        Width of the code. ``None`` uses ``min(32, n_features)``.
 
     contamination : "auto" or float in (0, 0.5], default="auto"
         How ``offset_`` (the threshold of ``predict``) is set. A float flags
@@ -49,6 +57,16 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         when its score exceeds the upper quartile by more than 1.5
         interquartile ranges. The share flagged then follows the data (none
         when the scores have no outlying tail).
+
+    score_method : {"hybrid", "reconstruction"}, default="hybrid"
+        ``"reconstruction"``: the anomaly score is the row's mean squared
+        reconstruction error (in robustly scaled units). ``"hybrid"``: the sum of that error and an
+        :class:`~sklearn.ensemble.IsolationForest` score of the same rows,
+        each first standardized by its median and median absolute deviation
+        on the training rows. Reconstruction error finds rows that break the
+        relations between features; isolation finds rows extreme on single
+        features, which an autoencoder can reconstruct well. The hybrid is
+        the more robust across data sets (see Notes).
 
     %(network_parameters)s
 
@@ -60,9 +78,9 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         Threshold on ``score_samples``: ``decision_function`` is
         ``score_samples - offset_``.
 
-    error_scale_ : ndarray of shape (n_features,)
-        Typical squared reconstruction error of each feature on the training
-        rows; each feature's error is measured relative to it.
+    isolation_forest_ : sklearn.ensemble.IsolationForest or None
+        The isolation part of the hybrid score (None for
+        ``score_method="reconstruction"``).
 
     %(network_attributes)s
 
@@ -73,11 +91,17 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
 
     Notes
     -----
-    The anomaly score of a row is the mean over features of its squared
-    reconstruction error, each feature's error divided by that feature's
-    typical error on the training rows (robustly scaled inputs). Dividing
-    keeps features that are simply hard to predict from drowning out the
-    others, and makes :meth:`explain` comparable across features.
+    Features are scaled by their median and interquartile range
+    (:class:`~sklearn.preprocessing.RobustScaler`): a rare binary column,
+    which standardization would blow up to tens of standard deviations,
+    then cannot dominate the reconstruction error.
+
+    Mean ROC-AUC under ADBench's unsupervised protocol (3 seeds; training
+    parts capped at 5,000 rows): on the 20 data sets of the benchmark
+    folder, IsolationForest 0.789, reconstruction 0.826, hybrid 0.829; on
+    23 further ADBench data sets, IsolationForest 0.766, reconstruction
+    0.721, hybrid 0.761. ``benchmarks/bench_anomaly.py`` reproduces the
+    first set.
 
     Examples
     --------
@@ -99,6 +123,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
             StrOptions({"auto"}),
             Interval(numbers.Real, 0, 0.5, closed="right"),
         ],
+        "score_method": [StrOptions({"hybrid", "reconstruction"})],
     }
 
     _scaler = RobustScaler
@@ -108,15 +133,16 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         n_components=None,
         *,
         contamination="auto",
+        score_method="hybrid",
         module=None,
         hidden_layer_sizes=(64,),
         activation="relu",
-        dropout=0.0,
-        max_epochs=200,
-        batch_size=256,
+        dropout=0.2,
+        max_epochs=10,
+        batch_size=32,
         lr=1e-3,
         optimizer="adam",
-        early_stopping=True,
+        early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -128,6 +154,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
     ):
         self.n_components = n_components
         self.contamination = contamination
+        self.score_method = score_method
         super().__init__(
             module=module,
             hidden_layer_sizes=hidden_layer_sizes,
@@ -150,8 +177,13 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
 
     def _n_code(self) -> int:
         if self.n_components is None:
-            return max(1, int(np.ceil(self.n_features_in_ / 4)))
+            return min(32, self.n_features_in_)
         return self.n_components
+
+    def _module_kwargs(self):
+        # A plain MLP: the PCA start that serves the transformer would let the
+        # network reconstruct anomalies from the first epoch.
+        return {**super()._module_kwargs(), "linear_path": False}
 
     def _validate_training_data(self, X, *, reset: bool):
         X = super()._validate_training_data(X, reset=reset)
@@ -164,12 +196,15 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
 
     def _after_training(self, X):
         errors = self._squared_errors(X)
-        # Typical error of each feature; features the network reconstructs
-        # perfectly keep a floor so that new errors on them still count.
-        scale = errors.mean(axis=0)
-        floor = max(float(scale.mean()), 1e-12) * 1e-3
-        self.error_scale_ = np.maximum(scale, floor)
-        scores = self._anomaly_scores(errors)
+        reconstruction = self._reconstruction_scores(errors)
+        self._reconstruction_center = _robust_center_scale(reconstruction)
+        self.isolation_forest_ = None
+        if self.score_method == "hybrid":
+            self.isolation_forest_ = IsolationForest(random_state=self._seed_ % (2**32))
+            self.isolation_forest_.fit(X)
+            isolation = -self.isolation_forest_.score_samples(X)
+            self._isolation_center = _robust_center_scale(isolation)
+        scores = self._anomaly_scores(X, errors)
         self.offset_ = -self._threshold(scores)
 
     def _threshold(self, scores: np.ndarray) -> float:
@@ -178,8 +213,18 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         q1, q3 = np.quantile(scores, [0.25, 0.75])
         return float(q3 + AUTO_FENCE_IQRS * (q3 - q1))
 
-    def _anomaly_scores(self, errors: np.ndarray) -> np.ndarray:
-        return (errors / self.error_scale_).mean(axis=1)
+    def _reconstruction_scores(self, errors: np.ndarray) -> np.ndarray:
+        return errors.mean(axis=1)
+
+    def _anomaly_scores(self, X, errors: np.ndarray) -> np.ndarray:
+        reconstruction = self._reconstruction_scores(errors)
+        if self.isolation_forest_ is None:
+            return reconstruction
+        isolation = -self.isolation_forest_.score_samples(X)
+        center, scale = self._reconstruction_center
+        score = (reconstruction - center) / scale
+        center, scale = self._isolation_center
+        return score + (isolation - center) / scale
 
     def score_samples(self, X):
         """Opposite of the anomaly score: higher means more normal.
@@ -192,10 +237,12 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         Returns
         -------
         scores : ndarray of shape (n_samples,)
-            Negative scaled reconstruction error of each row.
+            The negative anomaly score: the negative mean squared
+            reconstruction error, plus (``score_method="hybrid"``) the negative isolation
+            score, each standardized on the training rows.
         """
         X = self._check_fitted_input(X)
-        return -self._anomaly_scores(self._squared_errors(X)).astype(np.float64)
+        return -self._anomaly_scores(X, self._squared_errors(X)).astype(np.float64)
 
     def decision_function(self, X):
         """Shifted score: negative for outliers, positive for inliers.
@@ -228,11 +275,13 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         return np.where(self.decision_function(X) >= 0, 1, -1)
 
     def explain(self, X):
-        """Each feature's share of each row's anomaly score.
+        """Each feature's share of each row's reconstruction error.
 
-        The entries of a row add up to its anomaly score
-        (``-score_samples``): the largest entries are the features that
-        make the row anomalous.
+        Entry ``(i, j)`` is feature ``j``'s squared reconstruction error in
+        row ``i`` (robustly scaled units) divided by the number of features,
+        so a row's entries add up to its mean squared reconstruction error
+        (the whole anomaly score when ``score_method="reconstruction"``).
+        The largest entries are the features that make the row anomalous.
 
         Parameters
         ----------
@@ -248,10 +297,19 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         index = X.index if isinstance(X, pd.DataFrame) else None
         X = self._check_fitted_input(X)
         errors = self._squared_errors(X)
-        contributions = errors / self.error_scale_ / self.n_features_in_
+        contributions = errors / self.n_features_in_
         columns = getattr(self, "feature_names_in_", None)
         if columns is None:
             columns = [f"x{i}" for i in range(self.n_features_in_)]
         return pd.DataFrame(
             contributions.astype(_float_dtype(X)), columns=list(columns), index=index
         )
+
+
+def _robust_center_scale(scores: np.ndarray) -> tuple[float, float]:
+    """Median and scaled median absolute deviation, never zero."""
+    center = float(np.median(scores))
+    scale = 1.4826 * float(np.median(np.abs(scores - center)))
+    if not scale > 0:
+        scale = float(np.std(scores)) or 1.0
+    return center, scale

@@ -30,6 +30,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
 from skorch.callbacks import EarlyStopping, EpochTimer, PassthroughScoring, PrintLog
+from skorch.dataset import get_len
 from torch import nn
 
 from . import __version__
@@ -427,8 +428,7 @@ class BaseAutoencoder(NeuralNet):
             # Train a copy: refitting starts afresh and the parameter is untouched.
             self.module_ = copy.deepcopy(module)
             return self
-        accepted = _accepted_kwargs(module, kwargs)
-        self.module_ = module(**accepted, **routed)
+        self.module_ = module(**{**_accepted_kwargs(module, kwargs), **routed})
         return self
 
     def initialize_optimizer(self, triggered_directly=None):
@@ -482,7 +482,7 @@ class BaseAutoencoder(NeuralNet):
         """Mean validation loss of the current network over ``dataset``."""
         total = 0.0
         for batch in self.get_iterator(dataset, training=False):
-            total += self.validation_step(batch)["loss"].item() * len(batch[0])
+            total += self.validation_step(batch)["loss"].item() * get_len(batch[0])
         return total / len(dataset)
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):

@@ -23,6 +23,13 @@ The autoencoder protocol
 
 Constructors receive ``n_features`` and ``n_components`` from the estimator,
 plus whatever the user routes to them with ``module__<name>`` parameters.
+
+The imputer protocol
+--------------------
+:class:`~skae.AutoencoderImputer` needs to tell its module which entries it
+may see: its module's ``forward(x, visible)`` takes the scaled rows (zero
+where not visible) and a float mask of the same shape (1 = visible) and
+returns the reconstructed rows. Constructors receive ``n_features``.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-__all__ = ["ACTIVATIONS", "MLPAutoencoder", "make_mlp"]
+__all__ = ["ACTIVATIONS", "DenoisingImputerMLP", "MLPAutoencoder", "make_mlp"]
 
 #: Names accepted by the ``activation`` parameter, as in
 #: :class:`sklearn.neural_network.MLPRegressor` plus the modern choices.
@@ -216,3 +223,51 @@ def principal_axes(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]
     eigvals, eigvecs = torch.linalg.eigh(cov)
     components = eigvecs[:, torch.argsort(eigvals, descending=True)[:k]].T
     return components.to(x.dtype), mean
+
+
+class DenoisingImputerMLP(nn.Module):
+    """Denoising imputation network that sees the missing-value mask.
+
+    The input is the row with hidden and missing entries set to zero,
+    concatenated with the mask of visible entries, so the network can tell a
+    zero from a gap. ``n_passes`` greater than one refines the output: each
+    further pass fills the gaps with the previous pass's (detached)
+    predictions and predicts again with the same weights.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the rows.
+    hidden_layer_sizes : sequence of int, default=(256, 256, 256)
+        Widths of the hidden layers. No bottleneck: the network maps
+        ``2 * n_features`` inputs to ``n_features`` outputs.
+    activation : str, default="relu"
+        Hidden activation, a key of :data:`ACTIVATIONS`.
+    dropout : float, default=0.0
+        Dropout probability after each hidden activation.
+    n_passes : int, default=2
+        Number of refinement passes.
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        hidden_layer_sizes: Sequence[int] = (256, 256, 256),
+        activation: str = "relu",
+        dropout: float = 0.0,
+        n_passes: int = 2,
+    ):
+        super().__init__()
+        self.n_passes = int(n_passes)
+        self.net = make_mlp(
+            [2 * n_features, *hidden_layer_sizes, n_features], activation, dropout
+        )
+
+    def forward(self, x: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+        seen = visible > 0
+        filled = torch.where(seen, x, torch.zeros_like(x))
+        out = self.net(torch.cat([filled, visible], dim=1))
+        for _ in range(self.n_passes - 1):
+            filled = torch.where(seen, x, out.detach())
+            out = self.net(torch.cat([filled, visible], dim=1))
+        return out

@@ -9,13 +9,14 @@ import pytest
 from sklearn.utils import estimator_checks as ec
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skae import AutoencoderAnomalyDetector, AutoencoderTransformer
+from skae import AutoencoderAnomalyDetector, AutoencoderImputer, AutoencoderTransformer
 
 FAST = dict(max_epochs=3, hidden_layer_sizes=(8,), random_state=0)
 
 ESTIMATORS = [
     AutoencoderTransformer(n_components=1, **FAST),
     AutoencoderAnomalyDetector(**FAST),
+    AutoencoderImputer(**FAST),
 ]
 
 

@@ -1,0 +1,465 @@
+"""AutoencoderImputer: missing-value imputation with a denoising autoencoder."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+from sklearn.base import TransformerMixin
+from sklearn.impute import MissingIndicator
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
+
+from ._base import BaseAutoencoder, _float_dtype
+from ._data import BatchIterator, TensorDataset, map_row_chunks
+from ._docstrings import fill_doc
+from ._modules import DenoisingImputerMLP
+
+
+class _HidingIterator:
+    """Turn batches of ``(x, observed)`` into denoising batches.
+
+    Each batch hides a further ``hide_fraction`` of the observed entries:
+    the module gets ``(x, visible)`` and the loss gets ``(observed,
+    visible)``. Training draws a new pattern every time (from torch's forked
+    global generator); validation uses a fixed pattern, so its loss is
+    comparable across epochs.
+    """
+
+    def __init__(self, batches: BatchIterator, hide_fraction: float, seed: int | None):
+        self.batches = batches
+        self.hide_fraction = hide_fraction
+        self.seed = seed
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self):
+        generator = None
+        for x, observed in self.batches:
+            if self.seed is not None and generator is None:
+                generator = torch.Generator(device=x.device).manual_seed(self.seed)
+            keep = torch.rand(x.shape, device=x.device, generator=generator)
+            visible = observed * (keep >= self.hide_fraction)
+            yield (x, visible), (observed, visible)
+
+
+@fill_doc(
+    hidden_default="(256, 256, 256)",
+    activation_default='"relu"',
+    dropout_default="0.0",
+    max_epochs_default="500",
+    batch_size_default="128",
+    lr_default="1e-3",
+    n_iter_no_change_default="50",
+)
+class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
+    """Impute missing values with a denoising autoencoder.
+
+    Follows :class:`~sklearn.impute.IterativeImputer`'s contract. The
+    network sees each row with its gaps and the mask of which entries are
+    missing, and learns to fill entries it cannot see: every training batch
+    hides a further ``hide_fraction`` of the observed entries, and the loss
+    covers observed entries only, so no complete rows are needed. Two
+    refinement passes feed the first pass's predictions back in. Once
+    fitted, ``transform`` imputes new rows without refitting, whatever their
+    pattern of missing entries; observed entries come back unchanged.
+
+    :meth:`sample_imputations` draws several plausible completions of the
+    same rows for multiple imputation.
+
+    Parameters
+    ----------
+    missing_values : int, float, str, np.nan or None, default=np.nan
+        The placeholder for the missing values. All occurrences of
+        ``missing_values`` will be imputed. ``pd.NA`` in pandas nullable
+        columns counts as ``np.nan``.
+
+    add_indicator : bool, default=False
+        Append a :class:`~sklearn.impute.MissingIndicator` of the features
+        that had missing values in ``fit`` to the output.
+
+    keep_empty_features : bool, default=False
+        Keep features that are missing in every row of ``fit`` (imputed with
+        0), as scikit-learn's imputers do; by default they are dropped.
+
+    min_value : float or array-like of shape (n_features,), default=-np.inf
+        Lower bound of the imputed values.
+
+    max_value : float or array-like of shape (n_features,), default=np.inf
+        Upper bound of the imputed values.
+
+    hide_fraction : float in [0, 1), default=0.15
+        Share of the observed entries hidden from the network in each
+        training batch; the network learns to predict them.
+
+    %(network_parameters)s
+
+    %(training_parameters)s
+
+    Attributes
+    ----------
+    indicator_ : sklearn.impute.MissingIndicator or None
+        Indicator for the missing values, when ``add_indicator=True``.
+
+    residual_std_ : ndarray of shape (n_imputed_features,)
+        Standard deviation of the network's errors on hidden validation
+        entries, per feature, in the original units; the noise of
+        :meth:`sample_imputations`.
+
+    %(network_attributes)s
+
+    See Also
+    --------
+    sklearn.impute.IterativeImputer : Round-robin regression imputation.
+    sklearn.impute.KNNImputer : Imputation from nearest neighbours.
+
+    Notes
+    -----
+    ``module`` takes a class or instance following the imputer protocol of
+    :mod:`skae._modules`: ``forward(x, visible)`` returns reconstructed rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skae import AutoencoderImputer
+    >>> X = np.array([[1.0, 2.0, np.nan], [3.0, 6.0, 9.0], [2.0, np.nan, 6.0]])
+    >>> imp = AutoencoderImputer(max_epochs=5, random_state=0).fit(X)
+    >>> imp.transform(X).shape
+    (3, 3)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseAutoencoder._parameter_constraints,
+        "missing_values": [numbers.Real, numbers.Integral, str, None],
+        "add_indicator": ["boolean"],
+        "keep_empty_features": ["boolean"],
+        "min_value": [None, Interval(numbers.Real, None, None, closed="both"), "array-like"],
+        "max_value": [None, Interval(numbers.Real, None, None, closed="both"), "array-like"],
+        "hide_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
+    }
+
+    def __init__(
+        self,
+        *,
+        missing_values=np.nan,
+        add_indicator=False,
+        keep_empty_features=False,
+        min_value=-np.inf,
+        max_value=np.inf,
+        hide_fraction=0.15,
+        module=None,
+        hidden_layer_sizes=(256, 256, 256),
+        activation="relu",
+        dropout=0.0,
+        max_epochs=500,
+        batch_size=128,
+        lr=1e-3,
+        optimizer="adam",
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=50,
+        tol=1e-4,
+        random_state=None,
+        device="auto",
+        verbose=0,
+        callbacks=None,
+        **kwargs,
+    ):
+        self.missing_values = missing_values
+        self.add_indicator = add_indicator
+        self.keep_empty_features = keep_empty_features
+        self.min_value = min_value
+        self.max_value = max_value
+        self.hide_fraction = hide_fraction
+        super().__init__(
+            module=module,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            dropout=dropout,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            lr=lr,
+            optimizer=optimizer,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            random_state=random_state,
+            device=device,
+            verbose=verbose,
+            callbacks=callbacks,
+            **kwargs,
+        )
+
+    # ------------------------------------------------------------------
+    # Validation and preprocessing
+    # ------------------------------------------------------------------
+    def _allows_nan(self) -> bool:
+        return _is_nan(self.missing_values)
+
+    def _validate_input(self, X, *, reset: bool):
+        X = validate_data(
+            self,
+            X,
+            reset=reset,
+            dtype=[np.float64, np.float32],
+            ensure_all_finite="allow-nan" if self._allows_nan() else True,
+            ensure_min_samples=1,
+            copy=False,
+        )
+        if not self._allows_nan():
+            X = np.where(X == self.missing_values, np.nan, X)
+        return X
+
+    def _fit_preprocessing(self, X):
+        missing = np.isnan(X)
+        self._valid = ~missing.all(axis=0)
+        if not self._valid.any():
+            raise ValueError(
+                "Every feature of X is missing in every row; there is nothing to "
+                "learn from."
+            )
+        super()._fit_preprocessing(X[:, self._valid])
+        self._min, self._max = (
+            self._limit(self.min_value, -np.inf, "min_value"),
+            self._limit(self.max_value, np.inf, "max_value"),
+        )
+        if np.any(self._min > self._max):
+            raise ValueError("min_value must be at most max_value for every feature.")
+        self.indicator_ = None
+        if self.add_indicator:
+            self.indicator_ = MissingIndicator(error_on_new=False).fit(X)
+
+    def _limit(self, value, default, name):
+        if value is None:
+            return np.full(self._valid.sum(), default)
+        limit = np.asarray(value, dtype=np.float64)
+        if limit.ndim == 0:
+            return np.full(self._valid.sum(), float(limit))
+        if limit.shape != (self.n_features_in_,):
+            raise ValueError(
+                f"{name} should be a scalar or an array of shape "
+                f"({self.n_features_in_},); got shape {limit.shape}."
+            )
+        return limit[self._valid]
+
+    def _module_kwargs(self):
+        return {
+            "n_features": int(self._valid.sum()),
+            "hidden_layer_sizes": tuple(int(h) for h in self.hidden_layer_sizes),
+            "activation": self.activation,
+            "dropout": self.dropout,
+        }
+
+    def initialize_module(self):
+        """Instantiate the module; the default is a :class:`DenoisingImputerMLP`."""
+        if self.module is None:
+            self.module_ = DenoisingImputerMLP(
+                **self._module_kwargs(), **self.get_params_for("module")
+            )
+            return self
+        return super().initialize_module()
+
+    def _scaled_with_mask(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """Scaled rows of the imputed features with gaps at 0, and the mask."""
+        S = self._scale(X[:, self._valid])
+        observed = ~np.isnan(S)
+        return np.where(observed, S, 0.0).astype(np.float32), observed
+
+    def _training_dataset(self, X):
+        S, observed = self._scaled_with_mask(X)
+        return TensorDataset(self._to_tensor(S), self._to_tensor(observed))
+
+    # ------------------------------------------------------------------
+    # skorch hooks: hide entries, feed the mask, score hidden entries
+    # ------------------------------------------------------------------
+    def get_iterator(self, dataset, training=False):
+        """Batches that hide a share of the observed entries."""
+        batches = super().get_iterator(dataset, training=training)
+        seed = None if training else (self._seed_ * 7919 + 0x1A7E) % (2**31)
+        return _HidingIterator(batches, self.hide_fraction, seed=seed)
+
+    def infer(self, x, **fit_params):
+        """Run the module on ``(rows, visible)``."""
+        rows, visible = x
+        return self.module_(rows, visible, **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """Squared error on the hidden entries, plus on the visible ones in training.
+
+        Validation scores the hidden entries alone: that is the imputation
+        error early stopping watches.
+        """
+        rows, _ = X
+        observed, visible = y_true
+        errors = (y_pred - rows) ** 2
+        hidden = observed - visible
+        loss = (errors * hidden).sum() / hidden.sum().clamp(min=1)
+        if training:
+            loss = loss + (errors * visible).sum() / visible.sum().clamp(min=1)
+        return loss
+
+    def _after_training(self, X):
+        # Residual spread of hidden validation-style entries, per feature.
+        S, observed = self._scaled_with_mask(X)
+        # (Salted seed: a user's own masks often come from default_rng(seed).)
+        rng = np.random.default_rng((self._seed_, 0x1A7E))
+        hidden = observed & (rng.random(S.shape) < max(self.hide_fraction, 0.1))
+        predicted = self._predict_scaled(S, observed & ~hidden)
+        squared = np.where(hidden, (predicted - S) ** 2, 0.0).sum(axis=0)
+        counts = hidden.sum(axis=0)
+        std = np.sqrt(squared / np.maximum(counts, 1))
+        self.residual_std_ = np.where(counts > 0, std, 1.0) * self.scaler_.scale_
+
+    # ------------------------------------------------------------------
+    # Imputation
+    # ------------------------------------------------------------------
+    def _predict_scaled(self, S, visible, generator=None) -> np.ndarray:
+        """Network predictions for scaled rows ``S`` seeing ``visible`` entries."""
+        self.module_.eval()
+        out = np.empty(S.shape, dtype=np.float32)
+
+        def run(rows):
+            x = self._to_tensor(S[rows])
+            v = self._to_tensor(visible[rows])
+            if generator is not None:
+                keep = torch.rand(x.shape, generator=generator).to(x.device)
+                v = v * (keep >= self.hide_fraction)
+            return self.module_(x, v).cpu().numpy()
+
+        return map_row_chunks(run, S.shape[0], out, self._chunk_rows())
+
+    def _impute(self, X, generator=None, noise_rng=None) -> np.ndarray:
+        S, observed = self._scaled_with_mask(X)
+        predicted = self._predict_scaled(S, observed, generator)
+        values = self.scaler_.inverse_transform(predicted.astype(np.float64))
+        if noise_rng is not None:
+            values = values + noise_rng.normal(size=values.shape) * self.residual_std_
+        values = np.clip(values, self._min, self._max)
+        imputed = np.where(observed, X[:, self._valid], values)
+        dtype = _float_dtype(X)
+        if self.keep_empty_features:
+            full = np.zeros(X.shape, dtype=dtype)
+            full[:, self._valid] = imputed
+            imputed = full
+        imputed = imputed.astype(dtype, copy=False)
+        if self.indicator_ is not None:
+            indicator = self.indicator_.transform(X).astype(dtype)
+            imputed = np.hstack([imputed, indicator])
+        return imputed
+
+    def fit_transform(self, X, y=None):
+        """Fit the imputer on ``X`` and return ``X`` with its gaps filled.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data with missing values.
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        X_imputed : ndarray of shape (n_samples, n_features_out)
+            The imputed data, in the float dtype of ``X``.
+        """
+        self.fit(X)
+        return self._impute(self._validate_input(X, reset=False))
+
+    def transform(self, X):
+        """Fill the missing values of ``X`` with the fitted network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data with missing values, in any pattern (also patterns never
+            seen in ``fit``).
+
+        Returns
+        -------
+        X_imputed : ndarray of shape (n_samples, n_features_out)
+            The imputed data: observed entries unchanged, in the float dtype
+            of ``X``.
+        """
+        check_is_fitted(self)
+        return self._impute(self._validate_input(X, reset=False))
+
+    def sample_imputations(self, X, n_imputations=5, random_state=None):
+        """Draw several plausible imputations of ``X`` for multiple imputation.
+
+        Each draw lets the network see a fresh random subset of the observed
+        entries (``hide_fraction`` of them hidden, as in training), so the
+        prediction varies most where it depends on little evidence, and adds
+        Gaussian noise with each feature's residual spread
+        (``residual_std_``). Observed entries are identical in every draw.
+        Analyse each completed data set and pool the results (Rubin's rules).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data with missing values.
+        n_imputations : int, default=5
+            Number of completed data sets to draw.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draws.
+
+        Returns
+        -------
+        imputations : list of ndarray of shape (n_samples, n_features_out)
+            ``n_imputations`` completed data sets (DataFrames when pandas
+            output is configured with ``set_output``).
+        """
+        check_is_fitted(self)
+        X = self._validate_input(X, reset=False)
+        if not isinstance(n_imputations, numbers.Integral) or n_imputations < 1:
+            raise ValueError(f"n_imputations must be a positive int; got {n_imputations!r}.")
+        rng = check_random_state(random_state)
+        draws = []
+        for _ in range(n_imputations):
+            seed = int(rng.randint(np.iinfo(np.int32).max))
+            generator = torch.Generator().manual_seed(seed)
+            noise = np.random.default_rng(seed)
+            draws.append(self._wrap(self._impute(X, generator, noise), X))
+        return draws
+
+    def _wrap(self, data, X):
+        from sklearn.utils._set_output import _wrap_data_with_container
+
+        return _wrap_data_with_container("transform", data, X, self)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output features.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Input feature names; ``feature_names_in_`` (or ``x0``, ``x1``,
+            ...) when None.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            Imputed features, then ``missingindicator_<name>`` columns when
+            ``add_indicator=True``.
+        """
+        from sklearn.utils.validation import _check_feature_names_in
+
+        check_is_fitted(self)
+        names = _check_feature_names_in(self, input_features)
+        kept = names if self.keep_empty_features else names[self._valid]
+        if self.indicator_ is None:
+            return np.asarray(kept, dtype=object)
+        indicator = [f"missingindicator_{n}" for n in names[self.indicator_.features_]]
+        return np.asarray([*kept, *indicator], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = _is_nan(self.missing_values)
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+def _is_nan(value) -> bool:
+    return isinstance(value, float) and bool(np.isnan(value))
