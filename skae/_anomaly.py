@@ -15,8 +15,8 @@ from ._base import BaseAutoencoder, _float_dtype
 from ._docstrings import fill_doc
 
 #: ``contamination="auto"`` flags training scores beyond the upper quartile
-#: by this many interquartile ranges (Tukey's boxplot rule).
-AUTO_FENCE_IQRS = 1.5
+#: by this many interquartile ranges (Tukey's "far out" fence).
+AUTO_FENCE_IQRS = 3.0
 
 
 @fill_doc(
@@ -52,11 +52,12 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
 
     contamination : "auto" or float in (0, 0.5], default="auto"
         How ``offset_`` (the threshold of ``predict``) is set. A float flags
-        that share of the training rows. ``"auto"`` applies Tukey's boxplot
-        rule to the anomaly scores of the training rows: a row is an outlier
-        when its score exceeds the upper quartile by more than 1.5
-        interquartile ranges. The share flagged then follows the data (none
-        when the scores have no outlying tail).
+        that share of the training rows. ``"auto"`` applies Tukey's fence for
+        "far out" values to the anomaly scores of the training rows: a row is
+        an outlier when its score exceeds the upper quartile by more than 3
+        interquartile ranges. The share flagged then follows the data: a few
+        percent of clean data (reconstruction errors have a long tail), more
+        when the data hold anomalies.
 
     score_method : {"hybrid", "reconstruction"}, default="hybrid"
         ``"reconstruction"``: the anomaly score is the row's mean squared

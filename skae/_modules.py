@@ -247,6 +247,11 @@ class DenoisingImputerMLP(nn.Module):
         Dropout probability after each hidden activation.
     n_passes : int, default=2
         Number of refinement passes.
+    linear_path : bool, default=True
+        Add a linear map from the input to the output beside the MLP, so
+        that linear relations between features (the ones
+        :class:`~sklearn.impute.IterativeImputer` captures) need no
+        nonlinear layers.
     """
 
     def __init__(
@@ -256,18 +261,24 @@ class DenoisingImputerMLP(nn.Module):
         activation: str = "relu",
         dropout: float = 0.0,
         n_passes: int = 2,
+        linear_path: bool = True,
     ):
         super().__init__()
         self.n_passes = int(n_passes)
         self.net = make_mlp(
             [2 * n_features, *hidden_layer_sizes, n_features], activation, dropout
         )
+        self.linear = nn.Linear(2 * n_features, n_features) if linear_path else None
+
+    def _predict(self, inputs: torch.Tensor) -> torch.Tensor:
+        out = self.net(inputs)
+        return out if self.linear is None else out + self.linear(inputs)
 
     def forward(self, x: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
         seen = visible > 0
         filled = torch.where(seen, x, torch.zeros_like(x))
-        out = self.net(torch.cat([filled, visible], dim=1))
+        out = self._predict(torch.cat([filled, visible], dim=1))
         for _ in range(self.n_passes - 1):
             filled = torch.where(seen, x, out.detach())
-            out = self.net(torch.cat([filled, visible], dim=1))
+            out = self._predict(torch.cat([filled, visible], dim=1))
         return out

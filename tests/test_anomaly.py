@@ -1,0 +1,170 @@
+"""AutoencoderAnomalyDetector: the outlier contract, explanations, quality floors."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.ensemble import IsolationForest
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import train_test_split
+
+from skae import AutoencoderAnomalyDetector
+
+
+def correlated(n, rng):
+    """Rows on a noisy 2-D nonlinear surface in 6 dimensions."""
+    t = rng.normal(size=(n, 2))
+    X = np.column_stack(
+        [t[:, 0], t[:, 1], t[:, 0] + t[:, 1], t[:, 0] * t[:, 1], np.sin(t[:, 0]), t[:, 1] ** 2]
+    )
+    return X + 0.05 * rng.normal(size=X.shape)
+
+
+@pytest.fixture(scope="module")
+def data():
+    """Normal rows plus two kinds of anomalies, mixed into the training rows.
+
+    ``relation`` anomalies keep every feature in its usual range but break
+    the relations between features (what reconstruction error sees);
+    ``extreme`` anomalies are extreme on one feature.
+    """
+    rng = np.random.default_rng(0)
+    normal = correlated(1500, rng)
+    relation = correlated(40, rng)
+    relation[:, 2] = rng.permutation(relation[:, 2])
+    relation[:, 3] = -relation[:, 3]
+    extreme = correlated(40, rng)
+    extreme[:, 0] += 8
+    X = np.vstack([normal, relation, extreme])
+    y = np.r_[np.zeros(len(normal)), np.ones(80)].astype(int)
+    kind = np.r_[["normal"] * len(normal), ["relation"] * 40, ["extreme"] * 40]
+    return X, y, kind
+
+
+@pytest.fixture(scope="module")
+def detector(data):
+    X, _, _ = data
+    return AutoencoderAnomalyDetector(random_state=0).fit(X)
+
+
+def test_outlier_contract(detector, data):
+    X, _, _ = data
+    scores = detector.score_samples(X)
+    decision = detector.decision_function(X)
+    labels = detector.predict(X)
+    np.testing.assert_allclose(decision, scores - detector.offset_)
+    assert set(np.unique(labels)) == {-1, 1}
+    np.testing.assert_array_equal(labels, np.where(decision >= 0, 1, -1))
+    assert scores.dtype == np.float64 and labels.dtype.kind == "i"
+    refit = AutoencoderAnomalyDetector(random_state=0)
+    np.testing.assert_array_equal(refit.fit_predict(X), labels)
+
+
+def test_detects_both_kinds_of_anomaly_in_contaminated_training_data(detector, data):
+    # The anomalies were part of the training rows: training must not simply
+    # learn to reconstruct them.
+    X, y, kind = data
+    anomaly_score = -detector.score_samples(X)
+    for k, floor in (("relation", 0.8), ("extreme", 0.95)):
+        keep = (kind == "normal") | (kind == k)
+        assert roc_auc_score(y[keep], anomaly_score[keep]) > floor, k
+
+
+def test_reconstruction_score_sees_broken_relations(data):
+    X, y, kind = data
+    det = AutoencoderAnomalyDetector(score_method="reconstruction", random_state=0).fit(X)
+    keep = (kind == "normal") | (kind == "relation")
+    assert roc_auc_score(y[keep], -det.score_samples(X)[keep]) > 0.85
+    assert det.isolation_forest_ is None
+    # A pure reconstruction score is the mean squared error, which explain splits.
+    np.testing.assert_allclose(
+        det.explain(X).to_numpy().sum(axis=1), -det.score_samples(X), rtol=1e-5
+    )
+
+
+def test_hybrid_beats_isolation_forest_on_relation_anomalies(detector, data):
+    X, y, kind = data
+    keep = (kind == "normal") | (kind == "relation")
+    forest = IsolationForest(random_state=0).fit(X)
+    ours = roc_auc_score(y[keep], -detector.score_samples(X)[keep])
+    theirs = roc_auc_score(y[keep], -forest.score_samples(X)[keep])
+    assert ours > theirs + 0.2
+
+
+def test_contamination_sets_the_flagged_share(data):
+    X, _, _ = data
+    det = AutoencoderAnomalyDetector(contamination=0.1, random_state=0).fit(X)
+    assert (det.predict(X) == -1).mean() == pytest.approx(0.1, abs=0.005)
+
+
+def test_auto_contamination_follows_the_data(data):
+    X, y, _ = data
+    det = AutoencoderAnomalyDetector(random_state=0).fit(X)
+    flagged = det.predict(X) == -1
+    # Half the planted anomalies (5% of the rows) are flagged, and few
+    # normal rows are.
+    assert flagged[y == 1].mean() > 0.5
+    assert flagged[y == 0].mean() < 0.05
+    clean = correlated(1000, np.random.default_rng(1))
+    det_clean = AutoencoderAnomalyDetector(random_state=0).fit(clean)
+    assert (det_clean.predict(clean) == -1).mean() < 0.07
+
+
+@pytest.mark.parametrize("value", [0.0, 0.7, -0.1, "half"])
+def test_contamination_out_of_range_is_rejected(data, value):
+    X, _, _ = data
+    with pytest.raises(ValueError, match="contamination"):
+        AutoencoderAnomalyDetector(contamination=value).fit(X)
+
+
+def test_explain_names_the_anomalous_feature(detector, data):
+    X, _, kind = data
+    names = ["a", "b", "a_plus_b", "a_times_b", "sin_a", "b_squared"]
+    frame = pd.DataFrame(X, columns=names, index=[f"row{i}" for i in range(len(X))])
+    det = AutoencoderAnomalyDetector(score_method="reconstruction", random_state=0).fit(frame)
+    explanation = det.explain(frame)
+    assert list(explanation.columns) == names
+    assert list(explanation.index) == list(frame.index)
+    relation_rows = explanation[kind == "relation"]
+    top = relation_rows.idxmax(axis=1).value_counts()
+    assert top.index[0] in {"a_plus_b", "a_times_b"}
+    # Arrays get x0, x1, ... columns.
+    assert list(detector.explain(X[:3]).columns) == [f"x{i}" for i in range(6)]
+
+
+def test_scores_are_deterministic(detector, data):
+    X, _, _ = data
+    np.testing.assert_array_equal(detector.score_samples(X), detector.score_samples(X))
+    again = AutoencoderAnomalyDetector(random_state=0).fit(X)
+    np.testing.assert_array_equal(again.score_samples(X), detector.score_samples(X))
+
+
+def test_n_components_validation(data):
+    X, _, _ = data
+    with pytest.raises(ValueError, match="n_components=7 must be at most"):
+        AutoencoderAnomalyDetector(n_components=7).fit(X)
+    assert AutoencoderAnomalyDetector(random_state=0, max_epochs=1).fit(X).module_.encoder[-1].out_features == 6
+
+
+def test_bad_input_is_rejected(detector):
+    with pytest.raises(ValueError, match="NaN"):
+        AutoencoderAnomalyDetector().fit(np.array([[1.0, np.nan], [1.0, 2.0]]))
+    with pytest.raises(ValueError, match="expecting 6 features"):
+        detector.predict(np.zeros((2, 3)))
+    with pytest.raises(Exception, match="not fitted"):
+        AutoencoderAnomalyDetector().score_samples(np.zeros((2, 3)))
+
+
+def test_beats_isolation_forest_on_adbench_vowels(shared_data):
+    # A quality floor on real data (ADBench protocol): on vowels the
+    # reconstruction part finds what isolation misses.
+    data = np.load(shared_data / "adbench" / "40_vowels.npz")
+    X_train, X_test, _, y_test = train_test_split(
+        data["X"], data["y"], test_size=0.3, stratify=data["y"], random_state=42
+    )
+    ours = roc_auc_score(
+        y_test, -AutoencoderAnomalyDetector(random_state=0).fit(X_train).score_samples(X_test)
+    )
+    forest = roc_auc_score(
+        y_test, -IsolationForest(random_state=42).fit(X_train).score_samples(X_test)
+    )
+    assert ours > 0.8 and ours > forest + 0.05

@@ -1,0 +1,210 @@
+"""AutoencoderImputer: IterativeImputer's contract, multiple imputation, quality."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer
+from sklearn.exceptions import NotFittedError
+from sklearn.impute import KNNImputer, SimpleImputer
+
+from skae import AutoencoderImputer
+
+FAST = dict(max_epochs=20, random_state=0)
+
+
+def hide(X, p, seed=1):
+    mask = np.random.default_rng(seed).random(X.shape) < p
+    return np.where(mask, np.nan, X), mask
+
+
+def scaled_rmse(X, X_imputed, mask):
+    span = X.max(axis=0) - X.min(axis=0)
+    return float(np.sqrt(np.mean((((X_imputed - X) / span)[mask]) ** 2)))
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    X = load_breast_cancer().data
+    X_missing, mask = hide(X, 0.2)
+    return X, X_missing, mask
+
+
+@pytest.fixture(scope="module")
+def fitted(cancer):
+    _, X_missing, _ = cancer
+    return AutoencoderImputer(random_state=0).fit(X_missing)
+
+
+def test_beats_knn_and_mean_imputation(cancer, fitted):
+    X, X_missing, mask = cancer
+    ours = scaled_rmse(X, fitted.transform(X_missing), mask)
+    knn = scaled_rmse(X, KNNImputer().fit_transform(X_missing), mask)
+    mean = scaled_rmse(X, SimpleImputer().fit_transform(X_missing), mask)
+    assert ours < 0.75 * knn and ours < 0.5 * mean
+
+
+def test_observed_entries_unchanged_and_input_untouched(cancer, fitted):
+    _, X_missing, mask = cancer
+    before = X_missing.copy()
+    out = fitted.transform(X_missing)
+    np.testing.assert_array_equal(out[~mask], X_missing[~mask])
+    assert np.isfinite(out).all()
+    np.testing.assert_array_equal(X_missing, before)
+
+
+def test_new_rows_and_unseen_patterns(cancer, fitted):
+    X, _, _ = cancer
+    new = X[:20].copy()
+    new[:, 0] = np.nan  # feature 0 was never missing in a whole column before
+    new[0, :] = np.nan  # a row with nothing observed
+    out = fitted.transform(new)
+    assert np.isfinite(out).all()
+    # A row with nothing observed gets values near the feature means.
+    assert np.all(np.abs(out[0] - X.mean(axis=0)) < 2 * X.std(axis=0))
+    # Feature 0 is predicted from the others, better than its mean.
+    err_ours = np.abs(out[1:, 0] - X[1:20, 0]).mean()
+    err_mean = np.abs(X[:, 0].mean() - X[1:20, 0]).mean()
+    assert err_ours < 0.6 * err_mean
+
+
+def test_complete_features_in_fit_can_be_missing_later():
+    rng = np.random.default_rng(0)
+    t = rng.normal(size=(400, 1))
+    X = np.hstack([t, 2 * t, -t]) + 0.01 * rng.normal(size=(400, 3))
+    X_fit = X.copy()
+    X_fit[rng.random(400) < 0.3, 1] = np.nan  # only feature 1 has gaps in fit
+    imp = AutoencoderImputer(**FAST).fit(X_fit)
+    X_new = X[:50].copy()
+    X_new[:, 0] = np.nan
+    out = imp.transform(X_new)
+    assert np.abs(out[:, 0] - X[:50, 0]).mean() < 0.3 * np.abs(X[:50, 0]).mean()
+
+
+def test_all_missing_feature_follows_sklearn():
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    X[:, 1] = np.nan
+    X[::7, 0] = np.nan
+    dropped = AutoencoderImputer(**FAST).fit(X)
+    assert dropped.transform(X).shape == (60, 2)
+    assert list(dropped.get_feature_names_out()) == ["x0", "x2"]
+    kept = AutoencoderImputer(keep_empty_features=True, **FAST).fit(X)
+    out = kept.transform(X)
+    assert out.shape == (60, 3)
+    np.testing.assert_array_equal(out[:, 1], 0.0)
+
+
+def test_add_indicator():
+    X = np.random.default_rng(0).normal(size=(80, 3))
+    X[::5, 2] = np.nan
+    imp = AutoencoderImputer(add_indicator=True, **FAST).fit(X)
+    out = imp.transform(X)
+    assert out.shape == (80, 4)
+    np.testing.assert_array_equal(out[:, 3], np.isnan(X[:, 2]))
+    assert list(imp.get_feature_names_out()) == ["x0", "x1", "x2", "missingindicator_x2"]
+
+
+def test_placeholder_missing_values():
+    X = np.random.default_rng(0).integers(1, 9, size=(100, 3)).astype(float)
+    X[::4, 1] = -1
+    imp = AutoencoderImputer(missing_values=-1, **FAST)
+    out = imp.fit_transform(X)
+    assert not np.any(out == -1) and np.isfinite(out).all()
+    np.testing.assert_array_equal(out[X != -1], X[X != -1])
+
+
+def test_min_max_clip_only_imputed_values(cancer, fitted):
+    _, X_missing, mask = cancer
+    hi = np.nanmin(X_missing, axis=0) + 0.01
+    imp = AutoencoderImputer(max_value=hi, **FAST).fit(X_missing)
+    out = imp.transform(X_missing)
+    assert np.all(out[mask] <= np.broadcast_to(hi, out.shape)[mask] + 1e-9)
+    np.testing.assert_array_equal(out[~mask], X_missing[~mask])
+    with pytest.raises(ValueError, match="min_value must be at most max_value"):
+        AutoencoderImputer(min_value=1.0, max_value=0.0, **FAST).fit(X_missing)
+    with pytest.raises(ValueError, match="max_value should be a scalar or an array"):
+        AutoencoderImputer(max_value=[1.0, 2.0], **FAST).fit(X_missing)
+
+
+def test_pandas_nullable_in_and_out():
+    frame = pd.DataFrame(
+        {
+            "a": pd.array([1, 2, None, 4, 5, 6, 7, 8] * 10, dtype="Int64"),
+            "b": pd.array([1.5, None, 3.5, 4.5, 5.5, 6.5, 7.5, 8.5] * 10, dtype="Float64"),
+            "c": np.arange(80, dtype=float),
+        }
+    )
+    imp = AutoencoderImputer(**FAST).set_output(transform="pandas")
+    out = imp.fit_transform(frame)
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.columns) == ["a", "b", "c"]
+    assert not out.isna().any().any()
+    assert out.loc[1, "a"] == 2 and out.loc[0, "b"] == 1.5
+
+
+def test_multiple_imputation_has_spread_only_where_missing(cancer, fitted):
+    X, X_missing, mask = cancer
+    draws = np.stack(fitted.sample_imputations(X_missing, n_imputations=20, random_state=0))
+    assert draws.shape == (20, *X.shape)
+    assert np.all(np.ptp(draws, axis=0)[~mask] == 0)
+    spread = draws.std(axis=0)
+    assert np.all(spread[mask] > 0)
+    # Features the network predicts worse get more spread.
+    errors = np.abs(fitted.transform(X_missing) - X)
+    relative_error = np.array([errors[mask[:, j], j].mean() for j in range(X.shape[1])]) / X.std(0)
+    relative_spread = np.array([spread[mask[:, j], j].mean() for j in range(X.shape[1])]) / X.std(0)
+    assert np.corrcoef(relative_error, relative_spread)[0, 1] > 0.5
+    # The 90% range of the draws covers the truth for most hidden entries.
+    lo, hi = np.quantile(draws, [0.05, 0.95], axis=0)
+    coverage = np.mean((X[mask] >= lo[mask]) & (X[mask] <= hi[mask]))
+    assert 0.7 < coverage < 0.99
+    again = np.stack(fitted.sample_imputations(X_missing, n_imputations=20, random_state=0))
+    np.testing.assert_array_equal(draws, again)
+
+
+def test_multiple_imputation_pandas_output(cancer):
+    _, X_missing, _ = cancer
+    frame = pd.DataFrame(X_missing[:, :5], columns=list("abcde"))
+    imp = AutoencoderImputer(**FAST).set_output(transform="pandas").fit(frame)
+    draws = imp.sample_imputations(frame, n_imputations=3, random_state=0)
+    assert len(draws) == 3 and all(isinstance(d, pd.DataFrame) for d in draws)
+    with pytest.raises(ValueError, match="n_imputations"):
+        imp.sample_imputations(frame, n_imputations=0)
+
+
+def test_same_seed_same_imputation(cancer):
+    _, X_missing, _ = cancer
+    a = AutoencoderImputer(**FAST).fit_transform(X_missing)
+    b = AutoencoderImputer(**FAST).fit_transform(X_missing)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_bad_input(cancer, fitted):
+    _, X_missing, _ = cancer
+    with pytest.raises(ValueError, match="infinity"):
+        AutoencoderImputer().fit(np.array([[1.0, np.inf], [2.0, 3.0]]))
+    with pytest.raises(ValueError, match="could not convert|string"):
+        AutoencoderImputer().fit(np.array([["a", "b"], ["c", "d"]], dtype=object))
+    with pytest.raises(ValueError, match="expecting 30 features"):
+        fitted.transform(X_missing[:, :4])
+    with pytest.raises(NotFittedError):
+        AutoencoderImputer().transform(X_missing)
+    with pytest.raises(ValueError, match="Every feature of X is missing"):
+        AutoencoderImputer().fit(np.full((5, 2), np.nan))
+    with pytest.raises(ValueError, match="hide_fraction"):
+        AutoencoderImputer(hide_fraction=1.0).fit(X_missing)
+
+
+def test_beats_knn_and_iterative_on_letter(shared_data):
+    # GAIN's protocol on 2,000 rows of letter at 20% MCAR.
+    from sklearn.experimental import enable_iterative_imputer  # noqa: F401
+    from sklearn.impute import IterativeImputer
+
+    X = np.loadtxt(shared_data / "gain" / "letter.csv", delimiter=",", skiprows=1)
+    X = X[np.random.default_rng(0).choice(len(X), 2000, replace=False)]
+    X_missing, mask = hide(X, 0.2)
+    ours = scaled_rmse(X, AutoencoderImputer(random_state=0).fit_transform(X_missing), mask)
+    knn = scaled_rmse(X, KNNImputer().fit_transform(X_missing), mask)
+    iterative = scaled_rmse(
+        X, IterativeImputer(max_iter=10, random_state=0).fit_transform(X_missing), mask
+    )
+    assert ours < min(knn, iterative)
