@@ -163,7 +163,9 @@ class MLPAutoencoder(nn.Module):
         z = self.encoder_linear(x)
         if self.encoder is None:
             return z
-        return z + self.encoder(self._confine(x, self.input_range))
+        if not self.training and bool(self.input_range[0, 0] <= self.input_range[1, 0]):
+            x = torch.clamp(x, self.input_range[0], self.input_range[1])
+        return z + self.encoder(x)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Map codes to reconstructed rows."""
@@ -177,9 +179,9 @@ class MLPAutoencoder(nn.Module):
     def _confine(self, v: torch.Tensor, bounds: torch.Tensor) -> torch.Tensor:
         """Record ``v``'s range in training; clamp ``v`` to it otherwise."""
         if self.training:
-            with torch.no_grad():
-                torch.minimum(bounds[0], v.amin(0), out=bounds[0])
-                torch.maximum(bounds[1], v.amax(0), out=bounds[1])
+            low, high = torch.aminmax(v.detach(), dim=0)
+            torch.minimum(bounds[0], low, out=bounds[0])
+            torch.maximum(bounds[1], high, out=bounds[1])
             return v
         if bool(bounds[0, 0] > bounds[1, 0]):  # never trained
             return v
@@ -204,6 +206,7 @@ class MLPAutoencoder(nn.Module):
         self.encoder_linear.bias.copy_(-components @ mean)
         self.decoder_linear.weight.copy_(components.T)
         self.decoder_linear.bias.copy_(mean)
+        self.input_range.copy_(torch.stack(torch.aminmax(x, dim=0)))
 
 
 def principal_axes(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
