@@ -21,7 +21,14 @@ import warnings
 
 import numpy as np
 import torch
-from _common import adbench_files, dataset_name, load_adbench, machine, print_table, timer
+from _common import (
+    adbench_files,
+    dataset_name,
+    load_adbench,
+    machine,
+    print_table,
+    timer,
+)
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import train_test_split

@@ -18,6 +18,10 @@ from ._docstrings import fill_doc
 #: by this many interquartile ranges (Tukey's "far out" fence).
 AUTO_FENCE_IQRS = 3.0
 
+#: The score statistics set in ``fit`` (the robust centres and scales of the
+#: hybrid, the threshold) are estimated on at most this many training rows.
+SCORE_STATISTICS_ROWS = 20_000
+
 
 @fill_doc(
     hidden_default="(64,)",
@@ -52,7 +56,8 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
 
     contamination : "auto" or float in (0, 0.5], default="auto"
         How ``offset_`` (the threshold of ``predict``) is set. A float flags
-        that share of the training rows. ``"auto"`` applies Tukey's fence for
+        that share of the training rows (estimated on 20,000 of them when
+        there are more). ``"auto"`` applies Tukey's fence for
         "far out" values to the anomaly scores of the training rows: a row is
         an outlier when its score exceeds the upper quartile by more than 3
         interquartile ranges. The share flagged then follows the data: a few
@@ -196,6 +201,9 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         return X
 
     def _after_training(self, X):
+        if len(X) > SCORE_STATISTICS_ROWS:
+            rng = np.random.default_rng((self._seed_, 0xA40))
+            X = X[np.sort(rng.choice(len(X), SCORE_STATISTICS_ROWS, replace=False))]
         errors = self._squared_errors(X)
         reconstruction = self._reconstruction_scores(errors)
         self._reconstruction_center = _robust_center_scale(reconstruction)
