@@ -142,6 +142,7 @@ class BaseAutoencoder(NeuralNet):
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "random_state": ["random_state"],
         "device": [str, torch.device],
+        "mixed_precision": ["boolean"],
         "verbose": ["verbose"],
         "callbacks": [None, list, StrOptions({"disable"})],
     }
@@ -163,6 +164,7 @@ class BaseAutoencoder(NeuralNet):
         tol=1e-4,
         random_state=None,
         device="auto",
+        mixed_precision=False,
         verbose=0,
         callbacks=None,
         **kwargs,
@@ -183,6 +185,7 @@ class BaseAutoencoder(NeuralNet):
         self.tol = tol
         self.random_state = random_state
         self.device = device
+        self.mixed_precision = mixed_precision
         self.verbose = verbose
         self.callbacks = callbacks
         # skorch-style routed parameters: module__*, optimizer__*, callbacks__*.
@@ -512,8 +515,18 @@ class BaseAutoencoder(NeuralNet):
         if self.module_.training != training:
             super()._set_training(training)
 
+    def _autocast(self):
+        """bfloat16 autocast on CUDA when ``mixed_precision`` is set."""
+        if self.mixed_precision and self.device_.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
     def infer(self, x, **fit_params):
         """Run the module on a batch that already lives on the device."""
+        with self._autocast():
+            return self._forward(x, **fit_params)
+
+    def _forward(self, x, **fit_params):
         return self.module_(x, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
@@ -577,7 +590,9 @@ class BaseAutoencoder(NeuralNet):
         out = np.empty((X.shape[0], n_out), dtype=dtype)
 
         def run(rows):
-            return fn(self._to_tensor(self._scale(X[rows]))).cpu().numpy()
+            with self._autocast():
+                out = fn(self._to_tensor(self._scale(X[rows])))
+            return out.float().cpu().numpy()
 
         return map_row_chunks(run, X.shape[0], out, self._chunk_rows())
 

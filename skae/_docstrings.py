@@ -71,6 +71,11 @@ default="adam"
         ``"cuda:1"``, ``"mps"`` choose explicitly. Fitted models load on a
         CPU-only machine whatever device trained them.
 
+    mixed_precision : bool, default=False
+        On a CUDA device, train and run the network under bfloat16 autocast
+        (matrix products in bfloat16, losses and outputs in float32): faster
+        for wide networks and large batches. Ignored on the CPU.
+
     verbose : int, default=0
         ``1`` prints the loss of every epoch.
 

@@ -163,6 +163,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         tol=1e-4,
         random_state=None,
         device="auto",
+        mixed_precision=False,
         verbose=0,
         callbacks=None,
         **kwargs,
@@ -188,6 +189,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             tol=tol,
             random_state=random_state,
             device=device,
+            mixed_precision=mixed_precision,
             verbose=verbose,
             callbacks=callbacks,
             **kwargs,
@@ -281,8 +283,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         seed = None if training else (self._seed_ * 7919 + 0x1A7E) % (2**31)
         return _HidingIterator(batches, self.hide_fraction, seed=seed)
 
-    def infer(self, x, **fit_params):
-        """Run the module on ``(rows, visible)``."""
+    def _forward(self, x, **fit_params):
         rows, visible = x
         return self.module_(rows, visible, **fit_params)
 
@@ -330,7 +331,9 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             if generator is not None:
                 keep = torch.rand(x.shape, generator=generator).to(x.device)
                 v = v * (keep >= self.hide_fraction)
-            return self.module_(x, v).cpu().numpy()
+            with self._autocast():
+                out = self.module_(x, v)
+            return out.float().cpu().numpy()
 
         return map_row_chunks(run, S.shape[0], out, self._chunk_rows())
 

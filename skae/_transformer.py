@@ -102,6 +102,7 @@ class AutoencoderTransformer(
         tol=1e-4,
         random_state=None,
         device="auto",
+        mixed_precision=False,
         verbose=0,
         callbacks=None,
         **kwargs,
@@ -122,6 +123,7 @@ class AutoencoderTransformer(
             tol=tol,
             random_state=random_state,
             device=device,
+            mixed_precision=mixed_precision,
             verbose=verbose,
             callbacks=callbacks,
             **kwargs,
@@ -208,7 +210,9 @@ class AutoencoderTransformer(
         out = np.empty((Z.shape[0], self.n_features_in_), dtype=_float_dtype(Z))
 
         def decode(rows):
-            return self.module_.decode(self._to_tensor(Z[rows])).cpu().numpy()
+            with self._autocast():
+                out = self.module_.decode(self._to_tensor(Z[rows]))
+            return out.float().cpu().numpy()
 
         map_row_chunks(decode, Z.shape[0], out, self._chunk_rows())
         return self.scaler_.inverse_transform(out)
