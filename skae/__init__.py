@@ -15,6 +15,7 @@ from ._base import TrainingDivergedError  # noqa: E402
 from ._imputer import AutoencoderImputer  # noqa: E402
 from ._modules import DenoisingImputerMLP, MLPAutoencoder  # noqa: E402
 from ._transformer import AutoencoderTransformer  # noqa: E402
+from ._utils import history_frame  # noqa: E402
 
 __all__ = [
     "AutoencoderAnomalyDetector",
@@ -23,5 +24,6 @@ __all__ = [
     "DenoisingImputerMLP",
     "MLPAutoencoder",
     "TrainingDivergedError",
+    "history_frame",
     "__version__",
 ]

@@ -40,8 +40,9 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
     :class:`~sklearn.ensemble.IsolationForest`: ``score_samples`` (higher is
     more normal), ``decision_function`` (negative is anomalous), ``predict``
     (+1 inlier, -1 outlier) and ``offset_`` set from ``contamination``.
-    :meth:`explain` gives each feature's reconstruction error, so the
-    features that make a row anomalous can be read off.
+    :meth:`explain` gives each feature's reconstruction error relative to
+    its usual size, so the features that make a row anomalous can be read
+    off.
 
     The training rows may contain anomalies. The defaults keep the network
     from learning to reconstruct them: a short training (10 epochs) of a
@@ -83,6 +84,10 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
     offset_ : float
         Threshold on ``score_samples``: ``decision_function`` is
         ``score_samples - offset_``.
+
+    error_scale_ : ndarray of shape (n_features,)
+        Mean squared reconstruction error of each feature on the training
+        rows, the yardstick of ``explain(X, relative=True)``.
 
     isolation_forest_ : sklearn.ensemble.IsolationForest or None
         The isolation part of the hybrid score (None for
@@ -207,6 +212,10 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
             rng = np.random.default_rng((self._seed_, 0xA40))
             X = X[np.sort(rng.choice(len(X), SCORE_STATISTICS_ROWS, replace=False))]
         errors = self._squared_errors(X)
+        typical = errors.mean(axis=0)
+        # A floor, so that a feature reconstructed perfectly in training
+        # does not turn any later error into an infinite relative error.
+        self.error_scale_ = np.maximum(typical, max(float(typical.mean()), 1e-12) * 1e-3)
         reconstruction = self._reconstruction_scores(errors)
         self._reconstruction_center = _robust_center_scale(reconstruction)
         self.isolation_forest_ = None
@@ -285,36 +294,39 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         """
         return np.where(self.decision_function(X) >= 0, 1, -1)
 
-    def explain(self, X):
-        """Each feature's share of each row's reconstruction error.
-
-        Entry ``(i, j)`` is feature ``j``'s squared reconstruction error in
-        row ``i`` (robustly scaled units) divided by the number of features,
-        so a row's entries add up to its mean squared reconstruction error
-        (the whole anomaly score when ``score_method="reconstruction"``).
-        The largest entries are the features that make the row anomalous.
+    def explain(self, X, relative=True):
+        """Per-feature reconstruction errors: which features make a row anomalous.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Rows to explain.
+        relative : bool, default=True
+            ``True``: each feature's squared reconstruction error divided by
+            its mean on the training rows (``error_scale_``), so 1 is a usual
+            error for that feature and 20 an error twenty times its usual
+            size, whatever the feature. ``False``: each feature's share of
+            the row's mean squared reconstruction error (robustly scaled
+            units); a row's entries then add up to its reconstruction error,
+            the whole anomaly score when ``score_method="reconstruction"``.
 
         Returns
         -------
-        contributions : pandas.DataFrame of shape (n_samples, n_features)
+        errors : pandas.DataFrame of shape (n_samples, n_features)
             Columns are the feature names seen in ``fit`` (``x0``, ``x1``,
             ... for arrays); a DataFrame input keeps its index.
         """
         index = X.index if isinstance(X, pd.DataFrame) else None
         X = self._check_fitted_input(X)
         errors = self._squared_errors(X)
-        contributions = errors / self.n_features_in_
+        if relative:
+            errors = errors / self.error_scale_
+        else:
+            errors = errors / self.n_features_in_
         columns = getattr(self, "feature_names_in_", None)
         if columns is None:
             columns = [f"x{i}" for i in range(self.n_features_in_)]
-        return pd.DataFrame(
-            contributions.astype(_float_dtype(X)), columns=list(columns), index=index
-        )
+        return pd.DataFrame(errors.astype(_float_dtype(X)), columns=list(columns), index=index)
 
 
 def _robust_center_scale(scores: np.ndarray) -> tuple[float, float]:

@@ -17,7 +17,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_sp
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skae import AutoencoderTransformer
+from skae import AutoencoderTransformer, history_frame
 
 FAST = dict(max_epochs=10, random_state=0)
 
@@ -309,3 +309,14 @@ def test_illegal_hyper_parameters(wine, params, match):
 def test_set_params_rejects_typos_with_a_suggestion():
     with pytest.raises(ValueError, match="Did you mean 'n_components'"):
         AutoencoderTransformer().set_params(n_component=3)
+
+
+def test_history_frame(wine):
+    X, _ = wine
+    ae = AutoencoderTransformer(n_components=2, max_epochs=4, random_state=0).fit(X)
+    frame = history_frame(ae)
+    assert list(frame.index) == [1, 2, 3, 4]
+    assert {"train_loss", "valid_loss", "dur"} <= set(frame.columns)
+    np.testing.assert_allclose(frame["train_loss"], ae.history_[:, "train_loss"])
+    with pytest.raises(Exception, match="not fitted"):
+        history_frame(AutoencoderTransformer())
