@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import numbers
+import threading
 from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
@@ -135,14 +136,28 @@ def draw_seed(random_state) -> int:
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
+# torch's generators are global to the process, and dropout can draw from
+# nothing else: two fits running in threads at once would interleave their
+# draws. Training holds this lock, so threaded fits give the same results as
+# sequential ones; inference draws no random numbers and runs concurrently.
+_GLOBAL_RNG_LOCK = threading.RLock()
+
+
 @contextlib.contextmanager
 def forked_torch_rng(seed: int, device: torch.device):
     """Seed torch for the duration of a block and restore its global state after.
 
     Module initialisation, dropout and shuffling all draw from torch's global
     generators; forking them keeps ``fit`` reproducible from ``random_state``
-    while leaving the caller's random state exactly as it was.
+    while leaving the caller's random state exactly as it was. The block
+    holds a process-wide lock, since those generators are shared by threads.
     """
+    with _GLOBAL_RNG_LOCK, _forked(seed, device):
+        yield
+
+
+@contextlib.contextmanager
+def _forked(seed: int, device: torch.device):
     cuda_devices = []
     if device.type == "cuda":
         cuda_devices = [device.index if device.index is not None else torch.cuda.current_device()]

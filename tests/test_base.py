@@ -1,0 +1,149 @@
+"""The shared training base, through all three estimators."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_wine
+from sklearn.model_selection import GridSearchCV
+from skorch.callbacks import Callback
+
+from skae import (
+    AutoencoderAnomalyDetector,
+    AutoencoderImputer,
+    AutoencoderTransformer,
+    TrainingDivergedError,
+)
+
+FAST = dict(max_epochs=4, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def X():
+    return load_wine().data
+
+
+def make(cls, **params):
+    return cls(**{**FAST, **params})
+
+
+def output(estimator, X):
+    if isinstance(estimator, AutoencoderAnomalyDetector):
+        return estimator.score_samples(X)
+    return estimator.transform(X)
+
+
+def with_gaps(X):
+    return np.where(np.random.default_rng(0).random(X.shape) < 0.1, np.nan, X)
+
+
+ESTIMATORS = [AutoencoderTransformer, AutoencoderAnomalyDetector, AutoencoderImputer]
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_threaded_fits_equal_sequential_fits(cls, X):
+    data = with_gaps(X) if cls is AutoencoderImputer else X
+    sequential = [output(make(cls, random_state=s).fit(data), data) for s in range(3)]
+    with ThreadPoolExecutor(3) as pool:
+        threaded = list(
+            pool.map(lambda s: output(make(cls, random_state=s).fit(data), data), range(3))
+        )
+    for a, b in zip(sequential, threaded):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_parallel_grid_search_equals_sequential(X):
+    grid = {"n_components": [1, 3]}
+    results = [
+        GridSearchCV(make(AutoencoderTransformer), grid, cv=2, n_jobs=n_jobs)
+        .fit(X)
+        .cv_results_["mean_test_score"]
+        for n_jobs in (1, 2)
+    ]
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-6)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_torch_thread_settings_are_respected(cls, X):
+    data = with_gaps(X) if cls is AutoencoderImputer else X
+    before = torch.get_num_threads()
+    make(cls).fit(data)
+    assert torch.get_num_threads() == before
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_partial_fit_continues(cls, X):
+    data = with_gaps(X) if cls is AutoencoderImputer else X
+    est = make(cls, max_epochs=2, early_stopping=False)
+    est.partial_fit(data[:90])
+    est.partial_fit(data[90:])
+    assert len(est.history_) == 4
+    assert np.isfinite(output(est, data)).all()
+
+
+def test_fused_optimizer_by_default_and_user_choices(X):
+    est = make(AutoencoderTransformer).fit(X)
+    assert est.optimizer_.defaults.get("fused") in (True, None)  # None: no fused kernel here
+    est = make(AutoencoderTransformer, optimizer__foreach=True).fit(X)
+    assert est.optimizer_.defaults["foreach"] is True and not est.optimizer_.defaults.get("fused")
+    est = make(AutoencoderTransformer, optimizer=torch.optim.SGD, optimizer__momentum=0.9).fit(X)
+    assert isinstance(est.optimizer_, torch.optim.SGD)
+    assert est.optimizer_.defaults["momentum"] == 0.9
+
+
+def test_mixed_precision_is_ignored_on_cpu(X):
+    a = make(AutoencoderTransformer, device="cpu").fit_transform(X)
+    b = make(AutoencoderTransformer, device="cpu", mixed_precision=True).fit_transform(X)
+    np.testing.assert_array_equal(a, b)
+
+
+class CountEpochs(Callback):
+    def initialize(self):
+        self.epochs_ = 0
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        self.epochs_ += 1
+
+
+class InterruptAfter(Callback):
+    def __init__(self, epochs=2):
+        self.epochs = epochs
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.epochs:
+            raise KeyboardInterrupt
+
+
+def test_user_callbacks_run(X):
+    est = make(AutoencoderTransformer, callbacks=[("count", CountEpochs())]).fit(X)
+    assert dict(est.callbacks_)["count"].epochs_ == len(est.history_) == 4
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_interrupted_fit_is_usable_from_its_last_epoch(cls, X):
+    data = with_gaps(X) if cls is AutoencoderImputer else X
+    est = make(cls, max_epochs=50, early_stopping=False, callbacks=[("stop", InterruptAfter(2))])
+    est.fit(data)
+    assert len(est.history_) == 2
+    assert np.isfinite(output(est, data)).all()
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_divergence_raises_and_leaves_the_estimator_unfitted(cls, X):
+    data = with_gaps(X) if cls is AutoencoderImputer else X
+    est = make(cls, lr=1e12, max_epochs=20, early_stopping=False, optimizer="sgd")
+    with pytest.raises(TrainingDivergedError, match="Lower lr"):
+        est.fit(data)
+    with pytest.raises(Exception, match="not fitted"):
+        output(est, data)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_verbose_and_device(cls, X, capsys):
+    data = with_gaps(X) if cls is AutoencoderImputer else X
+    est = make(cls, verbose=1).fit(data)
+    assert "train_loss" in capsys.readouterr().out
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert est.device_.type == expected
