@@ -331,6 +331,7 @@ class BaseAutoencoder(NeuralNet):
         # random_state: partial_fit does not replay the same shuffles.
         n_epochs_done = 0 if reset else len(self.history_)
         seed = (self._seed_ + 1_000_003 * n_epochs_done) % (2**63)
+        self._n_epochs = self._training_epochs(len(X))
         try:
             with forked_torch_rng(seed, self.device_):
                 if reset:
@@ -340,13 +341,17 @@ class BaseAutoencoder(NeuralNet):
                 dataset = self._training_dataset(X)
                 if reset:
                     self._initialize_from_data(dataset)
-                NeuralNet.partial_fit(self, dataset)
+                NeuralNet.partial_fit(self, dataset, epochs=self._n_epochs)
         except BaseException:
             if reset:
                 self._discard_fitted_state()
             raise
         self._after_training(X)
         return self
+
+    def _training_epochs(self, n_rows: int) -> int:
+        """Epochs per training call (``max_epochs``; subclasses may derive it)."""
+        return self.max_epochs
 
     def _discard_fitted_state(self):
         for key in list(vars(self)):

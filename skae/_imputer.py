@@ -10,11 +10,31 @@ from sklearn.base import TransformerMixin
 from sklearn.impute import MissingIndicator
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
+from skorch.callbacks import LRScheduler
+from torch.optim.lr_scheduler import CosineAnnealingLR
 
 from ._base import BaseAutoencoder, _float_dtype
 from ._data import BatchIterator, TensorDataset, map_row_chunks
 from ._docstrings import fill_doc
 from ._modules import DenoisingImputerMLP
+
+
+class _CosineSchedule(LRScheduler):
+    """skorch's ``LRScheduler``: a cosine decay from ``lr`` to zero per training call.
+
+    The length of the decay is the estimator's number of epochs for the call,
+    known only once ``fit`` has seen the data, so it is read from the net
+    when training starts. Every call (of ``partial_fit`` too) starts again
+    from ``lr``.
+    """
+
+    def __init__(self):
+        super().__init__(policy=CosineAnnealingLR)
+
+    def _get_scheduler(self, net, policy, **scheduler_kwargs):
+        for group in net.optimizer_.param_groups:
+            group["lr"] = group["initial_lr"] = group.get("initial_lr", group["lr"])
+        return policy(net.optimizer_, T_max=net._n_epochs, eta_min=0.0)
 
 
 class _HidingIterator:
@@ -45,13 +65,17 @@ class _HidingIterator:
             yield (x, visible), (observed, visible)
 
 
+#: With ``max_epochs=None`` the imputer trains for about this many steps.
+STEP_BUDGET = 6000
+
+
 @fill_doc(
     hidden_default="(256, 256, 256)",
     activation_default='"relu"',
     dropout_default="0.0",
-    max_epochs_default="500",
-    batch_size_default="128",
-    lr_default="1e-3",
+    max_epochs_default="None",
+    batch_size_default="256",
+    lr_default="2e-3",
     n_iter_no_change_default="50",
 )
 class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
@@ -68,6 +92,15 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
 
     :meth:`sample_imputations` draws several plausible completions of the
     same rows for multiple imputation.
+
+    Training follows a fixed budget: with ``max_epochs=None`` the network
+    takes about 6,000 optimizer steps (between 10 and 500 epochs), and its
+    learning rate decays to zero along a cosine (skorch's ``LRScheduler``
+    callback, named ``lr_schedule``; ``callbacks__lr_schedule=None`` turns it
+    off). Measured on the benchmark tables, this imputes better than early
+    stopping, and it bounds the training time of large tables.
+    ``early_stopping=True`` stops on the error of hidden entries of held-out
+    rows instead.
 
     Parameters
     ----------
@@ -138,6 +171,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         "min_value": [None, Interval(numbers.Real, None, None, closed="both"), "array-like"],
         "max_value": [None, Interval(numbers.Real, None, None, closed="both"), "array-like"],
         "hide_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
+        "max_epochs": [None, Interval(numbers.Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -153,11 +187,11 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         hidden_layer_sizes=(256, 256, 256),
         activation="relu",
         dropout=0.0,
-        max_epochs=500,
-        batch_size=128,
-        lr=1e-3,
+        max_epochs=None,
+        batch_size=256,
+        lr=2e-3,
         optimizer="adam",
-        early_stopping=True,
+        early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=50,
         tol=1e-4,
@@ -246,6 +280,20 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
                 f"({self.n_features_in_},); got shape {limit.shape}."
             )
         return limit[self._valid]
+
+    def _training_epochs(self, n_rows: int) -> int:
+        if self.max_epochs is not None:
+            return self.max_epochs
+        steps_per_epoch = -(-n_rows // self.batch_size)
+        return int(np.clip(-(-STEP_BUDGET // steps_per_epoch), 10, 500))
+
+    @property
+    def _default_callbacks(self):
+        callbacks = super()._default_callbacks
+        if not self.early_stopping:
+            # A fixed budget runs to its end: no stop on a training-loss plateau.
+            callbacks = [(name, cb) for name, cb in callbacks if name != "early_stopping"]
+        return [*callbacks, ("lr_schedule", _CosineSchedule())]
 
     def _module_kwargs(self):
         return {
