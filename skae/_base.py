@@ -532,7 +532,10 @@ class BaseAutoencoder(NeuralNet):
             return self._forward(x, **fit_params)
 
     def _forward(self, x, **fit_params):
-        return self.module_(x, **fit_params)
+        module = self.module_
+        if type(module).forward is nn.Module.forward:  # encode/decode only
+            return module.decode(module.encode(x))
+        return module(x, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Mean squared reconstruction error, plus the module's penalty."""

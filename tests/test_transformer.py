@@ -320,3 +320,33 @@ def test_history_frame(wine):
     np.testing.assert_allclose(frame["train_loss"], ae.history_[:, "train_loss"])
     with pytest.raises(Exception, match="not fitted"):
         history_frame(AutoencoderTransformer())
+
+
+class TiedAutoencoder(torch.nn.Module):
+    """The user guide's example: encode and decode, no forward."""
+
+    def __init__(self, n_features, n_components, scale=0.1):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.randn(n_components, n_features) * scale)
+
+    def encode(self, x):
+        return x @ self.weight.T
+
+    def decode(self, z):
+        return z @ self.weight
+
+
+def test_custom_module_class_and_instance(wine, tmp_path):
+    X, _ = wine
+    ae = AutoencoderTransformer(n_components=3, module=TiedAutoencoder, module__scale=0.5,
+                                max_epochs=200, random_state=0).fit(X)
+    assert isinstance(ae.module_, TiedAutoencoder)
+    # A tied linear autoencoder trained well reaches PCA's subspace.
+    assert heldout_ratio(X, 3, module=TiedAutoencoder, batch_size=16, max_epochs=300) < 1.1
+    restored = pickle.loads(pickle.dumps(ae))
+    np.testing.assert_array_equal(restored.transform(X), ae.transform(X))
+    instance = TiedAutoencoder(13, 2)
+    before = instance.weight.detach().clone()
+    fitted = AutoencoderTransformer(n_components=2, module=instance, **FAST).fit(X)
+    assert torch.equal(instance.weight.detach(), before)  # the parameter is not trained in place
+    assert fitted.module_ is not instance
