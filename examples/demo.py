@@ -38,6 +38,9 @@ from sklearn.preprocessing import StandardScaler
 from skae import AutoencoderAnomalyDetector, AutoencoderImputer, AutoencoderTransformer
 
 OUT = os.environ.get("SKAE_DEMO_OUT", ".")
+# The test suite runs the demo with fewer epochs and rows.
+FAST = os.environ.get("SKAE_EXAMPLES_FAST") == "1"
+EPOCHS = {"max_epochs": 10} if FAST else {}
 
 
 def table(rows, header):
@@ -63,7 +66,9 @@ def reduction():
     for k in (2, 8):
         models = {
             "PCA": make_pipeline(StandardScaler(), PCA(n_components=k)),
-            "AutoencoderTransformer": AutoencoderTransformer(n_components=k, random_state=0),
+            "AutoencoderTransformer": AutoencoderTransformer(
+                n_components=k, random_state=0, **EPOCHS
+            ),
         }
         for name, model in models.items():
             _, seconds = timed(lambda: model.fit(X_train))
@@ -155,7 +160,7 @@ def anomalies():
 
 def imputation():
     print("\n3. Imputation: digits (1797 x 64), 20% of entries hidden\n")
-    X = load_digits().data
+    X = load_digits().data[:600] if FAST else load_digits().data
     mask = np.random.default_rng(1).random(X.shape) < 0.2
     X_missing = np.where(mask, np.nan, X)
     span = np.where(X.max(axis=0) > X.min(axis=0), X.max(axis=0) - X.min(axis=0), 1.0)
@@ -163,7 +168,7 @@ def imputation():
         "SimpleImputer(mean)": SimpleImputer(),
         "KNNImputer": KNNImputer(),
         "IterativeImputer": IterativeImputer(max_iter=10, random_state=0),
-        "AutoencoderImputer": AutoencoderImputer(random_state=0),
+        "AutoencoderImputer": AutoencoderImputer(random_state=0, **EPOCHS),
     }
     rows = []
     for name, imputer in imputers.items():

@@ -1,0 +1,26 @@
+"""Every example script runs, so that examples cannot rot.
+
+The scripts run in fresh interpreters with ``SKAE_EXAMPLES_FAST=1`` (fewer
+epochs and smaller data where a script supports it) and matplotlib's
+non-interactive backend.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.py"))
+
+
+@pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.name)
+def test_example_runs(script, tmp_path):
+    env = {**os.environ, "SKAE_EXAMPLES_FAST": "1", "MPLBACKEND": "Agg",
+           "SKAE_DEMO_OUT": str(tmp_path), "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, env=env,
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
