@@ -198,15 +198,6 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         # network reconstruct anomalies from the first epoch.
         return {**super()._module_kwargs(), "linear_path": False}
 
-    def _validate_training_data(self, X, *, reset: bool):
-        X = super()._validate_training_data(X, reset=reset)
-        if self.n_components is not None and self.n_components > self.n_features_in_:
-            raise ValueError(
-                f"n_components={self.n_components} must be at most the number of "
-                f"features, {self.n_features_in_}."
-            )
-        return X
-
     def _after_training(self, X):
         if len(X) > SCORE_STATISTICS_ROWS:
             rng = np.random.default_rng((self._seed_, 0xA40))

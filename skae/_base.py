@@ -319,7 +319,14 @@ class BaseAutoencoder(NeuralNet):
         return self._fit(X, reset=first_call)
 
     def _validate_training_data(self, X, *, reset: bool):
-        return self._validate_input(X, reset=reset)
+        X = self._validate_input(X, reset=reset)
+        n_components = getattr(self, "n_components", None)
+        if n_components is not None and n_components > self.n_features_in_:
+            raise ValueError(
+                f"n_components={n_components} must be at most the number of "
+                f"features, {self.n_features_in_}."
+            )
+        return X
 
     def _fit(self, X, *, reset: bool):
         """Train on validated ``X``; ``reset`` starts from a fresh network."""

@@ -132,15 +132,6 @@ class AutoencoderTransformer(
     def _n_code(self) -> int:
         return self.n_components
 
-    def _validate_training_data(self, X, *, reset: bool):
-        X = super()._validate_training_data(X, reset=reset)
-        if self.n_components > self.n_features_in_:
-            raise ValueError(
-                f"n_components={self.n_components} must be at most the number of "
-                f"features, {self.n_features_in_}."
-            )
-        return X
-
     @property
     def _n_features_out(self):
         if not self.__sklearn_is_fitted__():
