@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 from sklearn.base import OutlierMixin
 from sklearn.ensemble import IsolationForest
-from sklearn.preprocessing import RobustScaler
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseAutoencoder, _float_dtype
@@ -26,6 +25,7 @@ SCORE_STATISTICS_ROWS = 20_000
 @fill_doc(
     hidden_default="(64,)",
     activation_default='"relu"',
+    scaling_auto='``robust``',
     dropout_default="0.2",
     max_epochs_default="10",
     batch_size_default="32",
@@ -65,7 +65,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         percent of clean data (reconstruction errors have a long tail), more
         when the data hold anomalies.
 
-    score_method : {"hybrid", "reconstruction"}, default="hybrid"
+    score_method : {"hybrid", "reconstruction", "variational"}, default="hybrid"
         ``"reconstruction"``: the anomaly score is the row's mean squared
         reconstruction error (in robustly scaled units). ``"hybrid"``: the sum of that error and an
         :class:`~sklearn.ensemble.IsolationForest` score of the same rows,
@@ -73,7 +73,11 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         on the training rows. Reconstruction error finds rows that break the
         relations between features; isolation finds rows extreme on single
         features, which an autoencoder can reconstruct well. The hybrid is
-        the more robust across data sets (see Notes).
+        the more robust across data sets (see Notes). ``"variational"``
+        needs a variational module (``module=VariationalAutoencoder``) and
+        scores each row by the loss the module trains on: reconstruction
+        error plus ``beta`` times the KL divergence of its code distribution
+        from the prior, per feature.
 
     %(network_parameters)s
 
@@ -134,10 +138,10 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
             StrOptions({"auto"}),
             Interval(numbers.Real, 0, 0.5, closed="right"),
         ],
-        "score_method": [StrOptions({"hybrid", "reconstruction"})],
+        "score_method": [StrOptions({"hybrid", "reconstruction", "variational"})],
     }
 
-    _scaler = RobustScaler
+    _default_scaling = "robust"
 
     def __init__(
         self,
@@ -149,6 +153,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         hidden_layer_sizes=(64,),
         activation="relu",
         dropout=0.2,
+        scaling="auto",
         max_epochs=10,
         batch_size=32,
         lr=1e-3,
@@ -172,6 +177,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
             dropout=dropout,
+            scaling=scaling,
             max_epochs=max_epochs,
             batch_size=batch_size,
             lr=lr,
@@ -198,10 +204,17 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         # network reconstruct anomalies from the first epoch.
         return {**super()._module_kwargs(), "linear_path": False}
 
+    def _fit_preprocessing(self, X):
+        module = self.module if self.module is not None else self._default_module()
+        if self.score_method == "variational" and not getattr(module, "variational", False):
+            raise ValueError(
+                "score_method='variational' needs a variational module, such as "
+                "module=VariationalAutoencoder."
+            )
+        super()._fit_preprocessing(X)
+
     def _after_training(self, X):
-        if len(X) > SCORE_STATISTICS_ROWS:
-            rng = np.random.default_rng((self._seed_, 0xA40))
-            X = X[np.sort(rng.choice(len(X), SCORE_STATISTICS_ROWS, replace=False))]
+        X = self._row_sample(X, SCORE_STATISTICS_ROWS, salt=0xA40)
         errors = self._squared_errors(X)
         typical = errors.mean(axis=0)
         # A floor, so that a feature reconstructed perfectly in training
@@ -229,6 +242,11 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
 
     def _anomaly_scores(self, X, errors: np.ndarray) -> np.ndarray:
         reconstruction = self._reconstruction_scores(errors)
+        if self.score_method == "variational":
+            kl = self._map_scaled_rows(
+                X, lambda x: self.module_.kl_divergence(x)[:, None], 1, np.float64
+            )[:, 0]
+            return reconstruction + self.module_.beta * kl / self.n_features_in_
         if self.isolation_forest_ is None:
             return reconstruction
         isolation = -self.isolation_forest_.score_samples(X)

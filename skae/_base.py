@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
@@ -43,6 +42,7 @@ from ._data import (
     resolve_device,
 )
 from ._modules import ACTIVATIONS, MLPAutoencoder
+from ._preprocessing import SCALINGS, make_scaler
 
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "adam": torch.optim.Adam,
@@ -124,14 +124,15 @@ class BaseAutoencoder(NeuralNet):
     predict = _NotForAutoencoders()
     predict_proba = _NotForAutoencoders()
 
-    #: Scaler fitted on the training data; subclasses may use another.
-    _scaler = StandardScaler
+    #: What ``scaling="auto"`` means for tables; the detector uses "robust".
+    _default_scaling = "standard"
 
     _parameter_constraints: dict = {
         "module": [None, type, nn.Module, callable],
         "hidden_layer_sizes": ["array-like"],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "scaling": [StrOptions(set(SCALINGS)), None],
         "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
@@ -154,6 +155,7 @@ class BaseAutoencoder(NeuralNet):
         hidden_layer_sizes=(256, 128),
         activation="silu",
         dropout=0.0,
+        scaling="auto",
         max_epochs=500,
         batch_size=256,
         lr=3e-3,
@@ -175,6 +177,7 @@ class BaseAutoencoder(NeuralNet):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.dropout = dropout
+        self.scaling = scaling
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -367,7 +370,8 @@ class BaseAutoencoder(NeuralNet):
 
     def _fit_preprocessing(self, X):
         """Learn what ``fit`` needs before the network exists (the scaling)."""
-        self.scaler_ = self._scaler().fit(X)
+        module = self.module if self.module is not None else self._default_module()
+        self.scaler_ = make_scaler(self.scaling, self._default_scaling, module).fit(X)
 
     def _initialize_from_data(self, dataset: TensorDataset):
         """Let the module start from the data (PCA's solution, by default)."""
@@ -378,8 +382,24 @@ class BaseAutoencoder(NeuralNet):
     def _after_training(self, X):
         """Hook run after every training call (the detector sets its threshold)."""
 
+    def _row_sample(self, X, max_rows: int, salt: int):
+        """At most ``max_rows`` rows of ``X``, drawn reproducibly, in order.
+
+        Statistics computed after training (thresholds, residual spreads) need
+        a few thousand rows, not all of them. The seed is salted: users' own
+        masks and splits often come from ``default_rng(random_state)``.
+        """
+        if len(X) <= max_rows:
+            return X
+        rng = np.random.default_rng((self._seed_, salt))
+        return X[np.sort(rng.choice(len(X), max_rows, replace=False))]
+
     def _n_code(self) -> int:
         raise NotImplementedError
+
+    def _default_module(self):
+        """The module class used when ``module=None``."""
+        return MLPAutoencoder
 
     def _module_kwargs(self) -> dict[str, Any]:
         """Constructor arguments the estimator gives its module."""
@@ -441,7 +461,7 @@ class BaseAutoencoder(NeuralNet):
         """Instantiate the module from the estimator's parameters."""
         kwargs = self._module_kwargs()
         routed = self.get_params_for("module")
-        module = self.module if self.module is not None else MLPAutoencoder
+        module = self.module if self.module is not None else self._default_module()
         if isinstance(module, nn.Module):
             # Train a copy: refitting starts afresh and the parameter is untouched.
             self.module_ = copy.deepcopy(module)

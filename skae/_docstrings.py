@@ -26,7 +26,15 @@ module : torch.nn.Module class or instance, default=None
         autoencoder linear.
 
     dropout : float in [0, 1), default=%(dropout_default)s
-        Dropout probability after each hidden activation during training."""
+        Dropout probability after each hidden activation during training.
+
+    scaling : {"auto", "standard", "robust", "global"} or None, default="auto"
+        Feature scaling learned in ``fit``; the network sees scaled data.
+        ``"standard"``: each feature to zero mean and unit variance;
+        ``"robust"``: each feature by its median and interquartile range;
+        ``"global"``: all features by one mean and standard deviation (for
+        pixels and signals); None: no scaling. ``"auto"`` is %(scaling_auto)s,
+        and ``"global"`` for image modules such as :class:`ConvAutoencoder`."""
 
 _TRAINING_PARAMETERS = """\
 max_epochs : int, default=%(max_epochs_default)s

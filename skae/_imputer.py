@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 from skorch.callbacks import LRScheduler
 from torch.optim.lr_scheduler import CosineAnnealingLR
 
-from ._base import BaseAutoencoder, _float_dtype
+from ._base import BaseAutoencoder, _float_dtype, _split_output
 from ._data import BatchIterator, TensorDataset, map_row_chunks
 from ._docstrings import fill_doc
 from ._modules import DenoisingImputerMLP
@@ -72,6 +72,7 @@ STEP_BUDGET = 6000
 @fill_doc(
     hidden_default="(256, 256, 256)",
     activation_default='"relu"',
+    scaling_auto='``standard``',
     dropout_default="0.0",
     max_epochs_default="None",
     batch_size_default="256",
@@ -187,6 +188,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         hidden_layer_sizes=(256, 256, 256),
         activation="relu",
         dropout=0.0,
+        scaling="auto",
         max_epochs=None,
         batch_size=256,
         lr=2e-3,
@@ -213,6 +215,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
             dropout=dropout,
+            scaling=scaling,
             max_epochs=max_epochs,
             batch_size=batch_size,
             lr=lr,
@@ -303,14 +306,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             "dropout": self.dropout,
         }
 
-    def initialize_module(self):
-        """Instantiate the module; the default is a :class:`DenoisingImputerMLP`."""
-        if self.module is None:
-            self.module_ = DenoisingImputerMLP(
-                **self._module_kwargs(), **self.get_params_for("module")
-            )
-            return self
-        return super().initialize_module()
+    def _default_module(self):
+        return DenoisingImputerMLP
 
     def _scaled_with_mask(self, X) -> tuple[np.ndarray, np.ndarray]:
         """Scaled rows of the imputed features with gaps at 0, and the mask."""
@@ -343,20 +340,19 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         """
         rows, _ = X
         observed, visible = y_true
-        errors = (y_pred - rows) ** 2
+        prediction, penalty = _split_output(y_pred)
+        errors = (prediction - rows) ** 2
         hidden = observed - visible
         loss = (errors * hidden).sum() / hidden.sum().clamp(min=1)
         if training:
             loss = loss + (errors * visible).sum() / visible.sum().clamp(min=1)
-        return loss
+        return loss + penalty
 
     def _after_training(self, X):
         # Residual spread on hidden entries, per feature; 10,000 rows are
-        # plenty for a standard deviation. (The seed is salted: a user's own
-        # masks often come from default_rng(seed).)
+        # plenty for a standard deviation.
+        X = self._row_sample(X, 10_000, salt=0x1A7E)
         rng = np.random.default_rng((self._seed_, 0x1A7E))
-        if len(X) > 10_000:
-            X = X[np.sort(rng.choice(len(X), 10_000, replace=False))]
         S, observed = self._scaled_with_mask(X)
         hidden = observed & (rng.random(S.shape) < max(self.hide_fraction, 0.1))
         predicted = self._predict_scaled(S, observed & ~hidden)
@@ -373,14 +369,19 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         self.module_.eval()
         out = np.empty(S.shape, dtype=np.float32)
 
+        draw_codes = generator is not None and hasattr(self.module_, "sample")
+
         def run(rows):
             x = self._to_tensor(S[rows])
             v = self._to_tensor(visible[rows])
-            if generator is not None:
+            if generator is not None and not draw_codes:
                 keep = torch.rand(x.shape, generator=generator).to(x.device)
                 v = v * (keep >= self.hide_fraction)
             with self._autocast():
-                out = self.module_(x, v)
+                if draw_codes:
+                    out = self.module_.sample(x, v, generator)
+                else:
+                    out = _split_output(self.module_(x, v))[0]
             return out.float().cpu().numpy()
 
         return map_row_chunks(run, S.shape[0], out, self._chunk_rows())
@@ -447,7 +448,10 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         entries (``hide_fraction`` of them hidden, as in training), so the
         prediction varies most where it depends on little evidence, and adds
         Gaussian noise with each feature's residual spread
-        (``residual_std_``). Observed entries are identical in every draw.
+        (``residual_std_``). With a variational module
+        (``module=VariationalImputerMLP``), each draw instead decodes a code
+        drawn from the row's code distribution, plus the same noise. Observed
+        entries are identical in every draw.
         Analyse each completed data set and pool the results (Rubin's rules).
 
         Parameters

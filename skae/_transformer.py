@@ -5,18 +5,20 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._base import BaseAutoencoder, _float_dtype
-from ._data import map_row_chunks
+from ._data import draw_seed, map_row_chunks
 from ._docstrings import fill_doc
 
 
 @fill_doc(
     hidden_default="(256, 128)",
     activation_default='"silu"',
+    scaling_auto='``standard``',
     dropout_default="0.0",
     max_epochs_default="500",
     batch_size_default="256",
@@ -52,6 +54,10 @@ class AutoencoderTransformer(
 
     Attributes
     ----------
+    noise_std_ : ndarray of shape (n_features,) or None
+        Residual spread of each scaled feature, the noise :meth:`sample` adds;
+        None unless the module is variational.
+
     %(network_attributes)s
 
     See Also
@@ -92,6 +98,7 @@ class AutoencoderTransformer(
         hidden_layer_sizes=(256, 128),
         activation="silu",
         dropout=0.0,
+        scaling="auto",
         max_epochs=500,
         batch_size=256,
         lr=3e-3,
@@ -113,6 +120,7 @@ class AutoencoderTransformer(
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
             dropout=dropout,
+            scaling=scaling,
             max_epochs=max_epochs,
             batch_size=batch_size,
             lr=lr,
@@ -246,6 +254,52 @@ class AutoencoderTransformer(
             Higher is better.
         """
         return float(np.mean(self.score_samples(X)))
+
+    def _after_training(self, X):
+        self.noise_std_ = None
+        if getattr(self.module_, "variational", False):
+            # The decoder's noise: each feature's residual spread, scaled units.
+            X = self._row_sample(X, 10_000, salt=0x5A3)
+            errors = self._squared_errors(X)
+            self.noise_std_ = np.sqrt(errors.mean(axis=0))
+
+    def sample(self, n_samples=1, random_state=None):
+        """Generate new rows from a variational module.
+
+        Draws codes from the prior (a standard normal), decodes them, adds
+        Gaussian noise with each feature's residual spread (the decoder's
+        noise, ``noise_std_``) and undoes the scaling: rows in the original
+        feature space, like the training rows.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of rows to generate.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draws.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features)
+            Generated rows.
+        """
+        check_is_fitted(self)
+        if not getattr(self.module_, "variational", False):
+            raise ValueError(
+                "sample needs a variational module, such as "
+                "module=VariationalAutoencoder; this one is "
+                f"{type(self.module_).__name__}."
+            )
+        if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive int; got {n_samples!r}.")
+        seed = draw_seed(random_state)
+        generator = torch.Generator().manual_seed(seed)
+        self.module_.eval()
+        with torch.inference_mode():
+            z = self.module_.sample_codes(n_samples, generator)
+            rows = self.module_.decode(z).float().cpu().numpy().astype(np.float64)
+        noise = np.random.default_rng(seed).normal(size=rows.shape) * self.noise_std_
+        return self.scaler_.inverse_transform(rows + noise)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

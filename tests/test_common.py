@@ -9,7 +9,13 @@ import pytest
 from sklearn.utils import estimator_checks as ec
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skae import AutoencoderAnomalyDetector, AutoencoderImputer, AutoencoderTransformer
+from skae import (
+    AutoencoderAnomalyDetector,
+    AutoencoderImputer,
+    AutoencoderTransformer,
+    VariationalAutoencoder,
+    VariationalImputerMLP,
+)
 
 FAST = dict(max_epochs=3, hidden_layer_sizes=(8,), random_state=0)
 
@@ -17,6 +23,10 @@ ESTIMATORS = [
     AutoencoderTransformer(n_components=1, **FAST),
     AutoencoderAnomalyDetector(**FAST),
     AutoencoderImputer(**FAST),
+    # Family members selected by parameters must stay scikit-learn estimators.
+    AutoencoderTransformer(n_components=1, module=VariationalAutoencoder, **FAST),
+    AutoencoderTransformer(n_components=1, module__sparsity=0.1, module__noise=0.2, **FAST),
+    AutoencoderImputer(module=VariationalImputerMLP, **FAST),
 ]
 
 
@@ -47,6 +57,8 @@ TRANSFORMER_CHECKS = [
 
 
 def _ids(value):
+    if hasattr(value, "get_params"):
+        return repr(value).replace("\n", "").replace(" ", "")
     return getattr(value, "__name__", None) or type(value).__name__
 
 

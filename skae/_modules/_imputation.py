@@ -1,0 +1,145 @@
+"""Networks for AutoencoderImputer: they see which entries are missing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from ._layers import make_mlp
+
+
+class DenoisingImputerMLP(nn.Module):
+    """Denoising imputation network that sees the missing-value mask.
+
+    The input is the row with hidden and missing entries set to zero,
+    concatenated with the mask of visible entries, so the network can tell a
+    zero from a gap. ``n_passes`` greater than one refines the output: each
+    further pass fills the gaps with the previous pass's (detached)
+    predictions and predicts again with the same weights.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the rows.
+    hidden_layer_sizes : sequence of int, default=(256, 256, 256)
+        Widths of the hidden layers. No bottleneck: the network maps
+        ``2 * n_features`` inputs to ``n_features`` outputs.
+    activation : str, default="relu"
+        Hidden activation, a key of :data:`ACTIVATIONS`.
+    dropout : float, default=0.0
+        Dropout probability after each hidden activation.
+    n_passes : int, default=2
+        Number of refinement passes.
+    linear_path : bool, default=True
+        Add a linear map from the input to the output beside the MLP, so
+        that linear relations between features (the ones
+        :class:`~sklearn.impute.IterativeImputer` captures) need no
+        nonlinear layers.
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        hidden_layer_sizes: Sequence[int] = (256, 256, 256),
+        activation: str = "relu",
+        dropout: float = 0.0,
+        n_passes: int = 2,
+        linear_path: bool = True,
+    ):
+        super().__init__()
+        self.n_passes = int(n_passes)
+        self.net = make_mlp(
+            [2 * n_features, *hidden_layer_sizes, n_features], activation, dropout
+        )
+        self.linear = nn.Linear(2 * n_features, n_features) if linear_path else None
+
+    def _predict(self, inputs: torch.Tensor) -> torch.Tensor:
+        out = self.net(inputs)
+        return out if self.linear is None else out + self.linear(inputs)
+
+    def forward(self, x: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+        seen = visible > 0
+        filled = torch.where(seen, x, torch.zeros_like(x))
+        out = self._predict(torch.cat([filled, visible], dim=1))
+        for _ in range(self.n_passes - 1):
+            filled = torch.where(seen, x, out.detach())
+            out = self._predict(torch.cat([filled, visible], dim=1))
+        return out
+
+
+class VariationalImputerMLP(nn.Module):
+    """Variational imputation network: a distribution over codes for each row.
+
+    The encoder sees the row with its gaps and the mask of visible entries
+    and outputs a Gaussian over codes; the decoder maps a code, together
+    with the visible entries and the mask, to the whole row. Training draws
+    codes from that Gaussian and adds ``beta`` times its KL divergence from a
+    standard normal to the loss, so the spread of the codes carries the
+    uncertainty about the hidden entries: :meth:`sample` draws imputations
+    from it, which :meth:`AutoencoderImputer.sample_imputations` uses. In
+    ``eval()`` mode the code is the mean, and imputation is deterministic.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the rows.
+    n_components : int or None, default=None
+        Width of the code; ``None`` uses ``max(2, n_features // 2)``.
+    hidden_layer_sizes : sequence of int, default=(256, 256)
+        Widths of the hidden layers of the encoder and of the decoder.
+    activation : str, default="relu"
+        Hidden activation, a key of :data:`ACTIVATIONS`.
+    dropout : float, default=0.0
+        Dropout probability after each hidden activation.
+    beta : float, default=1.0
+        Weight of the KL term (per feature, as in
+        :class:`VariationalAutoencoder`).
+    """
+
+    variational = True
+
+    def __init__(
+        self,
+        n_features: int,
+        n_components: int | None = None,
+        hidden_layer_sizes: Sequence[int] = (256, 256),
+        activation: str = "relu",
+        dropout: float = 0.0,
+        beta: float = 1.0,
+    ):
+        super().__init__()
+        if beta < 0:
+            raise ValueError(f"beta must be >= 0; got {beta!r}.")
+        k = n_components if n_components is not None else max(2, n_features // 2)
+        hidden = list(hidden_layer_sizes)
+        self.n_features, self.n_components, self.beta = n_features, k, float(beta)
+        self.encoder = make_mlp([2 * n_features, *hidden, 2 * k], activation, dropout)
+        self.decoder = make_mlp([k + 2 * n_features, *hidden, n_features], activation, dropout)
+
+    def _inputs(self, x: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+        return torch.cat([torch.where(visible > 0, x, torch.zeros_like(x)), visible], dim=1)
+
+    def _decode(self, z: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+        return self.decoder(torch.cat([z, inputs], dim=1))
+
+    def forward(self, x: torch.Tensor, visible: torch.Tensor):
+        inputs = self._inputs(x, visible)
+        mean, log_var = self.encoder(inputs).chunk(2, dim=1)
+        log_var = log_var.clamp(-20.0, 10.0)
+        z = mean
+        if self.training:
+            z = mean + torch.randn_like(mean) * (0.5 * log_var).exp()
+        kl = 0.5 * (mean.pow(2) + log_var.exp() - 1.0 - log_var).sum(dim=1).mean()
+        return self._decode(z, inputs), self.beta * kl / self.n_features
+
+    def sample(
+        self, x: torch.Tensor, visible: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Reconstruct rows from codes drawn from their distributions."""
+        inputs = self._inputs(x, visible)
+        mean, log_var = self.encoder(inputs).chunk(2, dim=1)
+        noise = torch.randn(mean.shape, generator=generator).to(mean.device)
+        z = mean + noise * (0.5 * log_var.clamp(-20.0, 10.0)).exp()
+        return self._decode(z, inputs)

@@ -1,0 +1,118 @@
+"""Building blocks shared by the torch modules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+#: Names accepted by the ``activation`` parameter, as in
+#: :class:`sklearn.neural_network.MLPRegressor` plus the modern choices.
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "identity": nn.Identity,
+    "logistic": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+    "leaky_relu": nn.LeakyReLU,
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
+}
+
+
+def make_mlp(
+    sizes: Sequence[int],
+    activation: str = "silu",
+    dropout: float = 0.0,
+    *,
+    zero_last: bool = False,
+) -> nn.Sequential:
+    """Build ``Linear -> activation -> dropout`` blocks with a linear last layer.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer widths, input first and output last (at least two entries).
+    activation : str, default="silu"
+        Key of :data:`ACTIVATIONS`, applied after every layer but the last.
+    dropout : float, default=0.0
+        Dropout probability after each hidden activation.
+    zero_last : bool, default=False
+        Initialise the last layer to zero, so that the block starts as the
+        zero function (used for residual corrections).
+
+    Returns
+    -------
+    mlp : torch.nn.Sequential
+    """
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(sizes) - 2:
+            layers.append(ACTIVATIONS[activation]())
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+    if zero_last:
+        nn.init.zeros_(layers[-1].weight)
+        nn.init.zeros_(layers[-1].bias)
+    return nn.Sequential(*layers)
+
+
+def principal_axes(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``k`` leading principal axes of ``x`` and its mean.
+
+    Computed from the ``d x d`` covariance in float64: exact, fast for tables
+    and never more than one extra copy of the data in memory.
+
+    Returns
+    -------
+    components : torch.Tensor of shape (k, n_features)
+    mean : torch.Tensor of shape (n_features,)
+    """
+    mean = x.mean(dim=0)
+    centered = x - mean
+    cov = (centered.T @ centered).double() / max(len(x) - 1, 1)
+    eigvals, eigvecs = torch.linalg.eigh(cov)
+    components = eigvecs[:, torch.argsort(eigvals, descending=True)[:k]].T
+    return components.to(x.dtype), mean
+
+
+NOISE_TYPES = ("gaussian", "mask")
+
+
+def corrupt(x: torch.Tensor, level: float, kind: str = "gaussian") -> torch.Tensor:
+    """Corrupt a batch of scaled rows for denoising training.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Scaled rows.
+    level : float
+        ``"gaussian"``: standard deviation of the added noise (in the scaled
+        units, where a feature's spread is about 1). ``"mask"``: probability
+        of setting an entry to 0, its scaled mean.
+    kind : {"gaussian", "mask"}, default="gaussian"
+        The kind of corruption.
+
+    Returns
+    -------
+    corrupted : torch.Tensor
+    """
+    if level <= 0:
+        return x
+    if kind == "gaussian":
+        return x + level * torch.randn_like(x)
+    if kind == "mask":
+        return x * (torch.rand_like(x) >= level)
+    raise ValueError(f"noise_type must be one of {NOISE_TYPES}; got {kind!r}.")
+
+
+def check_noise(noise: float, noise_type: str) -> None:
+    """Reject illegal corruption settings with a message naming them."""
+    if noise_type not in NOISE_TYPES:
+        raise ValueError(f"noise_type must be one of {NOISE_TYPES}; got {noise_type!r}.")
+    if not 0 <= noise or (noise_type == "mask" and noise >= 1):
+        raise ValueError(
+            f"noise must be >= 0 (and < 1 for noise_type='mask'); got {noise!r}."
+        )

@@ -1,0 +1,155 @@
+"""The MLP autoencoder, the default module of the transformer and the detector."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from ._layers import check_noise, corrupt, make_mlp, principal_axes
+
+
+class MLPAutoencoder(nn.Module):
+    """Undercomplete MLP autoencoder with a mirrored decoder.
+
+    The encoder maps ``n_features -> hidden_layer_sizes -> n_components`` and
+    the decoder mirrors it. With ``linear_path=True`` (the default) each half
+    is a linear map plus a nonlinear MLP correction whose last layer starts at
+    zero; :meth:`init_from_data` sets the linear maps to PCA's solution, so
+    training starts exactly where PCA ends and only has to learn what PCA
+    cannot express. Outside training, the corrections see their inputs
+    clamped to the range those inputs took during training (tracked like
+    batch normalization's running statistics): far from the training data
+    the module extrapolates linearly, like PCA, instead of trusting a
+    network where it has never seen data.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the input rows.
+    n_components : int
+        Width of the code.
+    hidden_layer_sizes : sequence of int, default=(256, 128)
+        Widths of the encoder's hidden layers; the decoder uses them in
+        reverse order. An empty sequence gives a linear autoencoder.
+    activation : str, default="silu"
+        Hidden activation, a key of :data:`ACTIVATIONS`.
+    dropout : float, default=0.0
+        Dropout probability after each hidden activation.
+    linear_path : bool, default=True
+        Add the linear (PCA-initialisable) path beside the MLPs.
+    sparsity : float, default=0.0
+        Weight of an L1 penalty on the codes (a sparse autoencoder): the mean
+        absolute code times ``sparsity`` is added to the loss. Codes then
+        pass through a ReLU, so that the penalty can drive most entries of
+        each row to exactly zero (without it, the decoder would just scale
+        small codes up).
+    noise : float, default=0.0
+        Corruption of the inputs during training (a denoising autoencoder):
+        the network learns to reconstruct the clean rows from corrupted ones.
+        See ``noise_type``.
+    noise_type : {"gaussian", "mask"}, default="gaussian"
+        ``"gaussian"`` adds noise of standard deviation ``noise`` to the
+        scaled inputs; ``"mask"`` sets each input entry to zero (its scaled
+        mean) with probability ``noise``.
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        n_components: int,
+        hidden_layer_sizes: Sequence[int] = (256, 128),
+        activation: str = "silu",
+        dropout: float = 0.0,
+        linear_path: bool = True,
+        sparsity: float = 0.0,
+        noise: float = 0.0,
+        noise_type: str = "gaussian",
+    ):
+        super().__init__()
+        check_noise(noise, noise_type)
+        if sparsity < 0:
+            raise ValueError(f"sparsity must be >= 0; got {sparsity!r}.")
+        self.sparsity, self.noise, self.noise_type = float(sparsity), float(noise), noise_type
+        hidden = list(hidden_layer_sizes)
+        self.linear_path = bool(linear_path) or not hidden
+        residual = self.linear_path and bool(hidden)
+        if hidden:
+            self.encoder = make_mlp(
+                [n_features, *hidden, n_components], activation, dropout,
+                zero_last=residual,
+            )
+            self.decoder = make_mlp(
+                [n_components, *hidden[::-1], n_features], activation, dropout,
+                zero_last=residual,
+            )
+        else:
+            self.encoder = self.decoder = None
+        if self.linear_path:
+            self.encoder_linear = nn.Linear(n_features, n_components)
+            self.decoder_linear = nn.Linear(n_components, n_features)
+        # Ranges the nonlinear corrections saw in training; empty until then.
+        empty = torch.tensor([[float("inf")], [-float("inf")]])
+        self.register_buffer("input_range", empty.expand(2, n_features).clone())
+        self.register_buffer("code_range", empty.expand(2, n_components).clone())
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Map rows to codes (non-negative, to allow exact zeros, when sparse)."""
+        if not self.linear_path:
+            z = self.encoder(x)
+        else:
+            z = self.encoder_linear(x)
+            if self.encoder is not None:
+                if not self.training and bool(self.input_range[0, 0] <= self.input_range[1, 0]):
+                    x = torch.clamp(x, self.input_range[0], self.input_range[1])
+                z = z + self.encoder(x)
+        return torch.relu(z) if self.sparsity > 0 else z
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Map codes to reconstructed rows."""
+        if not self.linear_path:
+            return self.decoder(z)
+        x_hat = self.decoder_linear(z)
+        if self.decoder is None:
+            return x_hat
+        return x_hat + self.decoder(self._confine(z, self.code_range))
+
+    def _confine(self, v: torch.Tensor, bounds: torch.Tensor) -> torch.Tensor:
+        """Record ``v``'s range in training; clamp ``v`` to it otherwise."""
+        if self.training:
+            low, high = torch.aminmax(v.detach(), dim=0)
+            torch.minimum(bounds[0], low, out=bounds[0])
+            torch.maximum(bounds[1], high, out=bounds[1])
+            return v
+        if bool(bounds[0, 0] > bounds[1, 0]):  # never trained
+            return v
+        return torch.clamp(v, bounds[0], bounds[1])
+
+    def forward(self, x: torch.Tensor):
+        """Reconstruct ``x``; in training, from a corrupted copy, with the L1 penalty."""
+        if self.training:
+            x = corrupt(x, self.noise, self.noise_type)
+        z = self.encode(x)
+        x_hat = self.decode(z)
+        if self.training and self.sparsity > 0:
+            return x_hat, self.sparsity * z.abs().mean()
+        return x_hat
+
+    @torch.no_grad()
+    def init_from_data(self, x: torch.Tensor) -> None:
+        """Start from PCA: set the linear path to its projection and reconstruction.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n_samples, n_features)
+            The scaled training rows.
+        """
+        if not self.linear_path:
+            return
+        components, mean = principal_axes(x, self.encoder_linear.out_features)
+        self.encoder_linear.weight.copy_(components)
+        self.encoder_linear.bias.copy_(-components @ mean)
+        self.decoder_linear.weight.copy_(components.T)
+        self.decoder_linear.bias.copy_(mean)
+        self.input_range.copy_(torch.stack(torch.aminmax(x, dim=0)))
