@@ -33,10 +33,10 @@ X_train, X_test = train_test_split(X, test_size=0.2, random_state=0)
 k = 8
 models = {
     "PCA": PCA(n_components=k),
-    "MLP autoencoder": AutoencoderTransformer(
+    "MLP": AutoencoderTransformer(
         n_components=k, scaling="global", max_epochs=epochs, random_state=0
     ),
-    "conv autoencoder": AutoencoderTransformer(
+    "conv": AutoencoderTransformer(
         n_components=k, module=ConvAutoencoder, module__image_shape=(8, 8),
         max_epochs=epochs, random_state=0,
     ),
@@ -46,7 +46,7 @@ for name, model in models.items():
     model.fit(X_train)
     reconstructions[name] = model.inverse_transform(model.transform(X_test))
     error = np.mean((reconstructions[name] - X_test) ** 2)
-    print(f"{name:>17}: held-out error {error:.2f} (pixel values 0..16, code of {k})")
+    print(f"{name:>5}: held-out error {error:.2f} (pixel values 0..16, code of {k})")
 
 # %%
 # Reconstructions of held-out digits

@@ -570,6 +570,23 @@ class BaseAutoencoder(NeuralNet):
         target = X if y_true is None else y_true
         return torch.mean((x_hat - target) ** 2) + penalty
 
+    def validation_step(self, batch, **fit_params):
+        """skorch's validation step; denoising modules see corrupted inputs.
+
+        A module with ``corrupt_inputs`` (a denoising one) is validated on
+        corrupted rows against the clean ones, the objective it trains on. The
+        noise is drawn from a generator reset for every pass, so it is the
+        same at every epoch.
+        """
+        corrupt = getattr(self.module_, "corrupt_inputs", None)
+        if corrupt is None or not getattr(self.module_, "noise", 0):
+            return super().validation_step(batch, **fit_params)
+        x, target = batch
+        # The same noise for the same rows at every epoch.
+        with forked_torch_rng(self._seed_ + len(x), self.device_), torch.no_grad():
+            noisy = corrupt(x)
+        return super().validation_step((noisy, x if target is None else target), **fit_params)
+
     def _evaluate_loss(self, dataset) -> float:
         """Mean validation loss of the current network over ``dataset``."""
         total = 0.0

@@ -31,6 +31,18 @@ ESTIMATORS = [
 
 
 def expected_failed_checks(estimator):
+    routed = [key for key in estimator.get_params(deep=False) if "__" in key]
+    if routed:
+        # skorch's convention: module__*/optimizer__* parameters arrive through
+        # **kwargs and are stored as given (get_params, set_params and clone
+        # handle them, see test_transformer.py); this check reads the
+        # constructor's signature only, so it cannot see them.
+        return {
+            "check_no_attributes_set_in_init": (
+                f"routed parameters {routed} are accepted through **kwargs, "
+                "skorch's convention, which the check cannot see"
+            )
+        }
     return {}
 
 
@@ -65,6 +77,11 @@ def _ids(value):
 @pytest.mark.parametrize("check", EXTRA_CHECKS, ids=_ids)
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=_ids)
 def test_extra_checks(estimator, check):
+    if check is ec.check_param_validation and any("__" in k for k in estimator.get_params(deep=False)):
+        pytest.xfail(
+            "routed module__* parameters are validated by skorch's prefix check and "
+            "the module's constructor (see test_family.py), not _parameter_constraints"
+        )
     check(type(estimator).__name__, estimator)
 
 

@@ -16,6 +16,10 @@ The autoencoder protocol
     Return the reconstruction, or a tuple ``(x_hat, penalty)`` where
     ``penalty`` is a scalar tensor added to the training loss (a sparsity or
     KL term, say). Without a custom ``forward``, ``decode(encode(x))`` is used.
+``corrupt_inputs(x)`` (optional)
+    The corruption a denoising module trains with. Validation applies it too
+    (with the same noise at every epoch) and scores against the clean rows,
+    so that early stopping judges what the module is trained to do.
 ``init_from_data(x)`` (optional)
     Called once before training with the whole scaled training tensor, so
     that the module can start from a data-dependent solution (PCA's, for

@@ -126,10 +126,14 @@ class MLPAutoencoder(nn.Module):
             return v
         return torch.clamp(v, bounds[0], bounds[1])
 
+    def corrupt_inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """The corruption of denoising training (``noise``, ``noise_type``)."""
+        return corrupt(x, self.noise, self.noise_type)
+
     def forward(self, x: torch.Tensor):
         """Reconstruct ``x``; in training, from a corrupted copy, with the L1 penalty."""
         if self.training:
-            x = corrupt(x, self.noise, self.noise_type)
+            x = self.corrupt_inputs(x)
         z = self.encode(x)
         x_hat = self.decode(z)
         if self.training and self.sparsity > 0:

@@ -87,10 +87,14 @@ class VariationalAutoencoder(nn.Module):
         """Map codes to reconstructed rows."""
         return self.decoder(z)
 
+    def corrupt_inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """The corruption of denoising training (``noise``, ``noise_type``)."""
+        return corrupt(x, self.noise, self.noise_type)
+
     def forward(self, x: torch.Tensor):
         """Reconstruction and the KL penalty; codes are sampled in training."""
         if self.training:
-            x = corrupt(x, self.noise, self.noise_type)
+            x = self.corrupt_inputs(x)
         mean, log_var = self.encode_distribution(x)
         z = mean
         if self.training:
