@@ -113,11 +113,33 @@ class ConvAutoencoder(nn.Module):
         self.activation = ACTIVATIONS[activation]()
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Map flattened images to codes."""
+        """Map flattened images to codes.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n, n_features)
+            Scaled rows.
+
+        Returns
+        -------
+        z : torch.Tensor of shape (n, n_components)
+            Codes.
+        """
         return self.encoder(x.reshape(-1, *self.image_shape))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Map codes to flattened images."""
+        """Map codes to flattened images.
+
+        Parameters
+        ----------
+        z : torch.Tensor of shape (n, n_components)
+            Codes.
+
+        Returns
+        -------
+        x_hat : torch.Tensor of shape (n, n_features)
+            Reconstructed rows.
+        """
         h = self.unflatten(self.expand(z))
         targets = self.sizes[-2::-1]
         for i, (deconv, size) in enumerate(zip(self.deconvs, targets)):
@@ -127,11 +149,33 @@ class ConvAutoencoder(nn.Module):
         return h.flatten(1)
 
     def corrupt_inputs(self, x: torch.Tensor) -> torch.Tensor:
-        """The corruption of denoising training (``noise``, ``noise_type``)."""
+        """The corruption of denoising training (``noise``, ``noise_type``).
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n, n_features)
+            Scaled rows.
+
+        Returns
+        -------
+        x_noisy : torch.Tensor of shape (n, n_features)
+            Corrupted rows.
+        """
         return corrupt(x, self.noise, self.noise_type)
 
     def forward(self, x: torch.Tensor):
-        """Reconstruct ``x``; in training, from a corrupted copy, with the L1 penalty."""
+        """Reconstruct ``x``; in training, from a corrupted copy, with the L1 penalty.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n, n_features)
+            Scaled rows.
+
+        Returns
+        -------
+        output : torch.Tensor or tuple
+            The reconstruction, or ``(x_hat, penalty)`` in training with ``sparsity > 0``.
+        """
         if self.training:
             x = self.corrupt_inputs(x)
         z = self.encode(x)

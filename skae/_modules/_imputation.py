@@ -60,6 +60,20 @@ class DenoisingImputerMLP(nn.Module):
         return out if self.linear is None else out + self.linear(inputs)
 
     def forward(self, x: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+        """Predict every entry of the rows from the visible ones.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n, n_features)
+            Scaled rows (the values of entries that are not visible are ignored).
+        visible : torch.Tensor of shape (n, n_features)
+            1 where an entry may be seen, 0 elsewhere.
+
+        Returns
+        -------
+        output : torch.Tensor or tuple
+            The reconstructed rows (with the KL penalty, for the variational network).
+        """
         seen = visible > 0
         filled = torch.where(seen, x, torch.zeros_like(x))
         out = self._predict(torch.cat([filled, visible], dim=1))
@@ -125,6 +139,20 @@ class VariationalImputerMLP(nn.Module):
         return self.decoder(torch.cat([z, inputs], dim=1))
 
     def forward(self, x: torch.Tensor, visible: torch.Tensor):
+        """Predict every entry of the rows from the visible ones.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n, n_features)
+            Scaled rows (the values of entries that are not visible are ignored).
+        visible : torch.Tensor of shape (n, n_features)
+            1 where an entry may be seen, 0 elsewhere.
+
+        Returns
+        -------
+        output : torch.Tensor or tuple
+            The reconstructed rows (with the KL penalty, for the variational network).
+        """
         inputs = self._inputs(x, visible)
         mean, log_var = self.encoder(inputs).chunk(2, dim=1)
         log_var = log_var.clamp(-20.0, 10.0)
@@ -137,7 +165,22 @@ class VariationalImputerMLP(nn.Module):
     def sample(
         self, x: torch.Tensor, visible: torch.Tensor, generator: torch.Generator | None = None
     ) -> torch.Tensor:
-        """Reconstruct rows from codes drawn from their distributions."""
+        """Reconstruct rows from codes drawn from their distributions.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n, n_features)
+            Scaled rows (the values of entries that are not visible are ignored).
+        visible : torch.Tensor of shape (n, n_features)
+            1 where an entry may be seen, 0 elsewhere.
+        generator : torch.Generator or None, default=None
+            Source of randomness.
+
+        Returns
+        -------
+        x_hat : torch.Tensor of shape (n, n_features)
+            Reconstructed rows.
+        """
         inputs = self._inputs(x, visible)
         mean, log_var = self.encoder(inputs).chunk(2, dim=1)
         noise = torch.randn(mean.shape, generator=generator).to(mean.device)

@@ -95,7 +95,18 @@ class MLPAutoencoder(nn.Module):
         self.register_buffer("code_range", empty.expand(2, n_components).clone())
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Map rows to codes (non-negative, to allow exact zeros, when sparse)."""
+        """Map rows to codes (non-negative, to allow exact zeros, when sparse).
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n, n_features)
+            Scaled rows.
+
+        Returns
+        -------
+        z : torch.Tensor of shape (n, n_components)
+            Codes.
+        """
         if not self.linear_path:
             z = self.encoder(x)
         else:
@@ -107,7 +118,18 @@ class MLPAutoencoder(nn.Module):
         return torch.relu(z) if self.sparsity > 0 else z
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Map codes to reconstructed rows."""
+        """Map codes to reconstructed rows.
+
+        Parameters
+        ----------
+        z : torch.Tensor of shape (n, n_components)
+            Codes.
+
+        Returns
+        -------
+        x_hat : torch.Tensor of shape (n, n_features)
+            Reconstructed rows.
+        """
         if not self.linear_path:
             return self.decoder(z)
         x_hat = self.decoder_linear(z)
@@ -127,11 +149,33 @@ class MLPAutoencoder(nn.Module):
         return torch.clamp(v, bounds[0], bounds[1])
 
     def corrupt_inputs(self, x: torch.Tensor) -> torch.Tensor:
-        """The corruption of denoising training (``noise``, ``noise_type``)."""
+        """The corruption of denoising training (``noise``, ``noise_type``).
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n, n_features)
+            Scaled rows.
+
+        Returns
+        -------
+        x_noisy : torch.Tensor of shape (n, n_features)
+            Corrupted rows.
+        """
         return corrupt(x, self.noise, self.noise_type)
 
     def forward(self, x: torch.Tensor):
-        """Reconstruct ``x``; in training, from a corrupted copy, with the L1 penalty."""
+        """Reconstruct ``x``; in training, from a corrupted copy, with the L1 penalty.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n, n_features)
+            Scaled rows.
+
+        Returns
+        -------
+        output : torch.Tensor or tuple
+            The reconstruction, or ``(x_hat, penalty)`` in training with ``sparsity > 0``.
+        """
         if self.training:
             x = self.corrupt_inputs(x)
         z = self.encode(x)

@@ -75,24 +75,83 @@ class VariationalAutoencoder(nn.Module):
         self.decoder = make_mlp([n_components, *hidden[::-1], n_features], activation, dropout)
 
     def encode_distribution(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mean and log-variance of the code distribution of each row."""
+        """Mean and log-variance of the code distribution of each row.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n, n_features)
+            Scaled rows.
+
+        Returns
+        -------
+        mean : torch.Tensor of shape (n, n_components)
+            Posterior means.
+        log_var : torch.Tensor of shape (n, n_components)
+            Posterior log-variances.
+        """
         mean, log_var = self.encoder(x).chunk(2, dim=1)
         return mean, log_var.clamp(-20.0, 10.0)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """The posterior mean of each row's code."""
+        """The posterior mean of each row's code.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n, n_features)
+            Scaled rows.
+
+        Returns
+        -------
+        z : torch.Tensor of shape (n, n_components)
+            Codes.
+        """
         return self.encode_distribution(x)[0]
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Map codes to reconstructed rows."""
+        """Map codes to reconstructed rows.
+
+        Parameters
+        ----------
+        z : torch.Tensor of shape (n, n_components)
+            Codes.
+
+        Returns
+        -------
+        x_hat : torch.Tensor of shape (n, n_features)
+            Reconstructed rows.
+        """
         return self.decoder(z)
 
     def corrupt_inputs(self, x: torch.Tensor) -> torch.Tensor:
-        """The corruption of denoising training (``noise``, ``noise_type``)."""
+        """The corruption of denoising training (``noise``, ``noise_type``).
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n, n_features)
+            Scaled rows.
+
+        Returns
+        -------
+        x_noisy : torch.Tensor of shape (n, n_features)
+            Corrupted rows.
+        """
         return corrupt(x, self.noise, self.noise_type)
 
     def forward(self, x: torch.Tensor):
-        """Reconstruction and the KL penalty; codes are sampled in training."""
+        """Reconstruction and the KL penalty; codes are sampled in training.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n, n_features)
+            Scaled rows.
+
+        Returns
+        -------
+        x_hat : torch.Tensor of shape (n, n_features)
+            Reconstructed rows.
+        penalty : torch.Tensor
+            ``beta`` times the mean KL divergence, per feature.
+        """
         if self.training:
             x = self.corrupt_inputs(x)
         mean, log_var = self.encode_distribution(x)
@@ -104,11 +163,35 @@ class VariationalAutoencoder(nn.Module):
         return x_hat, penalty
 
     def kl_divergence(self, x: torch.Tensor) -> torch.Tensor:
-        """KL divergence of each row's code distribution from the prior."""
+        """KL divergence of each row's code distribution from the prior.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n, n_features)
+            Scaled rows.
+
+        Returns
+        -------
+        kl : torch.Tensor of shape (n,)
+            One divergence per row.
+        """
         return gaussian_kl(*self.encode_distribution(x))
 
     def sample_codes(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Draw ``n`` codes from the standard normal prior."""
+        """Draw ``n`` codes from the standard normal prior.
+
+        Parameters
+        ----------
+        n : int
+            Number of codes.
+        generator : torch.Generator or None, default=None
+            Source of randomness.
+
+        Returns
+        -------
+        z : torch.Tensor of shape (n, n_components)
+            Codes.
+        """
         device = next(self.parameters()).device
         z = torch.randn(n, self.n_components, generator=generator)
         return z.to(device)
