@@ -154,6 +154,8 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         activation="relu",
         dropout=0.2,
         scaling="auto",
+        categorical_features="from_dtype",
+        handle_unknown="missing",
         max_epochs=10,
         batch_size=32,
         lr=1e-3,
@@ -178,6 +180,8 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
             activation=activation,
             dropout=dropout,
             scaling=scaling,
+            categorical_features=categorical_features,
+            handle_unknown=handle_unknown,
             max_epochs=max_epochs,
             batch_size=batch_size,
             lr=lr,
@@ -215,7 +219,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
 
     def _after_training(self, X):
         X = self._row_sample(X, SCORE_STATISTICS_ROWS, salt=0xA40)
-        errors = self._squared_errors(X)
+        errors = self._column_errors(X)
         typical = errors.mean(axis=0)
         # A floor, so that a feature reconstructed perfectly in training
         # does not turn any later error into an infinite relative error.
@@ -225,8 +229,8 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         self.isolation_forest_ = None
         if self.score_method == "hybrid":
             self.isolation_forest_ = IsolationForest(random_state=self._seed_ % (2**32))
-            self.isolation_forest_.fit(X)
-            isolation = -self.isolation_forest_.score_samples(X)
+            self.isolation_forest_.fit(self._network_input(X))
+            isolation = -self.isolation_forest_.score_samples(self._network_input(X))
             self._isolation_center = _robust_center_scale(isolation)
         scores = self._anomaly_scores(X, errors)
         self.offset_ = -self._threshold(scores)
@@ -246,10 +250,10 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
             kl = self._map_scaled_rows(
                 X, lambda x: self.module_.kl_divergence(x)[:, None], 1, np.float64
             )[:, 0]
-            return reconstruction + self.module_.beta * kl / self.n_features_in_
+            return reconstruction + self.module_.beta * kl / self.encoder_.width
         if self.isolation_forest_ is None:
             return reconstruction
-        isolation = -self.isolation_forest_.score_samples(X)
+        isolation = -self.isolation_forest_.score_samples(self._network_input(X))
         center, scale = self._reconstruction_center
         score = (reconstruction - center) / scale
         center, scale = self._isolation_center
@@ -271,7 +275,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
             score, each standardized on the training rows.
         """
         X = self._check_fitted_input(X)
-        return -self._anomaly_scores(X, self._squared_errors(X)).astype(np.float64)
+        return -self._anomaly_scores(X, self._column_errors(X)).astype(np.float64)
 
     def decision_function(self, X):
         """Shifted score: negative for outliers, positive for inliers.
@@ -327,11 +331,11 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         """
         index = X.index if isinstance(X, pd.DataFrame) else None
         X = self._check_fitted_input(X)
-        errors = self._squared_errors(X)
+        errors = self._column_errors(X)
         if relative:
             errors = errors / self.error_scale_
         else:
-            errors = errors / self.n_features_in_
+            errors = errors / self.encoder_.n_columns
         columns = getattr(self, "feature_names_in_", None)
         if columns is None:
             columns = [f"x{i}" for i in range(self.n_features_in_)]

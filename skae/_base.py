@@ -23,6 +23,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -43,6 +44,7 @@ from ._data import (
 )
 from ._modules import ACTIVATIONS, MLPAutoencoder
 from ._preprocessing import SCALINGS, make_scaler
+from ._tabular import TableEncoder, categorical_columns
 
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "adam": torch.optim.Adam,
@@ -133,6 +135,8 @@ class BaseAutoencoder(NeuralNet):
         "activation": [StrOptions(set(ACTIVATIONS))],
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
         "scaling": [StrOptions(set(SCALINGS)), None],
+        "categorical_features": [StrOptions({"from_dtype"}), None, "array-like"],
+        "handle_unknown": [StrOptions({"missing", "error"})],
         "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
@@ -156,6 +160,8 @@ class BaseAutoencoder(NeuralNet):
         activation="silu",
         dropout=0.0,
         scaling="auto",
+        categorical_features="from_dtype",
+        handle_unknown="missing",
         max_epochs=500,
         batch_size=256,
         lr=3e-3,
@@ -178,6 +184,8 @@ class BaseAutoencoder(NeuralNet):
         self.activation = activation
         self.dropout = dropout
         self.scaling = scaling
+        self.categorical_features = categorical_features
+        self.handle_unknown = handle_unknown
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -369,9 +377,11 @@ class BaseAutoencoder(NeuralNet):
                 delattr(self, key)
 
     def _fit_preprocessing(self, X):
-        """Learn what ``fit`` needs before the network exists (the scaling)."""
+        """Learn what ``fit`` needs before the network exists: the encoding."""
         module = self.module if self.module is not None else self._default_module()
-        self.scaler_ = make_scaler(self.scaling, self._default_scaling, module).fit(X)
+        self.scaler_ = make_scaler(self.scaling, self._default_scaling, module)
+        categorical = categorical_columns(X, self.categorical_features)
+        self.encoder_ = TableEncoder(categorical, self.scaler_, self.handle_unknown).fit(X)
 
     def _initialize_from_data(self, dataset: TensorDataset):
         """Let the module start from the data (PCA's solution, by default)."""
@@ -392,7 +402,7 @@ class BaseAutoencoder(NeuralNet):
         if len(X) <= max_rows:
             return X
         rng = np.random.default_rng((self._seed_, salt))
-        return X[np.sort(rng.choice(len(X), max_rows, replace=False))]
+        return _rows(X, np.sort(rng.choice(len(X), max_rows, replace=False)))
 
     def _n_code(self) -> int:
         raise NotImplementedError
@@ -404,7 +414,7 @@ class BaseAutoencoder(NeuralNet):
     def _module_kwargs(self) -> dict[str, Any]:
         """Constructor arguments the estimator gives its module."""
         return {
-            "n_features": self.n_features_in_,
+            "n_features": self.encoder_.width,
             "n_components": self._n_code(),
             "hidden_layer_sizes": tuple(int(h) for h in self.hidden_layer_sizes),
             "activation": self.activation,
@@ -412,8 +422,8 @@ class BaseAutoencoder(NeuralNet):
         }
 
     def _training_dataset(self, X) -> TensorDataset:
-        """Scaled training rows as tensors on the compute device."""
-        return TensorDataset(self._to_tensor(self._scale(X)))
+        """Encoded training rows as tensors on the compute device."""
+        return TensorDataset(self._to_tensor(self._network_input(X)))
 
     # ------------------------------------------------------------------
     # skorch hooks
@@ -565,10 +575,14 @@ class BaseAutoencoder(NeuralNet):
         return module(x, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        """Mean squared reconstruction error, plus the module's penalty."""
+        """Mean reconstruction error over columns, plus the module's penalty.
+
+        Squared error for numbers; for categories, cross-entropy divided by
+        the column's entropy (:class:`TableEncoder`), so both weigh the same.
+        """
         x_hat, penalty = _split_output(y_pred)
         target = X if y_true is None else y_true
-        return torch.mean((x_hat - target) ** 2) + penalty
+        return self.encoder_.column_errors(x_hat, target).mean() + penalty
 
     def validation_step(self, batch, **fit_params):
         """skorch's validation step; denoising modules see corrupted inputs.
@@ -609,18 +623,67 @@ class BaseAutoencoder(NeuralNet):
     # ------------------------------------------------------------------
     # Data in and out
     # ------------------------------------------------------------------
+    def _allows_nan(self) -> bool:
+        return False
+
     def _validate_input(self, X, *, reset: bool):
+        """Validate ``X``: a float array, or a table with categorical columns."""
+        if self._is_table(X, reset):
+            return self._validate_table(X, reset=reset)
         return validate_data(
             self,
             X,
             reset=reset,
             dtype=[np.float64, np.float32],
+            ensure_all_finite="allow-nan" if self._allows_nan() else True,
             ensure_min_samples=1,
         )
 
-    def _scale(self, X) -> np.ndarray:
-        """Scale rows to the network's float32 input."""
-        return self.scaler_.transform(np.asarray(X, dtype=np.float32))
+    def _is_table(self, X, reset: bool) -> bool:
+        if not reset:
+            encoder = getattr(self, "encoder_", None)
+            return encoder is not None and encoder.mixed
+        if not hasattr(X, "shape") or len(getattr(X, "shape", ())) != 2:
+            return False
+        return bool(categorical_columns(X, self.categorical_features))
+
+    def _validate_table(self, X, *, reset: bool):
+        """Checks for a table with categorical columns (kept as a DataFrame)."""
+        X = validate_data(self, X, reset=reset, skip_check_array=True)
+        frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
+        if len(frame) < 1:
+            raise ValueError(f"Found array with 0 sample(s) (shape={frame.shape}) while a "
+                             "minimum of 1 is required.")
+        if not reset and frame.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {frame.shape[1]} features, but {type(self).__name__} is "
+                f"expecting {self.n_features_in_} features as input."
+            )
+        categorical = set(self.encoder_.categorical if not reset else
+                          categorical_columns(frame, self.categorical_features))
+        for j, name in enumerate(frame.columns):
+            column = frame.iloc[:, j]
+            if j not in categorical:
+                try:
+                    values = pd.to_numeric(column, errors="raise").to_numpy(
+                        dtype=np.float64, na_value=np.nan)
+                except (TypeError, ValueError) as exc:
+                    raise ValueError(
+                        f"Column {name!r} is treated as numeric but holds values that "
+                        "are not numbers; list it in categorical_features."
+                    ) from exc
+                if np.isinf(values).any():
+                    raise ValueError(f"Input X contains infinity in column {name!r}.")
+            if not self._allows_nan() and column.isna().any():
+                raise ValueError(
+                    f"Input X contains NaN (missing values) in column {name!r}; "
+                    "AutoencoderImputer can fill them first."
+                )
+        return frame
+
+    def _network_input(self, X) -> np.ndarray:
+        """The network's float32 input for rows ``X``."""
+        return self.encoder_.encode(X)[0]
 
     def _to_tensor(self, array: np.ndarray) -> torch.Tensor:
         array = np.ascontiguousarray(array, dtype=np.float32)
@@ -629,7 +692,7 @@ class BaseAutoencoder(NeuralNet):
         return torch.from_numpy(array).to(self.device_)
 
     def _chunk_rows(self) -> int:
-        widest = max([self.n_features_in_, *map(int, self.hidden_layer_sizes)])
+        widest = max([self.encoder_.width, *map(int, self.hidden_layer_sizes)])
         return int(np.clip(_INFERENCE_CHUNK_BYTES // (4 * widest), 1024, 1 << 17))
 
     def _map_scaled_rows(self, X, fn, n_out: int, dtype) -> np.ndarray:
@@ -643,17 +706,17 @@ class BaseAutoencoder(NeuralNet):
 
         def run(rows):
             with self._autocast():
-                out = fn(self._to_tensor(self._scale(X[rows])))
+                out = fn(self._to_tensor(self._network_input(_rows(X, rows))))
             return out.float().cpu().numpy()
 
         return map_row_chunks(run, X.shape[0], out, self._chunk_rows())
 
-    def _squared_errors(self, X) -> np.ndarray:
-        """Per-entry squared reconstruction errors in scaled units."""
+    def _column_errors(self, X) -> np.ndarray:
+        """Reconstruction error of each column of each row (balanced scale)."""
         def errors(x):
-            return (self._reconstruct(x) - x) ** 2
+            return self.encoder_.column_errors(self._reconstruct(x), x)
 
-        return self._map_scaled_rows(X, errors, self.n_features_in_, _float_dtype(X))
+        return self._map_scaled_rows(X, errors, self.encoder_.n_columns, _float_dtype(X))
 
     def _reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         return self.module_.decode(self.module_.encode(x))
@@ -713,4 +776,9 @@ def _split_output(output):
 
 
 def _float_dtype(X) -> type:
-    return np.float32 if X.dtype == np.float32 else np.float64
+    return np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
+
+
+def _rows(X, index):
+    """Rows of an array or a DataFrame."""
+    return X.iloc[index] if isinstance(X, pd.DataFrame) else X[index]

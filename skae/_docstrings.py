@@ -34,7 +34,22 @@ module : torch.nn.Module class or instance, default=None
         ``"robust"``: each feature by its median and interquartile range;
         ``"global"``: all features by one mean and standard deviation (for
         pixels and signals); None: no scaling. ``"auto"`` is %(scaling_auto)s,
-        and ``"global"`` for image modules such as :class:`ConvAutoencoder`."""
+        and ``"global"`` for image modules such as :class:`ConvAutoencoder`.
+
+    categorical_features : "from_dtype", None, or array-like of str, int or \
+bool, default="from_dtype"
+        Which columns are categorical. ``"from_dtype"``: a DataFrame's
+        category, object, string and bool columns. Or column names,
+        positions, or a boolean mask. Categorical columns enter the network
+        one-hot and are reconstructed with a softmax and cross-entropy;
+        numbers are scaled (``scaling``) and reconstructed with squared
+        error; each column's loss is divided by that of predicting its
+        marginal, so both kinds weigh the same.
+
+    handle_unknown : {"missing", "error"}, default="missing"
+        A category not seen in ``fit``: treat the entry as missing (the
+        imputer fills it with a known category), or raise a ``ValueError``
+        naming the column."""
 
 _TRAINING_PARAMETERS = """\
 max_epochs : int, default=%(max_epochs_default)s

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.base import TransformerMixin
 from sklearn.impute import MissingIndicator
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
+from sklearn.utils.validation import check_is_fitted, check_random_state
 from skorch.callbacks import LRScheduler
 from torch.optim.lr_scheduler import CosineAnnealingLR
 
@@ -60,7 +61,7 @@ class _HidingIterator:
         for x, observed in self.batches:
             if self.seed is not None and generator is None:
                 generator = torch.Generator(device=x.device).manual_seed(self.seed)
-            keep = torch.rand(x.shape, device=x.device, generator=generator)
+            keep = torch.rand(observed.shape, device=x.device, generator=generator)
             visible = observed * (keep >= self.hide_fraction)
             yield (x, visible), (observed, visible)
 
@@ -138,9 +139,10 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         Indicator for the missing values, when ``add_indicator=True``.
 
     residual_std_ : ndarray of shape (n_imputed_features,)
-        Standard deviation of the network's errors on hidden validation
-        entries, per feature, in the original units; the noise of
-        :meth:`sample_imputations`.
+        Standard deviation of the network's errors on hidden entries, per
+        feature, in the original units; the noise of
+        :meth:`sample_imputations`. NaN for categorical features, whose draws
+        come from the predicted category probabilities.
 
     %(network_attributes)s
 
@@ -189,6 +191,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         activation="relu",
         dropout=0.0,
         scaling="auto",
+        categorical_features="from_dtype",
+        handle_unknown="missing",
         max_epochs=None,
         batch_size=256,
         lr=2e-3,
@@ -216,6 +220,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             activation=activation,
             dropout=dropout,
             scaling=scaling,
+            categorical_features=categorical_features,
+            handle_unknown=handle_unknown,
             max_epochs=max_epochs,
             batch_size=batch_size,
             lr=lr,
@@ -239,28 +245,22 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         return _is_nan(self.missing_values)
 
     def _validate_input(self, X, *, reset: bool):
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
-            dtype=[np.float64, np.float32],
-            ensure_all_finite="allow-nan" if self._allows_nan() else True,
-            ensure_min_samples=1,
-            copy=False,
-        )
-        if not self._allows_nan():
-            X = np.where(X == self.missing_values, np.nan, X)
-        return X
+        X = super()._validate_input(X, reset=reset)
+        if self._allows_nan():
+            return X
+        if isinstance(X, pd.DataFrame):
+            return X.mask(X.eq(self.missing_values))
+        return np.where(X == self.missing_values, np.nan, X)
 
     def _fit_preprocessing(self, X):
-        missing = np.isnan(X)
+        missing = _missing(X)
         self._valid = ~missing.all(axis=0)
         if not self._valid.any():
             raise ValueError(
                 "Every feature of X is missing in every row; there is nothing to "
                 "learn from."
             )
-        super()._fit_preprocessing(X[:, self._valid])
+        super()._fit_preprocessing(_columns(X, self._valid))
         self._min, self._max = (
             self._limit(self.min_value, -np.inf, "min_value"),
             self._limit(self.max_value, np.inf, "max_value"),
@@ -269,7 +269,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             raise ValueError("min_value must be at most max_value for every feature.")
         self.indicator_ = None
         if self.add_indicator:
-            self.indicator_ = MissingIndicator(error_on_new=False).fit(X)
+            self.indicator_ = MissingIndicator(missing_values=1.0, error_on_new=False)
+            self.indicator_.fit(missing.astype(np.float64))
 
     def _limit(self, value, default, name):
         if value is None:
@@ -300,7 +301,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
 
     def _module_kwargs(self):
         return {
-            "n_features": int(self._valid.sum()),
+            "n_features": self.encoder_.width,
             "hidden_layer_sizes": tuple(int(h) for h in self.hidden_layer_sizes),
             "activation": self.activation,
             "dropout": self.dropout,
@@ -310,10 +311,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         return DenoisingImputerMLP
 
     def _scaled_with_mask(self, X) -> tuple[np.ndarray, np.ndarray]:
-        """Scaled rows of the imputed features with gaps at 0, and the mask."""
-        S = self._scale(X[:, self._valid])
-        observed = ~np.isnan(S)
-        return np.where(observed, S, 0.0).astype(np.float32), observed
+        """Encoded rows of the imputed features (gaps at 0) and the observed mask."""
+        return self.encoder_.encode(_columns(X, self._valid))
 
     def _training_dataset(self, X):
         S, observed = self._scaled_with_mask(X)
@@ -330,7 +329,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
 
     def _forward(self, x, **fit_params):
         rows, visible = x
-        return self.module_(rows, visible, **fit_params)
+        return self.module_(rows, self.encoder_.expand(visible), **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Squared error on the hidden entries, plus on the visible ones in training.
@@ -341,7 +340,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         rows, _ = X
         observed, visible = y_true
         prediction, penalty = _split_output(y_pred)
-        errors = (prediction - rows) ** 2
+        errors = self.encoder_.column_errors(prediction, rows)
         hidden = observed - visible
         loss = (errors * hidden).sum() / hidden.sum().clamp(min=1)
         if training:
@@ -349,34 +348,42 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         return loss + penalty
 
     def _after_training(self, X):
-        # Residual spread on hidden entries, per feature; 10,000 rows are
-        # plenty for a standard deviation.
+        # Residual spread of numbers on hidden entries, per feature; 10,000
+        # rows are plenty for a standard deviation.
         X = self._row_sample(X, 10_000, salt=0x1A7E)
         rng = np.random.default_rng((self._seed_, 0x1A7E))
         S, observed = self._scaled_with_mask(X)
-        hidden = observed & (rng.random(S.shape) < max(self.hide_fraction, 0.1))
+        hidden = observed & (rng.random(observed.shape) < max(self.hide_fraction, 0.1))
         predicted = self._predict_scaled(S, observed & ~hidden)
-        squared = np.where(hidden, (predicted - S) ** 2, 0.0).sum(axis=0)
+        with torch.inference_mode():
+            errors = self.encoder_.column_errors(
+                torch.from_numpy(predicted), torch.from_numpy(S)
+            ).numpy()
         counts = hidden.sum(axis=0)
-        std = np.sqrt(squared / np.maximum(counts, 1))
-        self.residual_std_ = np.where(counts > 0, std, 1.0) * self.scaler_.scale_
+        spread = np.sqrt(np.where(hidden, errors, 0.0).sum(axis=0) / np.maximum(counts, 1))
+        spread = np.where(counts > 0, spread, 1.0)
+        numeric = self.encoder_.numeric
+        self._noise_scaled = spread[numeric]
+        std = np.full(len(spread), np.nan)
+        std[numeric] = spread[numeric] * self.scaler_.scale_
+        self.residual_std_ = std
 
     # ------------------------------------------------------------------
     # Imputation
     # ------------------------------------------------------------------
     def _predict_scaled(self, S, visible, generator=None) -> np.ndarray:
-        """Network predictions for scaled rows ``S`` seeing ``visible`` entries."""
+        """Network output for encoded rows ``S`` seeing the ``visible`` columns."""
         self.module_.eval()
-        out = np.empty(S.shape, dtype=np.float32)
-
+        out = np.empty((S.shape[0], self.encoder_.width), dtype=np.float32)
         draw_codes = generator is not None and hasattr(self.module_, "sample")
 
         def run(rows):
             x = self._to_tensor(S[rows])
             v = self._to_tensor(visible[rows])
             if generator is not None and not draw_codes:
-                keep = torch.rand(x.shape, generator=generator).to(x.device)
+                keep = torch.rand(v.shape, generator=generator).to(x.device)
                 v = v * (keep >= self.hide_fraction)
+            v = self.encoder_.expand(v)
             with self._autocast():
                 if draw_codes:
                     out = self.module_.sample(x, v, generator)
@@ -386,22 +393,51 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
 
         return map_row_chunks(run, S.shape[0], out, self._chunk_rows())
 
-    def _impute(self, X, generator=None, noise_rng=None) -> np.ndarray:
+    def _impute(self, X, generator=None, noise_rng=None):
         S, observed = self._scaled_with_mask(X)
-        predicted = self._predict_scaled(S, observed, generator)
-        values = self.scaler_.inverse_transform(predicted.astype(np.float64))
+        predicted = self._predict_scaled(S, observed, generator).astype(np.float64)
+        encoder = self.encoder_
         if noise_rng is not None:
-            values = values + noise_rng.normal(size=values.shape) * self.residual_std_
-        values = np.clip(values, self._min, self._max)
-        imputed = np.where(observed, X[:, self._valid], values)
-        dtype = _float_dtype(X)
+            positions = encoder.numeric_positions if encoder.mixed else slice(None)
+            predicted[:, positions] += (
+                noise_rng.normal(size=(len(S), len(self._noise_scaled))) * self._noise_scaled
+            )
+        kept = _columns(X, self._valid)
+        if not encoder.mixed:
+            values = np.clip(encoder.decode(predicted), self._min, self._max)
+            imputed = np.where(observed, kept, values).astype(_float_dtype(X), copy=False)
+            return self._finish(imputed, X)
+        decoded = encoder.decode(predicted, like=kept, rng=noise_rng)
+        imputed = kept.copy()
+        for j, name in enumerate(kept.columns):
+            gaps = ~observed[:, j]
+            if not gaps.any():
+                continue
+            fill = decoded.iloc[:, j]
+            if j in encoder.numeric:
+                fill = fill.clip(self._min[j], self._max[j])
+            imputed[name] = kept[name].where(~gaps, fill)
+        return self._finish(imputed, X)
+
+    def _finish(self, imputed, X):
+        """Empty features back in when kept, then the indicator columns."""
+        if isinstance(imputed, pd.DataFrame):
+            if self.keep_empty_features:
+                for position in np.flatnonzero(~self._valid):
+                    imputed.insert(int(position), X.columns[position], 0.0)
+            if self.indicator_ is not None:
+                names = X.columns[self.indicator_.features_]
+                flags = self.indicator_.transform(_missing(X).astype(np.float64))
+                for name, flag in zip(names, flags.T):
+                    imputed[f"missingindicator_{name}"] = flag.astype(np.float64)
+            return imputed
+        dtype = imputed.dtype
         if self.keep_empty_features:
             full = np.zeros(X.shape, dtype=dtype)
             full[:, self._valid] = imputed
             imputed = full
-        imputed = imputed.astype(dtype, copy=False)
         if self.indicator_ is not None:
-            indicator = self.indicator_.transform(X).astype(dtype)
+            indicator = self.indicator_.transform(_missing(X).astype(np.float64)).astype(dtype)
             imputed = np.hstack([imputed, indicator])
         return imputed
 
@@ -517,6 +553,20 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         tags.input_tags.allow_nan = _is_nan(self.missing_values)
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _missing(X) -> np.ndarray:
+    """Boolean mask of the missing entries of an array or a DataFrame."""
+    if isinstance(X, pd.DataFrame):
+        return X.isna().to_numpy()
+    return np.isnan(X)
+
+
+def _columns(X, mask):
+    """The columns of ``X`` where ``mask`` is true."""
+    if isinstance(X, pd.DataFrame):
+        return X.iloc[:, np.flatnonzero(mask)]
+    return X[:, mask]
 
 
 def _is_nan(value) -> bool:

@@ -54,9 +54,9 @@ class AutoencoderTransformer(
 
     Attributes
     ----------
-    noise_std_ : ndarray of shape (n_features,) or None
-        Residual spread of each scaled feature, the noise :meth:`sample` adds;
-        None unless the module is variational.
+    noise_std_ : ndarray of shape (n_numeric_features,) or None
+        Residual spread of each scaled numeric feature, the noise
+        :meth:`sample` adds; None unless the module is variational.
 
     %(network_attributes)s
 
@@ -99,6 +99,8 @@ class AutoencoderTransformer(
         activation="silu",
         dropout=0.0,
         scaling="auto",
+        categorical_features="from_dtype",
+        handle_unknown="missing",
         max_epochs=500,
         batch_size=256,
         lr=3e-3,
@@ -121,6 +123,8 @@ class AutoencoderTransformer(
             activation=activation,
             dropout=dropout,
             scaling=scaling,
+            categorical_features=categorical_features,
+            handle_unknown=handle_unknown,
             max_epochs=max_epochs,
             batch_size=batch_size,
             lr=lr,
@@ -194,9 +198,10 @@ class AutoencoderTransformer(
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features)
+        X_original : ndarray or DataFrame of shape (n_samples, n_features)
             Reconstructed rows in the original units, in the float dtype of
-            the codes.
+            the codes; a DataFrame with the fitted column types when the
+            training data had categorical columns.
         """
         check_is_fitted(self)
         Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
@@ -206,7 +211,7 @@ class AutoencoderTransformer(
                 f"of n_components={self.n_components} columns."
             )
         self.module_.eval()
-        out = np.empty((Z.shape[0], self.n_features_in_), dtype=_float_dtype(Z))
+        out = np.empty((Z.shape[0], self.encoder_.width), dtype=_float_dtype(Z))
 
         def decode(rows):
             with self._autocast():
@@ -214,12 +219,14 @@ class AutoencoderTransformer(
             return out.float().cpu().numpy()
 
         map_row_chunks(decode, Z.shape[0], out, self._chunk_rows())
-        return self.scaler_.inverse_transform(out)
+        return self.encoder_.decode(out)
 
     def score_samples(self, X):
-        """Negative mean squared reconstruction error of each row.
+        """Negative mean reconstruction error of each row.
 
-        Errors are measured in the standardized units the network trains in.
+        Errors are squared errors in the standardized units the network
+        trains in (categories: cross-entropy divided by the column's
+        entropy).
 
         Parameters
         ----------
@@ -232,7 +239,7 @@ class AutoencoderTransformer(
             Higher is better (a better reconstruction).
         """
         X = self._check_fitted_input(X)
-        return -self._squared_errors(X).mean(axis=1)
+        return -self._column_errors(X).mean(axis=1)
 
     def score(self, X, y=None):
         """Negative mean squared reconstruction error over all rows.
@@ -260,8 +267,8 @@ class AutoencoderTransformer(
         if getattr(self.module_, "variational", False):
             # The decoder's noise: each feature's residual spread, scaled units.
             X = self._row_sample(X, 10_000, salt=0x5A3)
-            errors = self._squared_errors(X)
-            self.noise_std_ = np.sqrt(errors.mean(axis=0))
+            errors = self._column_errors(X)
+            self.noise_std_ = np.sqrt(errors.mean(axis=0))[self.encoder_.numeric]
 
     def sample(self, n_samples=1, random_state=None):
         """Generate new rows from a variational module.
@@ -298,8 +305,11 @@ class AutoencoderTransformer(
         with torch.inference_mode():
             z = self.module_.sample_codes(n_samples, generator)
             rows = self.module_.decode(z).float().cpu().numpy().astype(np.float64)
-        noise = np.random.default_rng(seed).normal(size=rows.shape) * self.noise_std_
-        return self.scaler_.inverse_transform(rows + noise)
+        positions = self.encoder_.numeric_positions if self.encoder_.mixed else slice(None)
+        rows[:, positions] += np.random.default_rng(seed).normal(
+            size=(n_samples, len(self.noise_std_))
+        ) * self.noise_std_
+        return self.encoder_.decode(rows)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,0 +1,275 @@
+"""Tables with numeric and categorical columns, for the network and back.
+
+:class:`TableEncoder` is the one path between a validated table and the
+network: numeric columns are scaled, categorical columns become one-hot
+groups, and the network's output goes back to a table with the input's
+column types. It also scores reconstructions column by column, so that
+numbers and categories weigh the same: a number's error is its squared error
+in scaled units, a category's is its cross-entropy divided by the entropy of
+the column's category frequencies in ``fit``. Predicting each column's
+marginal (its mean, its frequencies) then scores 1 for every column, whatever
+its type.
+
+For a table of numbers only, encoding is the scaler alone and the errors are
+squared errors: the same arithmetic as before categories existed.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+#: Entropy floor, so a column that is almost constant in ``fit`` does not
+#: make every later mistake on it infinitely costly.
+_MIN_ENTROPY = 0.1
+
+
+def is_categorical_dtype(dtype) -> bool:
+    """Whether a pandas column of this dtype is categorical for skae."""
+    return (
+        isinstance(dtype, pd.CategoricalDtype)
+        or pd.api.types.is_object_dtype(dtype)
+        or pd.api.types.is_string_dtype(dtype)
+        or pd.api.types.is_bool_dtype(dtype)
+    )
+
+
+def categorical_columns(X, categorical_features) -> list[int]:
+    """Positions of the categorical columns of ``X``.
+
+    ``"from_dtype"``: the category, object, string and bool columns of a
+    DataFrame (none for arrays). None: none. Otherwise a list of column names
+    or positions, or a boolean mask.
+    """
+    n_columns = X.shape[1]
+    if categorical_features is None:
+        return []
+    if isinstance(categorical_features, str):
+        if not isinstance(X, pd.DataFrame):
+            return []
+        return [i for i, dtype in enumerate(X.dtypes) if is_categorical_dtype(dtype)]
+    chosen = np.asarray(categorical_features)
+    if chosen.dtype == bool:
+        if chosen.shape != (n_columns,):
+            raise ValueError(
+                f"categorical_features as a boolean mask needs {n_columns} entries; got "
+                f"{chosen.shape[0]}."
+            )
+        return list(np.flatnonzero(chosen))
+    positions = []
+    names = list(X.columns) if isinstance(X, pd.DataFrame) else None
+    for item in chosen.tolist():
+        if isinstance(item, str):
+            if names is None or item not in names:
+                raise ValueError(f"categorical_features names column {item!r}, which X lacks.")
+            positions.append(names.index(item))
+        elif isinstance(item, numbers.Integral) and -n_columns <= item < n_columns:
+            positions.append(int(item) % n_columns)
+        else:
+            raise ValueError(
+                f"categorical_features entries must be column names or positions below "
+                f"{n_columns}; got {item!r}."
+            )
+    return sorted(set(positions))
+
+
+class TableEncoder:
+    """Encode a table for the network; decode and score the network's output.
+
+    Parameters
+    ----------
+    categorical : list of int
+        Positions of the categorical columns.
+    scaler : sklearn transformer
+        Scaler of the numeric columns (NaN-aware).
+    handle_unknown : {"missing", "error"}
+        What to do with a category not seen in ``fit``: treat the entry as
+        missing, or raise a ``ValueError`` naming the column and the values.
+    """
+
+    def __init__(self, categorical, scaler, handle_unknown="missing"):
+        self.categorical = list(categorical)
+        self.scaler = scaler
+        self.handle_unknown = handle_unknown
+
+    @property
+    def mixed(self) -> bool:
+        """Whether the table has categorical columns."""
+        return bool(self.categorical)
+
+    # ------------------------------------------------------------------
+    def fit(self, X):
+        """Learn the scaling, the categories and the layout of ``X``."""
+        self.n_columns = X.shape[1]
+        self.numeric = [j for j in range(self.n_columns) if j not in set(self.categorical)]
+        if not self.mixed:
+            self.scaler.fit(X)
+            self.width = self.n_columns
+            return self
+        frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
+        self.columns = list(frame.columns)
+        self.dtypes = list(frame.dtypes)
+        if self.numeric:
+            self.scaler.fit(self._numbers(frame))
+        self.categories, self.entropy = {}, {}
+        for j in self.categorical:
+            values = frame.iloc[:, j]
+            counts = values.dropna().value_counts()
+            counts = counts[counts > 0]  # a category dtype lists unused categories too
+            if len(counts) == 0:
+                raise ValueError(
+                    f"Categorical column {self.columns[j]!r} has no observed value in fit."
+                )
+            if isinstance(values.dtype, pd.CategoricalDtype):
+                cats = [c for c in values.cat.categories if c in counts.index]
+            else:
+                cats = sorted(counts.index, key=lambda v: (str(type(v)), v))
+            freq = counts.reindex(cats).to_numpy(dtype=float) / counts.sum()
+            self.categories[j] = cats
+            self.entropy[j] = max(float(-(freq * np.log(freq)).sum()), _MIN_ENTROPY)
+        # Layout of the encoded row: each column in its original position.
+        self.slices, start = [], 0
+        for j in range(self.n_columns):
+            width = len(self.categories[j]) if j in self.categories else 1
+            self.slices.append(slice(start, start + width))
+            start += width
+        self.width = start
+        self.numeric_positions = [self.slices[j].start for j in self.numeric]
+        return self
+
+    def _numbers(self, frame: pd.DataFrame) -> np.ndarray:
+        numeric = frame.iloc[:, self.numeric]
+        return numeric.apply(pd.to_numeric, errors="raise").to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
+
+    # ------------------------------------------------------------------
+    def encode(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """The network's input and the mask of observed columns.
+
+        Returns
+        -------
+        x : ndarray of shape (n_samples, width), float32
+            Scaled numbers and one-hot categories; 0 where a value is missing.
+        observed : ndarray of shape (n_samples, n_columns), bool
+            Which values are present.
+        """
+        if not self.mixed:
+            scaled = self.scaler.transform(np.asarray(X, dtype=np.float32))
+            observed = ~np.isnan(scaled)
+            return np.where(observed, scaled, 0.0).astype(np.float32, copy=False), observed
+        frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
+        n = len(frame)
+        x = np.zeros((n, self.width), dtype=np.float32)
+        observed = np.ones((n, self.n_columns), dtype=bool)
+        if self.numeric:
+            scaled = self.scaler.transform(self._numbers(frame))
+            present = ~np.isnan(scaled)
+            x[:, self.numeric_positions] = np.where(present, scaled, 0.0)
+            observed[:, self.numeric] = present
+        for j in self.categorical:
+            values = frame.iloc[:, j]
+            codes = pd.Categorical(values, categories=self.categories[j]).codes
+            missing = values.isna().to_numpy()
+            unknown = (codes < 0) & ~missing
+            if unknown.any():
+                if self.handle_unknown == "error":
+                    seen = pd.unique(values[unknown])[:5]
+                    raise ValueError(
+                        f"Column {self.columns[j]!r} has categories not seen in fit: "
+                        f"{list(seen)}. Set handle_unknown='missing' to treat them as "
+                        "missing values."
+                    )
+            present = codes >= 0
+            rows = np.flatnonzero(present)
+            x[rows, self.slices[j].start + codes[present]] = 1.0
+            observed[:, j] = present
+        return x, observed
+
+    def expand(self, columns: torch.Tensor) -> torch.Tensor:
+        """Repeat a per-column tensor over each column's encoded entries."""
+        if not self.mixed:
+            return columns
+        if not hasattr(self, "_repeat"):
+            sizes = [s.stop - s.start for s in self.slices]
+            self._repeat = torch.tensor(sizes)
+        return torch.repeat_interleave(columns, self._repeat.to(columns.device), dim=1)
+
+    # ------------------------------------------------------------------
+    def column_errors(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Error of each column of each row, on the balanced scale.
+
+        Parameters
+        ----------
+        output : torch.Tensor of shape (n, width)
+            The network's output: numbers, and logits for each category.
+        target : torch.Tensor of shape (n, width)
+            The encoded rows.
+
+        Returns
+        -------
+        errors : torch.Tensor of shape (n, n_columns)
+            Squared errors of numbers; cross-entropies of categories divided
+            by their column's entropy. Entries of missing values are
+            meaningless: mask them.
+        """
+        if not self.mixed:
+            return (output - target) ** 2
+        errors = output.new_empty((len(output), self.n_columns))
+        if self.numeric:
+            idx = torch.as_tensor(self.numeric_positions, device=output.device)
+            errors[:, self.numeric] = (output[:, idx] - target[:, idx]) ** 2
+        for j in self.categorical:
+            s = self.slices[j]
+            labels = target[:, s].argmax(dim=1)
+            ce = F.cross_entropy(output[:, s].float(), labels, reduction="none")
+            errors[:, j] = ce / self.entropy[j]
+        return errors
+
+    def decode(self, output: np.ndarray, like=None, rng=None):
+        """Turn the network's output back into values of the input's types.
+
+        Returns an array for numbers only; otherwise a DataFrame with the
+        fitted columns (and the index of ``like``), numbers unscaled and
+        categories by largest logit, or drawn from the softmax of the logits
+        when a NumPy generator ``rng`` is given.
+        """
+        if not self.mixed:
+            return self.scaler.inverse_transform(output)
+        data = {}
+        numbers_ = None
+        if self.numeric:
+            numbers_ = self.scaler.inverse_transform(
+                output[:, self.numeric_positions].astype(np.float64)
+            )
+        for j in range(self.n_columns):
+            name = self.columns[j]
+            if j in self.categories:
+                logits = output[:, self.slices[j]]
+                if rng is None:
+                    picks = logits.argmax(axis=1)
+                else:
+                    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+                    p /= p.sum(axis=1, keepdims=True)
+                    picks = (rng.random((len(p), 1)) > np.cumsum(p, axis=1)).sum(axis=1)
+                    picks = np.minimum(picks, p.shape[1] - 1)
+                values = np.asarray(self.categories[j], dtype=object)[picks]
+                data[name] = _as_dtype(values, self.dtypes[j], self.categories[j])
+            else:
+                data[name] = numbers_[:, self.numeric.index(j)]
+        index = like.index if isinstance(like, pd.DataFrame) else None
+        return pd.DataFrame(data, columns=self.columns, index=index)
+
+
+def _as_dtype(values: np.ndarray, dtype, categories):
+    """Values of a categorical column in its original dtype."""
+    if isinstance(dtype, pd.CategoricalDtype):
+        return pd.Categorical(values, categories=dtype.categories, ordered=dtype.ordered)
+    try:
+        return pd.array(values, dtype=dtype)
+    except (TypeError, ValueError):
+        return values
