@@ -376,12 +376,17 @@ class BaseAutoencoder(NeuralNet):
             if key.endswith("_") and not key.startswith("_") or key == "_seed_":
                 delattr(self, key)
 
-    def _fit_preprocessing(self, X):
-        """Learn what ``fit`` needs before the network exists: the encoding."""
+    def _fit_preprocessing(self, X, is_categorical=None):
+        """Learn what ``fit`` needs before the network exists: the encoding.
+
+        ``is_categorical`` marks the categorical columns of ``X`` when it is
+        not the validated input itself (the imputer drops empty columns).
+        """
         module = self.module if self.module is not None else self._default_module()
         self.scaler_ = make_scaler(self.scaling, self._default_scaling, module)
-        categorical = categorical_columns(X, self.categorical_features)
-        self.encoder_ = TableEncoder(categorical, self.scaler_, self.handle_unknown).fit(X)
+        if is_categorical is None:
+            is_categorical = self.is_categorical_
+        self.encoder_ = TableEncoder(np.flatnonzero(is_categorical), self.scaler_).fit(X)
 
     def _initialize_from_data(self, dataset: TensorDataset):
         """Let the module start from the data (PCA's solution, by default)."""
@@ -630,7 +635,11 @@ class BaseAutoencoder(NeuralNet):
         """Validate ``X``: a float array, or a table with categorical columns."""
         if self._is_table(X, reset):
             return self._validate_table(X, reset=reset)
-        return validate_data(
+        if isinstance(X, pd.DataFrame) and not all(
+            pd.api.types.is_numeric_dtype(dtype) for dtype in X.dtypes
+        ):
+            self._validate_table(X, reset=reset)  # names a column that is not numeric
+        X = validate_data(
             self,
             X,
             reset=reset,
@@ -638,14 +647,18 @@ class BaseAutoencoder(NeuralNet):
             ensure_all_finite="allow-nan" if self._allows_nan() else True,
             ensure_min_samples=1,
         )
+        if reset:
+            self.is_categorical_ = np.zeros(X.shape[1], dtype=bool)
+        return X
 
     def _is_table(self, X, reset: bool) -> bool:
-        if not reset:
-            encoder = getattr(self, "encoder_", None)
-            return encoder is not None and encoder.mixed
-        if not hasattr(X, "shape") or len(getattr(X, "shape", ())) != 2:
-            return False
-        return bool(categorical_columns(X, self.categorical_features))
+        """Whether ``X`` takes the mixed-type path; ``fit`` learns ``is_categorical_``."""
+        if reset:
+            n_columns = X.shape[1] if len(getattr(X, "shape", ())) == 2 else 0
+            positions = categorical_columns(X, self.categorical_features) if n_columns else []
+            self.is_categorical_ = np.isin(np.arange(n_columns), positions)
+        mask = getattr(self, "is_categorical_", None)
+        return mask is not None and bool(mask.any())
 
     def _validate_table(self, X, *, reset: bool):
         """Checks for a table with categorical columns (kept as a DataFrame)."""
@@ -659,8 +672,7 @@ class BaseAutoencoder(NeuralNet):
                 f"X has {frame.shape[1]} features, but {type(self).__name__} is "
                 f"expecting {self.n_features_in_} features as input."
             )
-        categorical = set(self.encoder_.categorical if not reset else
-                          categorical_columns(frame, self.categorical_features))
+        categorical = set(np.flatnonzero(self.is_categorical_))
         for j, name in enumerate(frame.columns):
             column = frame.iloc[:, j]
             if j not in categorical:
@@ -683,7 +695,7 @@ class BaseAutoencoder(NeuralNet):
 
     def _network_input(self, X) -> np.ndarray:
         """The network's float32 input for rows ``X``."""
-        return self.encoder_.encode(X)[0]
+        return self.encoder_.encode(X, self.handle_unknown)[0]
 
     def _to_tensor(self, array: np.ndarray) -> torch.Tensor:
         array = np.ascontiguousarray(array, dtype=np.float32)

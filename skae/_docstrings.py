@@ -130,6 +130,9 @@ module_ : torch.nn.Module
     n_features_in_ : int
         Number of features seen during fit.
 
+    is_categorical_ : ndarray of shape (`n_features_in_`,), dtype=bool
+        Which input columns are categorical (see ``categorical_features``).
+
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit. Defined only when `X` has feature
         names that are all strings."""

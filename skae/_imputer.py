@@ -260,7 +260,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
                 "Every feature of X is missing in every row; there is nothing to "
                 "learn from."
             )
-        super()._fit_preprocessing(_columns(X, self._valid))
+        super()._fit_preprocessing(_columns(X, self._valid), self.is_categorical_[self._valid])
         self._min, self._max = (
             self._limit(self.min_value, -np.inf, "min_value"),
             self._limit(self.max_value, np.inf, "max_value"),
@@ -312,7 +312,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
 
     def _scaled_with_mask(self, X) -> tuple[np.ndarray, np.ndarray]:
         """Encoded rows of the imputed features (gaps at 0) and the observed mask."""
-        return self.encoder_.encode(_columns(X, self._valid))
+        return self.encoder_.encode(_columns(X, self._valid), self.handle_unknown)
 
     def _training_dataset(self, X):
         S, observed = self._scaled_with_mask(X)

@@ -86,15 +86,11 @@ class TableEncoder:
         Positions of the categorical columns.
     scaler : sklearn transformer
         Scaler of the numeric columns (NaN-aware).
-    handle_unknown : {"missing", "error"}
-        What to do with a category not seen in ``fit``: treat the entry as
-        missing, or raise a ``ValueError`` naming the column and the values.
     """
 
-    def __init__(self, categorical, scaler, handle_unknown="missing"):
+    def __init__(self, categorical, scaler):
         self.categorical = list(categorical)
         self.scaler = scaler
-        self.handle_unknown = handle_unknown
 
     @property
     def mixed(self) -> bool:
@@ -148,8 +144,12 @@ class TableEncoder:
         )
 
     # ------------------------------------------------------------------
-    def encode(self, X) -> tuple[np.ndarray, np.ndarray]:
+    def encode(self, X, handle_unknown="missing") -> tuple[np.ndarray, np.ndarray]:
         """The network's input and the mask of observed columns.
+
+        ``handle_unknown`` says what to do with a category not seen in
+        ``fit``: treat the entry as missing (``"missing"``), or raise a
+        ``ValueError`` naming the column and the values (``"error"``).
 
         Returns
         -------
@@ -173,11 +173,11 @@ class TableEncoder:
             observed[:, self.numeric] = present
         for j in self.categorical:
             values = frame.iloc[:, j]
-            codes = pd.Categorical(values, categories=self.categories[j]).codes
+            codes = self._index(j).get_indexer(np.asarray(values, dtype=object))
             missing = values.isna().to_numpy()
             unknown = (codes < 0) & ~missing
             if unknown.any():
-                if self.handle_unknown == "error":
+                if handle_unknown == "error":
                     seen = pd.unique(values[unknown])[:5]
                     raise ValueError(
                         f"Column {self.columns[j]!r} has categories not seen in fit: "
@@ -189,6 +189,14 @@ class TableEncoder:
             x[rows, self.slices[j].start + codes[present]] = 1.0
             observed[:, j] = present
         return x, observed
+
+    def _index(self, j: int) -> pd.Index:
+        """The fitted categories of column ``j``, as an index to look codes up."""
+        if not hasattr(self, "_indexes"):
+            self._indexes = {}
+        if j not in self._indexes:
+            self._indexes[j] = pd.Index(self.categories[j], dtype=object)
+        return self._indexes[j]
 
     def expand(self, columns: torch.Tensor) -> torch.Tensor:
         """Repeat a per-column tensor over each column's encoded entries."""
@@ -214,8 +222,8 @@ class TableEncoder:
         -------
         errors : torch.Tensor of shape (n, n_columns)
             Squared errors of numbers; cross-entropies of categories divided
-            by their column's entropy. Entries of missing values are
-            meaningless: mask them.
+            by their column's entropy, 0 for a missing or unknown category.
+            Entries of missing numbers are meaningless: mask them.
         """
         if not self.mixed:
             return (output - target) ** 2
@@ -227,7 +235,9 @@ class TableEncoder:
             s = self.slices[j]
             labels = target[:, s].argmax(dim=1)
             ce = F.cross_entropy(output[:, s].float(), labels, reduction="none")
-            errors[:, j] = ce / self.entropy[j]
+            # A missing or unknown category (no one-hot bit) has no error.
+            known = target[:, s].sum(dim=1) > 0
+            errors[:, j] = torch.where(known, ce / self.entropy[j], 0.0).to(errors.dtype)
         return errors
 
     def decode(self, output: np.ndarray, like=None, rng=None):

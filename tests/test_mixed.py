@@ -1,0 +1,263 @@
+"""Tables with numeric and categorical columns (issue #9)."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from skae import AutoencoderAnomalyDetector, AutoencoderImputer, AutoencoderTransformer
+from skae._preprocessing import make_scaler
+from skae._tabular import TableEncoder, categorical_columns
+
+FAST = dict(max_epochs=40, batch_size=64, random_state=0)
+
+
+def make_table(n=400, seed=0):
+    """A table whose categories follow from its numbers (and back)."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=n)
+    b = 2 * a + rng.normal(scale=0.1, size=n)
+    color = np.where(a > 0.5, "red", np.where(a < -0.5, "blue", "green"))
+    return pd.DataFrame(
+        {
+            "a": a,
+            "color": color,
+            "b": b,
+            "positive": b > 0,
+            "size": pd.Categorical(np.where(a > 0, "L", "S"), categories=["S", "M", "L"]),
+            "c": rng.normal(size=n),
+        }
+    )
+
+
+def hide(frame, fraction=0.2, seed=1):
+    mask = np.random.default_rng(seed).random(frame.shape) < fraction
+    return frame.mask(mask), pd.DataFrame(mask, columns=frame.columns)
+
+
+# ----------------------------------------------------------------------
+# Column types
+# ----------------------------------------------------------------------
+def test_types_are_detected_from_dtypes():
+    X = make_table(20)
+    assert categorical_columns(X, "from_dtype") == [1, 3, 4]
+    assert categorical_columns(X.to_numpy(), "from_dtype") == []
+    assert categorical_columns(X, None) == []
+
+
+@pytest.mark.parametrize(
+    "spec", [["color", "positive", "size"], [1, 3, -2], [False, True, False, True, True, False]]
+)
+def test_categorical_features_by_name_position_or_mask(spec):
+    assert categorical_columns(make_table(20), spec) == [1, 3, 4]
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [(["colour"], "names column 'colour'"), ([True, False], "needs 6 entries"), ([9], "below 6")],
+)
+def test_bad_categorical_features_are_named(spec, message):
+    with pytest.raises(ValueError, match=message):
+        AutoencoderTransformer(categorical_features=spec, max_epochs=1).fit(make_table(20))
+
+
+@pytest.mark.parametrize("spec", [["size"], None])
+def test_text_column_declared_numeric_is_an_error(spec):
+    with pytest.raises(ValueError, match="'color' is treated as numeric"):
+        AutoencoderTransformer(categorical_features=spec, max_epochs=1).fit(
+            make_table(20)[["a", "color", "size"]]
+        )
+
+
+def test_each_marginal_scores_one():
+    """Predicting every column's marginal costs 1 per column, whatever its type."""
+    X = make_table(2000)
+    encoder = TableEncoder([1, 3, 4], make_scaler("standard", "standard", None)).fit(X)
+    x, observed = encoder.encode(X)
+    assert x.shape == (2000, 3 + 3 + 2 + 2) and observed.all()
+    target = torch.from_numpy(x)
+    marginal = target.mean(dim=0, keepdim=True).expand_as(target).clone()
+    for j in encoder.categorical:  # logits of the column's frequencies
+        s = encoder.slices[j]
+        marginal[:, s] = torch.log(target[:, s].mean(dim=0))
+    errors = encoder.column_errors(marginal, target).mean(dim=0).numpy()
+    np.testing.assert_allclose(errors, 1.0, rtol=0.02)
+
+
+# ----------------------------------------------------------------------
+# AutoencoderTransformer
+# ----------------------------------------------------------------------
+def test_transformer_takes_the_mixed_frame_directly():
+    X = make_table()
+    before = X.copy()
+    est = AutoencoderTransformer(n_components=2, **FAST).fit(X)
+    pd.testing.assert_frame_equal(X, before)
+    Z = est.transform(X)
+    assert Z.shape == (len(X), 2) and np.isfinite(Z).all()
+    back = est.inverse_transform(Z)
+    assert isinstance(back, pd.DataFrame)
+    assert list(back.columns) == list(X.columns)
+    assert back["size"].dtype == X["size"].dtype
+    assert back["positive"].dtype == bool
+    assert set(back["color"]) <= {"red", "green", "blue"}
+    # Two codes carry the categories, which follow from the numbers.
+    for column in ["color", "positive", "size"]:
+        assert (back[column] == X[column]).mean() > 0.85, column
+    assert np.corrcoef(back["b"], X["b"])[0, 1] > 0.95
+    assert np.isfinite(est.score(X))
+
+
+def test_same_random_state_same_codes():
+    X = make_table(200)
+    Z1 = AutoencoderTransformer(n_components=2, **FAST).fit_transform(X)
+    Z2 = AutoencoderTransformer(n_components=2, **FAST).fit_transform(X)
+    np.testing.assert_array_equal(Z1, Z2)
+
+
+def test_transform_checks_the_table():
+    X = make_table(100)
+    est = AutoencoderTransformer(n_components=2, max_epochs=2, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="5 features"):
+        with pytest.warns(UserWarning, match="feature names"):
+            est.transform(X.iloc[:, :5].to_numpy())
+    with pytest.raises(ValueError, match="NaN.*'color'"):
+        est.transform(X.assign(color=X["color"].where(X.index != 0)))
+    with pytest.raises(ValueError, match="infinity in column 'a'"):
+        est.transform(X.assign(a=np.inf))
+
+
+@pytest.mark.parametrize(
+    "Estimator", [AutoencoderTransformer, AutoencoderAnomalyDetector, AutoencoderImputer]
+)
+def test_unknown_categories(Estimator):
+    X = make_table(200)
+    est = Estimator(max_epochs=3, random_state=0).fit(X)
+    odd = X.head(5).copy()
+    odd["color"] = odd["color"].astype(object)
+    odd.loc[0, "color"] = "purple"
+    # "missing" (the default): an unknown category is a missing value.
+    if isinstance(est, AutoencoderImputer):
+        gap = odd.copy()
+        gap.loc[0, "color"] = np.nan
+        out = est.transform(odd)
+        pd.testing.assert_frame_equal(out, est.transform(gap))
+        assert out.loc[0, "color"] in {"red", "green", "blue"}
+    else:
+        # No category bit in the input, and no error on the column.
+        x = est.encoder_.encode(odd)[0]
+        assert x[0, est.encoder_.slices[1]].sum() == 0
+        if isinstance(est, AutoencoderTransformer):
+            assert np.isfinite(est.transform(odd)).all()
+        else:
+            assert est.explain(odd).loc[0, "color"] == 0
+            assert np.isfinite(est.score_samples(odd)).all()
+    est.set_params(handle_unknown="error")
+    with pytest.raises(ValueError, match=r"'color' has categories not seen in fit: \['purple'\]"):
+        est.transform(odd) if hasattr(est, "transform") else est.predict(odd)
+
+
+def test_numeric_array_with_categorical_positions():
+    X = make_table(200)
+    codes = X.assign(color=X["color"].map({"red": 0, "green": 1, "blue": 2}),
+                     positive=X["positive"].astype(int), size=X["size"].cat.codes)
+    array = codes.to_numpy(dtype=float)
+    est = AutoencoderImputer(categorical_features=[1, 3, 4], **FAST)
+    hidden = array.copy()
+    hidden[::7, 1] = np.nan
+    out = est.fit_transform(hidden)
+    assert isinstance(out, pd.DataFrame)
+    assert set(out.iloc[:, 1]) <= {0.0, 1.0, 2.0}
+    assert (out.iloc[::7, 1].to_numpy() == array[::7, 1]).mean() > 0.7
+
+
+def test_mixed_model_pickles():
+    X = make_table(100)
+    est = AutoencoderTransformer(n_components=2, max_epochs=3, random_state=0).fit(X)
+    clone = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(clone.transform(X), est.transform(X))
+
+
+# ----------------------------------------------------------------------
+# AutoencoderAnomalyDetector
+# ----------------------------------------------------------------------
+def test_detector_explains_categorical_columns():
+    X = make_table(600)
+    det = AutoencoderAnomalyDetector(random_state=0, max_epochs=30).fit(X)
+    odd = X.head(20).copy()
+    # Break the link between the numbers and "color" alone.
+    odd["color"] = odd["a"].map(lambda a: "blue" if a > 0.5 else "red")
+    odd = odd[odd["color"] != X.head(20)["color"]]
+    assert len(odd) >= 3
+    explanation = det.explain(odd)
+    assert list(explanation.columns) == list(X.columns)
+    assert (explanation.idxmax(axis=1) == "color").all()
+    assert (det.score_samples(odd) < np.median(det.score_samples(X))).all()
+    assert set(det.predict(X)) <= {-1, 1}
+
+
+# ----------------------------------------------------------------------
+# AutoencoderImputer
+# ----------------------------------------------------------------------
+def test_imputer_fills_categories_with_seen_values_and_keeps_types():
+    X = make_table(600)
+    hidden, mask = hide(X)
+    before = hidden.copy()
+    imp = AutoencoderImputer(random_state=0, max_epochs=60)
+    out = imp.fit_transform(hidden)
+    pd.testing.assert_frame_equal(hidden, before)
+    assert isinstance(out, pd.DataFrame) and not out.isna().any().any()
+    assert out.index.equals(hidden.index) and list(out.columns) == list(X.columns)
+    assert out["size"].dtype == hidden["size"].dtype
+    assert out["color"].dtype == hidden["color"].dtype
+    assert set(out["color"]) <= {"red", "green", "blue"}
+    assert set(out["positive"]) <= {True, False}
+    # Observed entries are kept as they are.
+    pd.testing.assert_frame_equal(out[~mask.any(axis=1)], hidden[~mask.any(axis=1)],
+                                  check_dtype=False)
+    # Categories are predicted from the other columns, far above the mode.
+    for column in ["color", "positive", "size"]:
+        hit = (out[column][mask[column]] == X[column][mask[column]]).mean()
+        mode = (X[column][mask[column]] == hidden[column].mode()[0]).mean()
+        assert hit > mode + 0.2, column
+    rmse = np.sqrt(np.mean((out["b"][mask["b"]] - X["b"][mask["b"]]) ** 2))
+    assert rmse < 0.5 * X["b"].std()
+    assert np.isnan(imp.residual_std_[[1, 3, 4]]).all()
+    assert np.isfinite(imp.residual_std_[[0, 2, 5]]).all()
+
+
+def test_imputer_multiple_imputations_draw_seen_categories():
+    X = make_table(300)
+    hidden, mask = hide(X, 0.3)
+    imp = AutoencoderImputer(random_state=0, max_epochs=20).fit(hidden)
+    draws = imp.sample_imputations(hidden, n_imputations=5, random_state=0)
+    assert len(draws) == 5
+    colors = pd.concat([d["color"][mask["color"]] for d in draws])
+    assert set(colors) <= {"red", "green", "blue"}
+    stacked = np.stack([d["color"][mask["color"]].to_numpy() for d in draws])
+    assert (stacked != stacked[0]).any()  # the draws differ
+    again = imp.sample_imputations(hidden, n_imputations=5, random_state=0)
+    for first, second in zip(draws, again):
+        pd.testing.assert_frame_equal(first, second)
+
+
+def test_imputer_indicator_and_empty_categorical_column():
+    X = make_table(200)
+    hidden, mask = hide(X)
+    hidden["color"] = hidden["color"].astype(object)
+    hidden.loc[:, "color"] = np.nan
+    # Like scikit-learn's imputers, an all-missing column is dropped ...
+    imp = AutoencoderImputer(max_epochs=2, random_state=0).fit(hidden)
+    assert "color" not in imp.transform(hidden).columns
+    # ... or kept, filled with 0, with keep_empty_features=True.
+    imp = AutoencoderImputer(max_epochs=2, keep_empty_features=True, random_state=0)
+    out = imp.fit_transform(hidden)
+    assert (out["color"] == 0).all() and out["size"].dtype == hidden["size"].dtype
+    hidden, mask = hide(X)
+    imp = AutoencoderImputer(add_indicator=True, max_epochs=2, random_state=0)
+    out = imp.fit_transform(hidden)
+    assert out.shape[1] == 6 + mask.any().sum()
+    names = imp.get_feature_names_out()
+    assert list(out.columns) == list(names)
+    assert "missingindicator_color" in names
