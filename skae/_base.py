@@ -29,7 +29,13 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping, EpochTimer, PassthroughScoring, PrintLog
+from skorch.callbacks import (
+    EarlyStopping,
+    EpochTimer,
+    PassthroughScoring,
+    PrintLog,
+    ProgressBar,
+)
 from skorch.dataset import get_len
 from torch import nn
 
@@ -470,6 +476,8 @@ class BaseAutoencoder(NeuralNet):
             ),
             ("print_log", PrintLog()),
         ]
+        if self.verbose and int(self.verbose) >= 2:
+            callbacks.append(("progress_bar", ProgressBar()))
         return callbacks
 
     def initialize_module(self):

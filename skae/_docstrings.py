@@ -100,7 +100,10 @@ default="adam"
         for wide networks and large batches. Ignored on the CPU.
 
     verbose : int, default=0
-        ``1`` prints the loss of every epoch.
+        ``1`` prints one line per epoch (losses, duration, best so far);
+        ``2`` adds a progress bar over each epoch's batches (skorch's
+        ``ProgressBar``), for long epochs. The record is kept in
+        ``history_`` whatever the verbosity.
 
     callbacks : list of (name, skorch.callbacks.Callback) or "disable", \
 default=None

@@ -147,3 +147,12 @@ def test_verbose_and_device(cls, X, capsys):
     assert "train_loss" in capsys.readouterr().out
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert est.device_.type == expected
+
+
+def test_verbose_two_adds_a_progress_bar(X, capsys):
+    est = make(AutoencoderTransformer, verbose=2, max_epochs=2).fit(X)
+    assert "progress_bar" in dict(est.callbacks_)
+    assert "it/s" in capsys.readouterr().err  # tqdm writes to stderr
+    quiet = make(AutoencoderTransformer, verbose=0, max_epochs=2).fit(X)
+    assert "progress_bar" not in dict(quiet.callbacks_)
+    assert capsys.readouterr().out == ""
