@@ -34,12 +34,20 @@ The imputer protocol
 may see: its module's ``forward(x, visible)`` takes the scaled rows (zero
 where not visible) and a float mask of the same shape (1 = visible) and
 returns the reconstructed rows. Constructors receive ``n_features``.
+
+Sequences
+---------
+:class:`RecurrentAutoencoder` and :class:`RecurrentImputer` read each row as a
+window of ``seq_len`` time steps of ``n_channels`` values, laid out time step
+by time step, and take ``sequence_shape=(seq_len, n_channels)`` from
+``module__sequence_shape``, as :class:`ConvAutoencoder` takes ``image_shape``.
 """
 
 from ._conv import ConvAutoencoder
 from ._imputation import DenoisingImputerMLP, VariationalImputerMLP
 from ._layers import ACTIVATIONS, corrupt, make_mlp, principal_axes
 from ._mlp import MLPAutoencoder
+from ._recurrent import RecurrentAutoencoder, RecurrentImputer
 from ._variational import VariationalAutoencoder
 
 __all__ = [
@@ -47,6 +55,8 @@ __all__ = [
     "ConvAutoencoder",
     "DenoisingImputerMLP",
     "MLPAutoencoder",
+    "RecurrentAutoencoder",
+    "RecurrentImputer",
     "VariationalAutoencoder",
     "VariationalImputerMLP",
     "corrupt",
