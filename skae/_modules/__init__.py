@@ -20,6 +20,10 @@ The autoencoder protocol
     The corruption a denoising module trains with. Validation applies it too
     (with the same noise at every epoch) and scores against the clean rows,
     so that early stopping judges what the module is trained to do.
+``activation_width`` (optional attribute)
+    Floats per row of the module's widest activation, when that is wider
+    than its layers (a recurrent module keeps its state at every time
+    step); inference then runs in chunks small enough for it.
 ``init_from_data(x)`` (optional)
     Called once before training with the whole scaled training tensor, so
     that the module can start from a data-dependent solution (PCA's, for

@@ -84,6 +84,12 @@ def _recurrent(cell: str, n_in: int, hidden_size: int, num_layers: int, dropout:
     )
 
 
+def _activation_width(seq_len: int, hidden_size: int, cell: str) -> int:
+    """Floats per row of the widest activation: the gates at every step."""
+    gates = 4 if cell == "lstm" else 3
+    return seq_len * hidden_size * gates
+
+
 class RecurrentAutoencoder(nn.Module):
     """LSTM or GRU autoencoder for fixed-length windows flattened into rows.
 
@@ -148,6 +154,7 @@ class RecurrentAutoencoder(nn.Module):
         self.decoder_rnn = _recurrent(cell, hidden_size, hidden_size, num_layers, dropout)
         self.output = nn.Linear(hidden_size, channels)
         self.is_lstm = cell == "lstm"
+        self.activation_width = _activation_width(seq_len, hidden_size, cell)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Map flattened windows to codes.
@@ -264,6 +271,7 @@ class RecurrentImputer(nn.Module):
         self.rnn = _recurrent(cell, 2 * channels, hidden_size, num_layers, dropout,
                               bidirectional=True)
         self.output = nn.Linear(2 * hidden_size, channels)
+        self.activation_width = 2 * _activation_width(self.sequence_shape[0], hidden_size, cell)
 
     def forward(self, x: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
         """Predict every entry of the windows from the visible ones.
