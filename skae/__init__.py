@@ -5,7 +5,12 @@ Three estimators share one training base built on skorch and PyTorch:
 - :class:`AutoencoderTransformer`, nonlinear dimensionality reduction;
 - :class:`AutoencoderAnomalyDetector`, anomaly detection from reconstruction
   error;
-- :class:`AutoencoderImputer`, missing-value imputation.
+- :class:`AutoencoderImputer`, missing-value imputation (and AutoRec-style
+  recommendation, with :func:`top_n_items`).
+
+The network is a parameter: recurrent ones (:class:`RecurrentAutoencoder`,
+:class:`RecurrentImputer`) take windows of a series cut by
+:func:`sliding_windows`.
 """
 
 __version__ = "0.1.0.dev0"
@@ -17,11 +22,15 @@ from ._modules import (  # noqa: E402
     ConvAutoencoder,
     DenoisingImputerMLP,
     MLPAutoencoder,
+    RecurrentAutoencoder,
+    RecurrentImputer,
     VariationalAutoencoder,
     VariationalImputerMLP,
 )
+from ._recommend import top_n_items  # noqa: E402
 from ._transformer import AutoencoderTransformer  # noqa: E402
 from ._utils import history_frame  # noqa: E402
+from ._windows import n_windows, sliding_windows, window_scores_to_steps  # noqa: E402
 
 __all__ = [
     "AutoencoderAnomalyDetector",
@@ -30,9 +39,15 @@ __all__ = [
     "ConvAutoencoder",
     "DenoisingImputerMLP",
     "MLPAutoencoder",
+    "RecurrentAutoencoder",
+    "RecurrentImputer",
     "TrainingDivergedError",
     "VariationalAutoencoder",
     "VariationalImputerMLP",
     "history_frame",
+    "n_windows",
+    "sliding_windows",
+    "top_n_items",
+    "window_scores_to_steps",
     "__version__",
 ]

@@ -712,7 +712,10 @@ class BaseAutoencoder(NeuralNet):
         return torch.from_numpy(array).to(self.device_)
 
     def _chunk_rows(self) -> int:
-        widest = max([self.encoder_.width, *map(int, self.hidden_layer_sizes)])
+        # A module whose activations are wider than its layers (a recurrent
+        # one keeps a state per time step) says so with ``activation_width``.
+        widest = max([self.encoder_.width, *map(int, self.hidden_layer_sizes),
+                      int(getattr(self.module_, "activation_width", 0))])
         return int(np.clip(_INFERENCE_CHUNK_BYTES // (4 * widest), 1024, 1 << 17))
 
     def _map_scaled_rows(self, X, fn, n_out: int, dtype) -> np.ndarray:

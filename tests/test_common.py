@@ -13,6 +13,8 @@ from skae import (
     AutoencoderAnomalyDetector,
     AutoencoderImputer,
     AutoencoderTransformer,
+    RecurrentAutoencoder,
+    RecurrentImputer,
     VariationalAutoencoder,
     VariationalImputerMLP,
 )
@@ -27,6 +29,13 @@ ESTIMATORS = [
     AutoencoderTransformer(n_components=1, module=VariationalAutoencoder, **FAST),
     AutoencoderTransformer(n_components=1, module__sparsity=0.1, module__noise=0.2, **FAST),
     AutoencoderImputer(module=VariationalImputerMLP, **FAST),
+    # The checks vary the number of features: one channel, length inferred.
+    AutoencoderTransformer(n_components=1, module=RecurrentAutoencoder,
+                           module__sequence_shape=(None, 1), module__hidden_size=4, **FAST),
+    AutoencoderAnomalyDetector(module=RecurrentAutoencoder, module__sequence_shape=(None, 1),
+                               module__hidden_size=4, **FAST),
+    AutoencoderImputer(module=RecurrentImputer, module__sequence_shape=(None, 1),
+                       module__hidden_size=4, **FAST),
 ]
 
 

@@ -20,6 +20,10 @@ The autoencoder protocol
     The corruption a denoising module trains with. Validation applies it too
     (with the same noise at every epoch) and scores against the clean rows,
     so that early stopping judges what the module is trained to do.
+``activation_width`` (optional attribute)
+    Floats per row of the module's widest activation, when that is wider
+    than its layers (a recurrent module keeps its state at every time
+    step); inference then runs in chunks small enough for it.
 ``init_from_data(x)`` (optional)
     Called once before training with the whole scaled training tensor, so
     that the module can start from a data-dependent solution (PCA's, for
@@ -34,12 +38,20 @@ The imputer protocol
 may see: its module's ``forward(x, visible)`` takes the scaled rows (zero
 where not visible) and a float mask of the same shape (1 = visible) and
 returns the reconstructed rows. Constructors receive ``n_features``.
+
+Sequences
+---------
+:class:`RecurrentAutoencoder` and :class:`RecurrentImputer` read each row as a
+window of ``seq_len`` time steps of ``n_channels`` values, laid out time step
+by time step, and take ``sequence_shape=(seq_len, n_channels)`` from
+``module__sequence_shape``, as :class:`ConvAutoencoder` takes ``image_shape``.
 """
 
 from ._conv import ConvAutoencoder
 from ._imputation import DenoisingImputerMLP, VariationalImputerMLP
 from ._layers import ACTIVATIONS, corrupt, make_mlp, principal_axes
 from ._mlp import MLPAutoencoder
+from ._recurrent import RecurrentAutoencoder, RecurrentImputer
 from ._variational import VariationalAutoencoder
 
 __all__ = [
@@ -47,6 +59,8 @@ __all__ = [
     "ConvAutoencoder",
     "DenoisingImputerMLP",
     "MLPAutoencoder",
+    "RecurrentAutoencoder",
+    "RecurrentImputer",
     "VariationalAutoencoder",
     "VariationalImputerMLP",
     "corrupt",

@@ -1,0 +1,297 @@
+"""Recurrent networks for fixed-length sequences given as flattened rows."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from ._layers import check_noise, corrupt
+
+CELLS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU}
+
+
+def sequence_shape_of(sequence_shape, n_features: int, owner: str) -> tuple[int, int]:
+    """Check ``sequence_shape`` against the row width; infer a ``None`` entry.
+
+    Parameters
+    ----------
+    sequence_shape : tuple of (int or None)
+        ``(seq_len, n_channels)``; one of the two may be ``None``, and is
+        then ``n_features`` divided by the other.
+    n_features : int
+        Width of the rows.
+    owner : str
+        Class name for the error messages.
+
+    Returns
+    -------
+    shape : tuple of int
+        ``(seq_len, n_channels)``.
+    """
+    if sequence_shape is None:
+        raise ValueError(
+            f"{owner} needs the windows' shape: pass module__sequence_shape="
+            "(seq_len, n_channels), with rows laid out time step by time step "
+            "(window.reshape(-1) of a (seq_len, n_channels) window); "
+            "(None, n_channels) infers the length."
+        )
+    try:
+        seq_len, channels = sequence_shape
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"sequence_shape must be a pair (seq_len, n_channels); got {sequence_shape!r}."
+        ) from None
+    if seq_len is None and channels is None:
+        raise ValueError("sequence_shape may leave out one of its two entries, not both.")
+    for value in (seq_len, channels):
+        if value is not None and not (isinstance(value, numbers.Integral) and value >= 1):
+            raise ValueError(
+                f"sequence_shape entries must be positive ints or None; got "
+                f"{sequence_shape!r}."
+            )
+    if seq_len is None or channels is None:
+        known = int(channels if seq_len is None else seq_len)
+        if n_features % known:
+            raise ValueError(
+                f"sequence_shape={tuple(sequence_shape)!r}: X has {n_features} features, "
+                f"which is not a multiple of {known}."
+            )
+        seq_len, channels = (n_features // known, known) if seq_len is None else (
+            known, n_features // known)
+    seq_len, channels = int(seq_len), int(channels)
+    if seq_len * channels != n_features:
+        raise ValueError(
+            f"sequence_shape={tuple(sequence_shape)!r} holds {seq_len * channels} values "
+            f"per window (seq_len * n_channels), but X has {n_features} features."
+        )
+    return seq_len, channels
+
+
+def _recurrent(cell: str, n_in: int, hidden_size: int, num_layers: int, dropout: float,
+               bidirectional: bool = False) -> nn.RNNBase:
+    if cell not in CELLS:
+        raise ValueError(f"cell must be one of {tuple(CELLS)}; got {cell!r}.")
+    if hidden_size < 1 or num_layers < 1:
+        raise ValueError(
+            f"hidden_size and num_layers must be >= 1; got {hidden_size!r} and {num_layers!r}."
+        )
+    return CELLS[cell](
+        n_in, hidden_size, num_layers, batch_first=True, bidirectional=bidirectional,
+        dropout=dropout if num_layers > 1 else 0.0,
+    )
+
+
+def _activation_width(seq_len: int, hidden_size: int, cell: str) -> int:
+    """Floats per row of the widest activation: the gates at every step."""
+    gates = 4 if cell == "lstm" else 3
+    return seq_len * hidden_size * gates
+
+
+class RecurrentAutoencoder(nn.Module):
+    """LSTM or GRU autoencoder for fixed-length windows flattened into rows.
+
+    scikit-learn needs 2-D input, so each window of ``seq_len`` time steps of
+    ``n_channels`` values is a row of ``seq_len * n_channels`` numbers, time
+    step by time step (``window.reshape(-1)`` of a ``(seq_len, n_channels)``
+    array, what :func:`~skae.sliding_windows` gives); ``sequence_shape``
+    tells the module how to fold it back. The encoder runs over the window
+    and maps its last hidden state to the code; the decoder starts from the
+    code, reads it at every step and emits each step's values.
+
+    Parameters
+    ----------
+    n_features : int
+        Values per window (``seq_len * n_channels``).
+    n_components : int
+        Width of the code.
+    sequence_shape : tuple of (int or None)
+        ``(seq_len, n_channels)``. One entry may be ``None`` and is inferred
+        from ``n_features``: ``(None, 1)`` takes every row as one channel.
+    cell : {"lstm", "gru"}, default="lstm"
+        Recurrent cell of the encoder and the decoder.
+    hidden_size : int, default=64
+        Width of the recurrent state.
+    num_layers : int, default=1
+        Stacked recurrent layers in the encoder and in the decoder.
+    dropout : float, default=0.0
+        Dropout between stacked layers and on the code (the estimator's
+        ``dropout``).
+    sparsity : float, default=0.0
+        Weight of an L1 penalty on the codes, as in :class:`MLPAutoencoder`.
+    noise : float, default=0.0
+        Input corruption during training, as in :class:`MLPAutoencoder`.
+    noise_type : {"gaussian", "mask"}, default="gaussian"
+        Kind of input corruption.
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        n_components: int,
+        sequence_shape: Sequence[int | None] | None = None,
+        cell: str = "lstm",
+        hidden_size: int = 64,
+        num_layers: int = 1,
+        dropout: float = 0.0,
+        sparsity: float = 0.0,
+        noise: float = 0.0,
+        noise_type: str = "gaussian",
+    ):
+        super().__init__()
+        self.sequence_shape = sequence_shape_of(sequence_shape, n_features, type(self).__name__)
+        if sparsity < 0:
+            raise ValueError(f"sparsity must be >= 0; got {sparsity!r}.")
+        check_noise(noise, noise_type)
+        self.sparsity, self.noise, self.noise_type = float(sparsity), float(noise), noise_type
+        self.num_layers = int(num_layers)
+        seq_len, channels = self.sequence_shape
+        self.encoder_rnn = _recurrent(cell, channels, hidden_size, num_layers, dropout)
+        self.to_code = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden_size, n_components))
+        self.from_code = nn.Sequential(nn.Linear(n_components, hidden_size), nn.Tanh())
+        self.decoder_rnn = _recurrent(cell, hidden_size, hidden_size, num_layers, dropout)
+        self.output = nn.Linear(hidden_size, channels)
+        self.is_lstm = cell == "lstm"
+        self.activation_width = _activation_width(seq_len, hidden_size, cell)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Map flattened windows to codes.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n, n_features)
+            Scaled rows.
+
+        Returns
+        -------
+        z : torch.Tensor of shape (n, n_components)
+            Codes.
+        """
+        _, state = self.encoder_rnn(x.reshape(-1, *self.sequence_shape))
+        last = (state[0] if self.is_lstm else state)[-1]
+        return self.to_code(last)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Map codes to flattened windows.
+
+        Parameters
+        ----------
+        z : torch.Tensor of shape (n, n_components)
+            Codes.
+
+        Returns
+        -------
+        x_hat : torch.Tensor of shape (n, n_features)
+            Reconstructed rows.
+        """
+        h = self.from_code(z)
+        steps = h.unsqueeze(1).expand(-1, self.sequence_shape[0], -1).contiguous()
+        h0 = h.unsqueeze(0).expand(self.num_layers, -1, -1).contiguous()
+        state = (h0, torch.zeros_like(h0)) if self.is_lstm else h0
+        out, _ = self.decoder_rnn(steps, state)
+        return self.output(out).flatten(1)
+
+    def corrupt_inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """The corruption of denoising training (``noise``, ``noise_type``).
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n, n_features)
+            Scaled rows.
+
+        Returns
+        -------
+        x_noisy : torch.Tensor of shape (n, n_features)
+            Corrupted rows.
+        """
+        return corrupt(x, self.noise, self.noise_type)
+
+    def forward(self, x: torch.Tensor):
+        """Reconstruct ``x``; in training, from a corrupted copy, with the L1 penalty.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n, n_features)
+            Scaled rows.
+
+        Returns
+        -------
+        output : torch.Tensor or tuple
+            The reconstruction, or ``(x_hat, penalty)`` in training with ``sparsity > 0``.
+        """
+        if self.training:
+            x = self.corrupt_inputs(x)
+        z = self.encode(x)
+        x_hat = self.decode(z)
+        if self.training and self.sparsity > 0:
+            return x_hat, self.sparsity * z.abs().mean()
+        return x_hat
+
+
+class RecurrentImputer(nn.Module):
+    """Bidirectional recurrent imputation network for windows flattened into rows.
+
+    Follows the imputer protocol of :class:`DenoisingImputerMLP`: at every
+    time step the network reads the step's values (zero where not visible)
+    and its mask of visible entries, and a bidirectional LSTM or GRU carries
+    what it saw before and after the step to predict the step's values. Gaps
+    inside a window are filled from their neighbours in time, and long gaps
+    from the shape of the window.
+
+    Parameters
+    ----------
+    n_features : int
+        Values per window (``seq_len * n_channels``).
+    sequence_shape : tuple of (int or None)
+        ``(seq_len, n_channels)``, as in :class:`RecurrentAutoencoder`.
+    cell : {"lstm", "gru"}, default="gru"
+        Recurrent cell.
+    hidden_size : int, default=64
+        Width of the recurrent state in each direction.
+    num_layers : int, default=2
+        Stacked recurrent layers.
+    dropout : float, default=0.0
+        Dropout between stacked layers (the estimator's ``dropout``).
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        sequence_shape: Sequence[int | None] | None = None,
+        cell: str = "gru",
+        hidden_size: int = 64,
+        num_layers: int = 2,
+        dropout: float = 0.0,
+    ):
+        super().__init__()
+        self.sequence_shape = sequence_shape_of(sequence_shape, n_features, type(self).__name__)
+        channels = self.sequence_shape[1]
+        self.rnn = _recurrent(cell, 2 * channels, hidden_size, num_layers, dropout,
+                              bidirectional=True)
+        self.output = nn.Linear(2 * hidden_size, channels)
+        self.activation_width = 2 * _activation_width(self.sequence_shape[0], hidden_size, cell)
+
+    def forward(self, x: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+        """Predict every entry of the windows from the visible ones.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n, n_features)
+            Scaled rows (the values of entries that are not visible are ignored).
+        visible : torch.Tensor of shape (n, n_features)
+            1 where an entry may be seen, 0 elsewhere.
+
+        Returns
+        -------
+        x_hat : torch.Tensor of shape (n, n_features)
+            The reconstructed rows.
+        """
+        filled = torch.where(visible > 0, x, torch.zeros_like(x))
+        steps = torch.cat(
+            [filled.reshape(-1, *self.sequence_shape), visible.reshape(-1, *self.sequence_shape)],
+            dim=2,
+        )
+        out, _ = self.rnn(steps)
+        return self.output(out).flatten(1)
