@@ -95,9 +95,10 @@ class _EarlyStopping(EarlyStopping):
 
 
 class TrainingDivergedError(FloatingPointError):
-    """Raised when the training loss becomes NaN or infinite.
+    """Raised when the training loss or the network's weights become NaN or infinite.
 
-    The estimator is left unfitted. Lowering ``lr`` usually helps.
+    ``fit`` leaves the estimator unfitted; ``partial_fit`` leaves it as it
+    was before the call. Lowering ``lr`` usually helps.
     """
 
 
@@ -350,6 +351,7 @@ class BaseAutoencoder(NeuralNet):
         n_epochs_done = 0 if reset else len(self.history_)
         seed = (self._seed_ + 1_000_003 * n_epochs_done) % (2**63)
         self._n_epochs = self._training_epochs(len(X))
+        before = None if reset else self._training_state()
         try:
             with forked_torch_rng(seed, self.device_):
                 if reset:
@@ -360,12 +362,39 @@ class BaseAutoencoder(NeuralNet):
                 if reset:
                     self._initialize_from_data(dataset)
                 NeuralNet.partial_fit(self, dataset, epochs=self._n_epochs)
-        except BaseException:
+                self._check_finite_weights()
+            self._after_training(X)
+        except BaseException as error:
             if reset:
                 self._discard_fitted_state()
+            elif isinstance(error, TrainingDivergedError):
+                self._restore_training_state(before)
             raise
-        self._after_training(X)
         return self
+
+    def _training_state(self) -> tuple:
+        """What a training call changes: weights, optimizer state, history length."""
+        return (
+            copy.deepcopy(self.module_.state_dict()),
+            copy.deepcopy(self.optimizer_.state_dict()),
+            len(self.history_),
+        )
+
+    def _restore_training_state(self, state: tuple):
+        module, optimizer, n_epochs = state
+        self.module_.load_state_dict(module)
+        self.optimizer_.load_state_dict(optimizer)
+        del self.history_[n_epochs:]
+
+    def _check_finite_weights(self):
+        # The last step of training can break the weights after its loss was
+        # recorded; no later loss would show it.
+        finite = torch.stack([p.isfinite().all() for p in self.module_.parameters()])
+        if not bool(finite.all()):
+            raise TrainingDivergedError(
+                "Training diverged: the network's weights became NaN or infinite. "
+                f"Lower lr (now {self.lr}) or check the input for extreme values."
+            )
 
     def _training_epochs(self, n_rows: int) -> int:
         """Epochs per training call (``max_epochs``; subclasses may derive it)."""
@@ -628,16 +657,32 @@ class BaseAutoencoder(NeuralNet):
 
     def _validate_input(self, X, *, reset: bool):
         """Validate ``X``: a float array, or a table with categorical columns."""
+        listed = self.categorical_features is not None and not isinstance(
+            self.categorical_features, str
+        )
+        if listed and isinstance(X, (list, tuple)):
+            X = np.asarray(X, dtype=object)  # keep numbers and labels apart
         if self._is_table(X, reset):
             return self._validate_table(X, reset=reset)
-        return validate_data(
-            self,
-            X,
-            reset=reset,
-            dtype=[np.float64, np.float32],
-            ensure_all_finite="allow-nan" if self._allows_nan() else True,
-            ensure_min_samples=1,
-        )
+        try:
+            return validate_data(
+                self,
+                X,
+                reset=reset,
+                dtype=[np.float64, np.float32],
+                ensure_all_finite="allow-nan" if self._allows_nan() else True,
+                ensure_min_samples=1,
+            )
+        except ValueError as error:
+            if "could not convert" not in str(error):
+                raise
+            raise ValueError(
+                f"X holds values that are not numbers ({error}). {type(self).__name__} "
+                "encodes categorical columns of a pandas DataFrame (category, object, "
+                "string or bool dtype, categorical_features='from_dtype') or the "
+                "columns listed in categorical_features; otherwise encode them "
+                "first, for example with a ColumnTransformer and a OneHotEncoder."
+            ) from None
 
     def _is_table(self, X, reset: bool) -> bool:
         if not reset:

@@ -22,10 +22,16 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from sklearn.preprocessing import RobustScaler
 
 #: Entropy floor, so a column that is almost constant in ``fit`` does not
 #: make every later mistake on it infinitely costly.
 _MIN_ENTROPY = 0.1
+
+#: Largest scaled value the network is given. It computes in float32, whose
+#: squares overflow beyond about 1.8e19; this bound keeps a batch's summed
+#: squared errors finite.
+MAX_SCALED = 1e15
 
 
 def is_categorical_dtype(dtype) -> bool:
@@ -107,14 +113,18 @@ class TableEncoder:
         self.n_columns = X.shape[1]
         self.numeric = [j for j in range(self.n_columns) if j not in set(self.categorical)]
         if not self.mixed:
-            self.scaler.fit(X)
+            with np.errstate(over="ignore", invalid="ignore"):  # checked below
+                self.scaler.fit(X)
+            self._check_scaler(X)
             self.width = self.n_columns
             return self
         frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
         self.columns = list(frame.columns)
         self.dtypes = list(frame.dtypes)
         if self.numeric:
-            self.scaler.fit(self._numbers(frame))
+            with np.errstate(over="ignore", invalid="ignore"):  # checked below
+                self.scaler.fit(self._numbers(frame))
+            self._check_scaler(frame)
         self.categories, self.entropy = {}, {}
         for j in self.categorical:
             values = frame.iloc[:, j]
@@ -141,6 +151,44 @@ class TableEncoder:
         self.numeric_positions = [self.slices[j].start for j in self.numeric]
         return self
 
+    def _check_scaler(self, X):
+        """A clear error when the spread of a feature overflows float64."""
+        learned = [getattr(self.scaler, name, None) for name in ("mean_", "center_", "scale_")]
+        bad = np.zeros(len(self.numeric), dtype=bool)
+        for values in learned:
+            if values is not None:
+                bad |= ~np.isfinite(np.broadcast_to(values, bad.shape))
+        if bad.any():
+            names = [self._name(X, self.numeric[i]) for i in np.flatnonzero(bad)]
+            raise ValueError(
+                f"The values of feature(s) {names} are too large to scale: their "
+                "variance overflows float64. Rescale X (divide it by a constant) "
+                "before fitting."
+            )
+
+    def _check_scaled(self, x: np.ndarray, X):
+        """A clear error when a scaled value is too large for the network."""
+        if x.size == 0:
+            return
+        peaks = np.abs(x).max(axis=0)
+        too_large = np.flatnonzero(peaks > MAX_SCALED)
+        if len(too_large):
+            j = int(too_large[0])
+            unscaled = isinstance(self.scaler, RobustScaler) and self.scaler.scale_[j] == 1
+            why = (" (its interquartile range in fit was 0, so the robust scaling left "
+                   "it unscaled)") if unscaled else ""
+            raise ValueError(
+                f"Feature {self._name(X, j)!r} reaches {peaks[j]:.3g} after scaling"
+                f"{why}, too large for the network's float32 arithmetic (the limit "
+                f"is {MAX_SCALED:.0e}). Rescale that feature, for example with a log "
+                "transform, or choose another scaling."
+            )
+
+    def _name(self, X, j: int):
+        if isinstance(X, pd.DataFrame):
+            return X.columns[j]
+        return f"x{j}"
+
     def _numbers(self, frame: pd.DataFrame) -> np.ndarray:
         numeric = frame.iloc[:, self.numeric]
         return numeric.apply(pd.to_numeric, errors="raise").to_numpy(
@@ -159,9 +207,12 @@ class TableEncoder:
             Which values are present.
         """
         if not self.mixed:
-            scaled = self.scaler.transform(np.asarray(X, dtype=np.float32))
+            # Scaled in the input's precision: float32 cannot hold 1e30 - 1e30 + 1.
+            scaled = self.scaler.transform(X)
             observed = ~np.isnan(scaled)
-            return np.where(observed, scaled, 0.0).astype(np.float32, copy=False), observed
+            scaled = np.where(observed, scaled, 0.0)
+            self._check_scaled(scaled, X)
+            return scaled.astype(np.float32, copy=False), observed
         frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
         n = len(frame)
         x = np.zeros((n, self.width), dtype=np.float32)
@@ -169,7 +220,9 @@ class TableEncoder:
         if self.numeric:
             scaled = self.scaler.transform(self._numbers(frame))
             present = ~np.isnan(scaled)
-            x[:, self.numeric_positions] = np.where(present, scaled, 0.0)
+            scaled = np.where(present, scaled, 0.0)
+            self._check_scaled(scaled, frame.iloc[:, self.numeric])
+            x[:, self.numeric_positions] = scaled
             observed[:, self.numeric] = present
         for j in self.categorical:
             values = frame.iloc[:, j]
