@@ -18,6 +18,7 @@ import contextlib
 import copy
 import difflib
 import inspect
+import io
 import numbers
 import warnings
 from typing import Any
@@ -31,6 +32,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
 from skorch.callbacks import EarlyStopping, EpochTimer, PassthroughScoring, PrintLog
 from skorch.dataset import get_len
+from skorch.history import History
 from torch import nn
 
 from . import __version__
@@ -389,8 +391,8 @@ class BaseAutoencoder(NeuralNet):
     def _check_finite_weights(self):
         # The last step of training can break the weights after its loss was
         # recorded; no later loss would show it.
-        finite = torch.stack([p.isfinite().all() for p in self.module_.parameters()])
-        if not bool(finite.all()):
+        finite = [p.isfinite().all() for p in self.module_.parameters()]
+        if finite and not bool(torch.stack(finite).all()):
             raise TrainingDivergedError(
                 "Training diverged: the network's weights became NaN or infinite. "
                 f"Lower lr (now {self.lr}) or check the input for extreme values."
@@ -461,7 +463,8 @@ class BaseAutoencoder(NeuralNet):
     def _skorch_sees_resolved_device(self):
         # skorch places modules on ``self.device``; ours may be "auto".
         requested = vars(self)["device"]
-        vars(self)["device"] = getattr(self, "device_", resolve_device(requested))
+        device = vars(self).get("device_")
+        vars(self)["device"] = device if device is not None else resolve_device(requested)
         try:
             yield
         finally:
@@ -529,8 +532,6 @@ class BaseAutoencoder(NeuralNet):
 
     def initialize_history(self):
         """Start an empty training history."""
-        from skorch.history import History
-
         self.history_ = History()
         return self
 
@@ -774,11 +775,36 @@ class BaseAutoencoder(NeuralNet):
     # Persistence
     # ------------------------------------------------------------------
     def __getstate__(self):
-        state = super().__getstate__()
+        """The estimator's state for pickle, joblib and ``skops.io``.
+
+        The torch objects are not pickled: the module and optimizer are kept
+        as their state dicts (tensors only, serialized by :func:`torch.save`)
+        and rebuilt from the estimator's parameters on load, where
+        :func:`torch.load` reads them with ``weights_only=True``. Callbacks
+        are rebuilt too. Everything else is plain Python, NumPy and
+        scikit-learn objects, so ``skops.io`` can load the state without
+        running code from the file.
+        """
+        state = dict(vars(self))
+        for name in [*self.cuda_dependent_attributes_, "callbacks_", "virtual_params_"]:
+            state.pop(name, None)
+        if getattr(self, "initialized_", False):
+            weights = {
+                name: getattr(self, name + "_").state_dict()
+                for name in [*self._modules, *self._criteria, *self._optimizers]
+            }
+            buffer = io.BytesIO()
+            torch.save(weights, buffer)
+            state["_torch_weights"] = buffer.getvalue()
+        if state.get("history_") is not None:
+            state["history_"] = list(state["history_"])
+        if state.get("device_") is not None:
+            state["device_"] = str(state["device_"])
         state["_skae_version"] = __version__
         return state
 
     def __setstate__(self, state):
+        state = dict(state)
         saved_with = state.pop("_skae_version", None)
         if saved_with is not None and saved_with != __version__:
             warnings.warn(
@@ -788,18 +814,29 @@ class BaseAutoencoder(NeuralNet):
                 UserWarning,
                 stacklevel=2,
             )
-        requested = state["device"]
-        # Tensors were saved from device_; skorch maps them to the CPU when
-        # that device is missing here.
-        fitted_on = state.get("device_")
-        state["device"] = str(fitted_on) if fitted_on is not None else "cpu"
-        with warnings.catch_warnings():
-            if requested == "auto":
-                warnings.filterwarnings("ignore", message=".*CUDA.*")
-            super().__setstate__(state)
-        if fitted_on is not None:
-            self.__dict__["device_"] = torch.device(self.__dict__["device"])
-        self.__dict__["device"] = requested
+        weights = state.pop("_torch_weights", None)
+        if state.get("history_") is not None:
+            state["history_"] = History(state["history_"])
+        if state.get("device_") is not None:
+            state["device_"] = _available_device(state["device_"], state["device"], self)
+        vars(self).update(state)
+        if weights is not None:
+            self._rebuild_torch_objects(weights)
+
+    def _rebuild_torch_objects(self, weights: bytes):
+        """Module, criterion and optimizer from the parameters, then their weights."""
+        tensors = torch.load(io.BytesIO(weights), map_location="cpu", weights_only=True)
+        self.initialized_ = False  # skorch would announce a re-initialization
+        self.virtual_params_ = {}  # lr and optimizer__* setters, registered again
+        # Building a module draws initial weights: keep the global generator as it was.
+        with forked_torch_rng(0, torch.device("cpu")), self._skorch_sees_resolved_device():
+            self._initialize_module()
+            self._initialize_criterion()
+            self._initialize_optimizer()
+            self.initialize_callbacks()
+        for name in [*self._modules, *self._criteria, *self._optimizers]:
+            getattr(self, name + "_").load_state_dict(tensors[name])
+        self.initialized_ = True
 
 
 def _accepted_kwargs(factory, kwargs: dict) -> dict:
@@ -811,6 +848,24 @@ def _accepted_kwargs(factory, kwargs: dict) -> dict:
     if any(p.kind == p.VAR_KEYWORD for p in parameters.values()):
         return kwargs
     return {k: v for k, v in kwargs.items() if k in parameters}
+
+
+def _available_device(saved: str, requested, estimator) -> torch.device:
+    """The device a loaded model runs on: where it was trained, if available here."""
+    device = torch.device(saved)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        if requested != "auto":
+            warnings.warn(
+                f"This {type(estimator).__name__} was trained on {saved}, which is "
+                "not available on this machine (CUDA is not available); it is "
+                "loaded on the CPU.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return torch.device("cpu")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        return torch.device("cuda")
+    return device
 
 
 def _split_output(output):

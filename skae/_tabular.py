@@ -243,6 +243,20 @@ class TableEncoder:
             observed[:, j] = present
         return x, observed
 
+    def __getstate__(self):
+        # Plain values only (pandas dtypes as descriptions), for skops.io.
+        state = dict(vars(self))
+        state.pop("_repeat", None)  # a tensor cache
+        if "dtypes" in state:
+            state["dtypes"] = [_describe_dtype(dtype) for dtype in self.dtypes]
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        if "dtypes" in state:
+            state["dtypes"] = [_restore_dtype(dtype) for dtype in state["dtypes"]]
+        vars(self).update(state)
+
     def expand(self, columns: torch.Tensor) -> torch.Tensor:
         """Repeat a per-column tensor over each column's encoded entries."""
         if not self.mixed:
@@ -316,6 +330,19 @@ class TableEncoder:
                 data[name] = numbers_[:, self.numeric.index(j)]
         index = like.index if isinstance(like, pd.DataFrame) else None
         return pd.DataFrame(data, columns=self.columns, index=index)
+
+
+def _describe_dtype(dtype):
+    """A pandas or NumPy dtype as a string, or a dict for a categorical one."""
+    if isinstance(dtype, pd.CategoricalDtype):
+        return {"categories": list(dtype.categories), "ordered": bool(dtype.ordered)}
+    return str(dtype)
+
+
+def _restore_dtype(description):
+    if isinstance(description, dict):
+        return pd.CategoricalDtype(description["categories"], ordered=description["ordered"])
+    return pd.api.types.pandas_dtype(description)
 
 
 def _as_dtype(values: np.ndarray, dtype, categories):

@@ -8,8 +8,11 @@ whose message names the problem. Networks are tiny and examples few (the
 more.
 """
 
+import pickle
 import random
+import warnings
 
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,6 +24,7 @@ from hypothesis.extra.numpy import arrays
 from sklearn.exceptions import NotFittedError
 from skorch.callbacks import Callback
 
+import skae._base
 from skae import (
     AutoencoderAnomalyDetector,
     AutoencoderImputer,
@@ -454,3 +458,142 @@ def test_interrupt_outside_the_epochs_leaves_the_estimator_unfitted(cls):
         est.fit(X)
     with pytest.raises(NotFittedError):
         predictions(est, X)
+# ----------------------------------------------------------------------
+# Persistence
+# ----------------------------------------------------------------------
+def data_for(cls, kind):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    if cls is AutoencoderImputer:
+        X[rng.random(X.shape) < 0.1] = np.nan
+    if kind == "array":
+        return X
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    frame["colour"] = pd.Categorical(rng.choice(["red", "blue"], 40))
+    frame["size"] = rng.choice(["S", "M", "L"], 40).astype(object)
+    frame["shape"] = pd.Series(rng.choice(["round", "square"], 40), dtype="string")
+    frame["big"] = rng.random(40) < 0.5
+    return frame
+
+
+def assert_same_predictions(a, b, X):
+    assert_same_outputs(predictions(a, X), predictions(b, X))
+
+
+def skops_round_trip(est):
+    import skops.io as sio
+
+    dumped = sio.dumps(est)
+    untrusted = sio.get_untrusted_types(data=dumped)
+    return sio.loads(dumped, trusted=untrusted), untrusted
+
+
+ROUND_TRIPS = {
+    "pickle": lambda est: pickle.loads(pickle.dumps(est)),
+    "joblib": lambda est, path=None: _joblib_round_trip(est),
+    "skops": lambda est: skops_round_trip(est)[0],
+}
+
+
+def _joblib_round_trip(est):
+    import io
+
+    buffer = io.BytesIO()
+    joblib.dump(est, buffer)
+    buffer.seek(0)
+    return joblib.load(buffer)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+@pytest.mark.parametrize("kind", ["array", "frame"])
+@pytest.mark.parametrize("how", list(ROUND_TRIPS))
+def test_round_trips_give_identical_outputs(cls, kind, how):
+    X = data_for(cls, kind)
+    est = make(cls).fit(X)
+    loaded = ROUND_TRIPS[how](est)
+    assert_same_predictions(est, loaded, X)
+    assert loaded.get_params()["device"] == est.get_params()["device"]
+    # A loaded model trains on, like the original.
+    loaded.partial_fit(X)
+    est.partial_fit(X)
+    assert_same_predictions(est, loaded, X)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_skops_needs_only_reviewed_types(cls):
+    _, untrusted = skops_round_trip(make(cls).fit(data_for(cls, "frame")))
+    allowed = {
+        f"skae.{cls.__module__.split('.')[1]}.{cls.__name__}",
+        "skae._tabular.TableEncoder",
+        "sklearn.tree._tree.Tree",  # the detector's isolation forest
+    }
+    assert set(untrusted) <= allowed, set(untrusted) - allowed
+
+
+def test_skops_refuses_untrusted_types():
+    import skops.io as sio
+
+    dumped = sio.dumps(make(AutoencoderTransformer).fit(data_for(AutoencoderTransformer, "array")))
+    with pytest.raises(Exception, match="[Uu]ntrusted"):
+        sio.loads(dumped)
+
+
+@pytest.mark.parametrize("how", list(ROUND_TRIPS))
+def test_other_skae_version_warns_on_load(how, monkeypatch):
+    X = data_for(AutoencoderTransformer, "array")
+    est = make(AutoencoderTransformer).fit(X)
+    monkeypatch.setattr(skae._base, "__version__", "0.0.1")
+    dumped_elsewhere = pickle.dumps(est) if how == "pickle" else None
+    if how == "pickle":
+        monkeypatch.undo()
+        with pytest.warns(UserWarning, match="saved with skae 0.0.1"):
+            pickle.loads(dumped_elsewhere)
+        return
+    import skops.io as sio
+
+    if how == "skops":
+        dumped = sio.dumps(est)
+        monkeypatch.undo()
+        with pytest.warns(UserWarning, match="saved with skae 0.0.1"):
+            sio.loads(dumped, trusted=sio.get_untrusted_types(data=dumped))
+    else:
+        import io
+
+        buffer = io.BytesIO()
+        joblib.dump(est, buffer)
+        monkeypatch.undo()
+        buffer.seek(0)
+        with pytest.warns(UserWarning, match="saved with skae 0.0.1"):
+            joblib.load(buffer)
+
+
+def test_same_version_loads_silently():
+    est = make(AutoencoderTransformer).fit(data_for(AutoencoderTransformer, "array"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pickle.loads(pickle.dumps(est))
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+@pytest.mark.parametrize("requested", ["auto", "cuda"])
+def test_model_saved_on_a_gpu_loads_on_a_cpu(cls, requested, monkeypatch):
+    """A state saved from CUDA (device_ says so) loads and runs on a CPU-only machine.
+
+    tests/test_gpu.py does this for real, in a subprocess without CUDA.
+    """
+    X = data_for(cls, "array")
+    est = make(cls).fit(X)
+    state = est.__getstate__()
+    state["device_"] = "cuda:0"
+    state["device"] = requested
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    loaded = cls.__new__(cls)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded.__setstate__(state)
+    assert loaded.device_ == torch.device("cpu")
+    assert loaded.get_params()["device"] == requested
+    assert all(p.device.type == "cpu" for p in loaded.module_.parameters())
+    cuda_warnings = [w for w in caught if "CUDA" in str(w.message)]
+    assert bool(cuda_warnings) == (requested == "cuda")
+    assert_same_predictions(est, loaded, X)
