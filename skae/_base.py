@@ -46,7 +46,7 @@ from ._data import (
 )
 from ._modules import ACTIVATIONS, MLPAutoencoder
 from ._preprocessing import SCALINGS, make_scaler
-from ._tabular import TableEncoder, categorical_columns
+from ._tabular import TableEncoder, categorical_columns, check_column_dtypes
 
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "adam": torch.optim.Adam,
@@ -663,6 +663,7 @@ class BaseAutoencoder(NeuralNet):
         )
         if listed and isinstance(X, (list, tuple)):
             X = np.asarray(X, dtype=object)  # keep numbers and labels apart
+        check_column_dtypes(X)
         if self._is_table(X, reset):
             return self._validate_table(X, reset=reset)
         try:

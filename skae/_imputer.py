@@ -371,7 +371,9 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         numeric = self.encoder_.numeric
         self._noise_scaled = spread[numeric]
         std = np.full(len(spread), np.nan)
-        std[numeric] = spread[numeric] * self.scaler_.scale_
+        if numeric:
+            scale = getattr(self.scaler_, "scale_", None)  # None for scaling=None
+            std[numeric] = spread[numeric] * (1.0 if scale is None else scale)
         self.residual_std_ = std
 
     # ------------------------------------------------------------------

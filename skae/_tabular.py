@@ -44,6 +44,31 @@ def is_categorical_dtype(dtype) -> bool:
     )
 
 
+def check_column_dtypes(X):
+    """A clear error for columns that are neither numbers nor categories.
+
+    Datetimes, timedeltas, periods and intervals have no meaning for the
+    network until they are turned into numbers or categories.
+    """
+    if isinstance(X, pd.DataFrame):
+        columns = X.dtypes.items()
+    elif isinstance(getattr(X, "dtype", None), np.dtype) and X.dtype.kind in "mM":
+        columns = [("X", X.dtype)]
+    else:
+        return
+    unusable = {
+        name: str(dtype)
+        for name, dtype in columns
+        if not (pd.api.types.is_numeric_dtype(dtype) or is_categorical_dtype(dtype))
+    }
+    if unusable:
+        raise ValueError(
+            f"Columns of X with dtypes that are neither numbers nor categories: "
+            f"{unusable}. Convert them first: datetimes and durations to numbers "
+            "(timestamps, parts of the date) or to a category dtype."
+        )
+
+
 def categorical_columns(X, categorical_features) -> list[int]:
     """Positions of the categorical columns of ``X``.
 

@@ -140,16 +140,22 @@ def tables(draw, min_rows=1, max_rows=12, max_cols=4, dtypes=DTYPES, extreme=Tru
 # ----------------------------------------------------------------------
 # Input: a correct result or a clear error, for every public method
 # ----------------------------------------------------------------------
-@given(cls=estimators, X=tables(), as_list=st.booleans())
-def test_numeric_input_of_any_dtype_magnitude_and_shape(cls, X, as_list):
+@given(
+    cls=estimators,
+    X=tables(),
+    as_list=st.booleans(),
+    scaling=st.sampled_from(["auto", "standard", "robust", "global", None]),
+)
+def test_numeric_input_of_any_dtype_magnitude_and_shape(cls, X, as_list, scaling):
     data = X.tolist() if as_list else X
     try:
-        est, fitted = fit_all_ways(cls, data)
+        est, fitted = fit_all_ways(cls, data, scaling=scaling)
     except ValueError as error:
         # A feature whose interquartile range is 0 but whose values span 1e30
-        # stays unscaled under scaling="robust" (the detector's).
+        # stays unscaled under scaling="robust" (the detector's), as does
+        # every feature under scaling=None.
         assert_clear(error, "too large")
-        assert np.abs(X).max() > 1e15
+        assert np.abs(X.astype(np.float64)).max() > 1e15
         return
     float32 = X.dtype == np.float32 and not as_list
     assert_correct(fitted, len(X), float32)
@@ -284,6 +290,21 @@ def test_strings_outside_a_dataframe_get_a_clear_error(cls, X):
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS)
+@pytest.mark.parametrize(
+    "X",
+    [
+        pd.DataFrame({"when": pd.date_range("2020", periods=4), "x": np.arange(4.0)}),
+        pd.DataFrame({"took": pd.to_timedelta(np.arange(4), "s"), "x": np.arange(4.0)}),
+        np.arange(8).astype("datetime64[D]").reshape(4, 2),
+    ],
+    ids=["datetime-column", "timedelta-column", "datetime-array"],
+)
+def test_dates_and_durations_get_a_clear_error(cls, X):
+    with pytest.raises(ValueError, match="neither numbers nor categories"):
+        make(cls).fit(X)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
 def test_string_columns_of_a_frame_not_treated_as_categorical(cls):
     frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": ["x", "y", "x"]})
     with pytest.raises(ValueError, match="categorical_features"):
@@ -293,7 +314,9 @@ def test_string_columns_of_a_frame_not_treated_as_categorical(cls):
 @st.composite
 def mixed_frames(draw):
     n = draw(st.integers(2, 12))
-    frame = pd.DataFrame({"num": draw(arrays(np.float64, n, elements=st.floats(-1e3, 1e3)))})
+    frame = pd.DataFrame(index=range(n))
+    if draw(st.booleans()):
+        frame["num"] = draw(arrays(np.float64, n, elements=st.floats(-1e3, 1e3)))
     labels = st.sampled_from(["x", "y", "z"])
     kinds = draw(st.lists(st.sampled_from(["object", "category", "bool", "string"]),
                           min_size=1, max_size=3))
@@ -317,7 +340,7 @@ def test_frames_with_categorical_columns_give_correct_results(cls, frame):
         if isinstance(out, pd.DataFrame) and not isinstance(est, AutoencoderAnomalyDetector):
             # Tables come back with the input's columns and only known labels.
             assert list(out.columns) == list(frame.columns)
-            for column in frame.columns[1:]:
+            for column in frame.columns.drop("num", errors="ignore"):
                 assert set(out[column].dropna()) <= set(frame[column].dropna()), column
 
 
