@@ -247,11 +247,11 @@ def test_unfitted_estimators_say_so_for_every_method(cls):
     est = make(cls)
     methods = [
         "transform", "inverse_transform", "score", "score_samples", "decision_function",
-        "predict", "explain", "sample_imputations", "get_feature_names_out",
+        "predict", "explain", "sample_imputations", "get_feature_names_out", "sample",
     ]
     for method in methods:
         if hasattr(est, method):
-            args = () if method == "get_feature_names_out" else (X,)
+            args = {"get_feature_names_out": (), "sample": (3,)}.get(method, (X,))
             with pytest.raises(NotFittedError, match="not fitted"):
                 getattr(est, method)(*args)
 
