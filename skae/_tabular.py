@@ -195,7 +195,7 @@ class TableEncoder:
         """A clear error when a scaled value is too large for the network."""
         if x.size == 0:
             return
-        peaks = np.abs(x).max(axis=0)
+        peaks = np.maximum(x.max(axis=0), -x.min(axis=0))  # no copy of x
         too_large = np.flatnonzero(peaks > MAX_SCALED)
         if len(too_large):
             j = int(too_large[0])
