@@ -18,6 +18,7 @@ import contextlib
 import copy
 import difflib
 import inspect
+import io
 import numbers
 import warnings
 from typing import Any
@@ -37,6 +38,7 @@ from skorch.callbacks import (
     ProgressBar,
 )
 from skorch.dataset import get_len
+from skorch.history import History
 from torch import nn
 
 from . import __version__
@@ -50,7 +52,7 @@ from ._data import (
 )
 from ._modules import ACTIVATIONS, MLPAutoencoder
 from ._preprocessing import SCALINGS, make_scaler
-from ._tabular import TableEncoder, categorical_columns
+from ._tabular import TableEncoder, categorical_columns, check_column_dtypes
 
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "adam": torch.optim.Adam,
@@ -101,9 +103,10 @@ class _EarlyStopping(EarlyStopping):
 
 
 class TrainingDivergedError(FloatingPointError):
-    """Raised when the training loss becomes NaN or infinite.
+    """Raised when the training loss or the network's weights become NaN or infinite.
 
-    The estimator is left unfitted. Lowering ``lr`` usually helps.
+    ``fit`` leaves the estimator unfitted; ``partial_fit`` leaves it as it
+    was before the call. Lowering ``lr`` usually helps.
     """
 
 
@@ -356,6 +359,7 @@ class BaseAutoencoder(NeuralNet):
         n_epochs_done = 0 if reset else len(self.history_)
         seed = (self._seed_ + 1_000_003 * n_epochs_done) % (2**63)
         self._n_epochs = self._training_epochs(len(X))
+        before = None if reset else self._training_state()
         try:
             with forked_torch_rng(seed, self.device_):
                 if reset:
@@ -366,12 +370,39 @@ class BaseAutoencoder(NeuralNet):
                 if reset:
                     self._initialize_from_data(dataset)
                 NeuralNet.partial_fit(self, dataset, epochs=self._n_epochs)
-        except BaseException:
+                self._check_finite_weights()
+            self._after_training(X)
+        except BaseException as error:
             if reset:
                 self._discard_fitted_state()
+            elif isinstance(error, TrainingDivergedError):
+                self._restore_training_state(before)
             raise
-        self._after_training(X)
         return self
+
+    def _training_state(self) -> tuple:
+        """What a training call changes: weights, optimizer state, history length."""
+        return (
+            copy.deepcopy(self.module_.state_dict()),
+            copy.deepcopy(self.optimizer_.state_dict()),
+            len(self.history_),
+        )
+
+    def _restore_training_state(self, state: tuple):
+        module, optimizer, n_epochs = state
+        self.module_.load_state_dict(module)
+        self.optimizer_.load_state_dict(optimizer)
+        del self.history_[n_epochs:]
+
+    def _check_finite_weights(self):
+        # The last step of training can break the weights after its loss was
+        # recorded; no later loss would show it.
+        finite = [p.isfinite().all() for p in self.module_.parameters()]
+        if finite and not bool(torch.stack(finite).all()):
+            raise TrainingDivergedError(
+                "Training diverged: the network's weights became NaN or infinite. "
+                f"Lower lr (now {self.lr}) or check the input for extreme values."
+            )
 
     def _training_epochs(self, n_rows: int) -> int:
         """Epochs per training call (``max_epochs``; subclasses may derive it)."""
@@ -443,7 +474,8 @@ class BaseAutoencoder(NeuralNet):
     def _skorch_sees_resolved_device(self):
         # skorch places modules on ``self.device``; ours may be "auto".
         requested = vars(self)["device"]
-        vars(self)["device"] = getattr(self, "device_", resolve_device(requested))
+        device = vars(self).get("device_")
+        vars(self)["device"] = device if device is not None else resolve_device(requested)
         try:
             yield
         finally:
@@ -513,8 +545,6 @@ class BaseAutoencoder(NeuralNet):
 
     def initialize_history(self):
         """Start an empty training history."""
-        from skorch.history import History
-
         self.history_ = History()
         return self
 
@@ -641,20 +671,37 @@ class BaseAutoencoder(NeuralNet):
 
     def _validate_input(self, X, *, reset: bool):
         """Validate ``X``: a float array, or a table with categorical columns."""
+        listed = self.categorical_features is not None and not isinstance(
+            self.categorical_features, str
+        )
+        if listed and isinstance(X, (list, tuple)):
+            X = np.asarray(X, dtype=object)  # keep numbers and labels apart
+        check_column_dtypes(X)
         if self._is_table(X, reset):
             return self._validate_table(X, reset=reset)
         if isinstance(X, pd.DataFrame) and not all(
             pd.api.types.is_numeric_dtype(dtype) for dtype in X.dtypes
         ):
             self._validate_table(X, reset=reset)  # names a column that is not numeric
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
-            dtype=[np.float64, np.float32],
-            ensure_all_finite="allow-nan" if self._allows_nan() else True,
-            ensure_min_samples=1,
-        )
+        try:
+            X = validate_data(
+                self,
+                X,
+                reset=reset,
+                dtype=[np.float64, np.float32],
+                ensure_all_finite="allow-nan" if self._allows_nan() else True,
+                ensure_min_samples=1,
+            )
+        except ValueError as error:
+            if "could not convert" not in str(error):
+                raise
+            raise ValueError(
+                f"X holds values that are not numbers ({error}). {type(self).__name__} "
+                "encodes categorical columns of a pandas DataFrame (category, object, "
+                "string or bool dtype, categorical_features='from_dtype') or the "
+                "columns listed in categorical_features; otherwise encode them "
+                "first, for example with a ColumnTransformer and a OneHotEncoder."
+            ) from None
         if reset:
             self.is_categorical_ = np.zeros(X.shape[1], dtype=bool)
         return X
@@ -752,11 +799,36 @@ class BaseAutoencoder(NeuralNet):
     # Persistence
     # ------------------------------------------------------------------
     def __getstate__(self):
-        state = super().__getstate__()
+        """The estimator's state for pickle, joblib and ``skops.io``.
+
+        The torch objects are not pickled: the module and optimizer are kept
+        as their state dicts (tensors only, serialized by :func:`torch.save`)
+        and rebuilt from the estimator's parameters on load, where
+        :func:`torch.load` reads them with ``weights_only=True``. Callbacks
+        are rebuilt too. Everything else is plain Python, NumPy and
+        scikit-learn objects, so ``skops.io`` can load the state without
+        running code from the file.
+        """
+        state = dict(vars(self))
+        for name in [*self.cuda_dependent_attributes_, "callbacks_", "virtual_params_"]:
+            state.pop(name, None)
+        if getattr(self, "initialized_", False):
+            weights = {
+                name: getattr(self, name + "_").state_dict()
+                for name in [*self._modules, *self._criteria, *self._optimizers]
+            }
+            buffer = io.BytesIO()
+            torch.save(weights, buffer)
+            state["_torch_weights"] = buffer.getvalue()
+        if state.get("history_") is not None:
+            state["history_"] = list(state["history_"])
+        if state.get("device_") is not None:
+            state["device_"] = str(state["device_"])
         state["_skae_version"] = __version__
         return state
 
     def __setstate__(self, state):
+        state = dict(state)
         saved_with = state.pop("_skae_version", None)
         if saved_with is not None and saved_with != __version__:
             warnings.warn(
@@ -766,18 +838,29 @@ class BaseAutoencoder(NeuralNet):
                 UserWarning,
                 stacklevel=2,
             )
-        requested = state["device"]
-        # Tensors were saved from device_; skorch maps them to the CPU when
-        # that device is missing here.
-        fitted_on = state.get("device_")
-        state["device"] = str(fitted_on) if fitted_on is not None else "cpu"
-        with warnings.catch_warnings():
-            if requested == "auto":
-                warnings.filterwarnings("ignore", message=".*CUDA.*")
-            super().__setstate__(state)
-        if fitted_on is not None:
-            self.__dict__["device_"] = torch.device(self.__dict__["device"])
-        self.__dict__["device"] = requested
+        weights = state.pop("_torch_weights", None)
+        if state.get("history_") is not None:
+            state["history_"] = History(state["history_"])
+        if state.get("device_") is not None:
+            state["device_"] = _available_device(state["device_"], state["device"], self)
+        vars(self).update(state)
+        if weights is not None:
+            self._rebuild_torch_objects(weights)
+
+    def _rebuild_torch_objects(self, weights: bytes):
+        """Module, criterion and optimizer from the parameters, then their weights."""
+        tensors = torch.load(io.BytesIO(weights), map_location="cpu", weights_only=True)
+        self.initialized_ = False  # skorch would announce a re-initialization
+        self.virtual_params_ = {}  # lr and optimizer__* setters, registered again
+        # Building a module draws initial weights: keep the global generator as it was.
+        with forked_torch_rng(0, torch.device("cpu")), self._skorch_sees_resolved_device():
+            self._initialize_module()
+            self._initialize_criterion()
+            self._initialize_optimizer()
+            self.initialize_callbacks()
+        for name in [*self._modules, *self._criteria, *self._optimizers]:
+            getattr(self, name + "_").load_state_dict(tensors[name])
+        self.initialized_ = True
 
 
 def _accepted_kwargs(factory, kwargs: dict) -> dict:
@@ -789,6 +872,24 @@ def _accepted_kwargs(factory, kwargs: dict) -> dict:
     if any(p.kind == p.VAR_KEYWORD for p in parameters.values()):
         return kwargs
     return {k: v for k, v in kwargs.items() if k in parameters}
+
+
+def _available_device(saved: str, requested, estimator) -> torch.device:
+    """The device a loaded model runs on: where it was trained, if available here."""
+    device = torch.device(saved)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        if requested != "auto":
+            warnings.warn(
+                f"This {type(estimator).__name__} was trained on {saved}, which is "
+                "not available on this machine (CUDA is not available); it is "
+                "loaded on the CPU.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return torch.device("cpu")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        return torch.device("cuda")
+    return device
 
 
 def _split_output(output):

@@ -33,8 +33,14 @@ class _CosineSchedule(LRScheduler):
         super().__init__(policy=CosineAnnealingLR)
 
     def _get_scheduler(self, net, policy, **scheduler_kwargs):
+        # ``initial_lr`` remembers the rate a decay starts from; a new ``lr``
+        # set since the last call (set_params) replaces it.
+        lr_changed = getattr(self, "lr_", net.lr) != net.lr
         for group in net.optimizer_.param_groups:
-            group["lr"] = group["initial_lr"] = group.get("initial_lr", group["lr"])
+            if lr_changed or "initial_lr" not in group:
+                group["initial_lr"] = group["lr"]
+            group["lr"] = group["initial_lr"]
+        self.lr_ = net.lr
         return policy(net.optimizer_, T_max=net._n_epochs, eta_min=0.0)
 
 
@@ -365,7 +371,9 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         numeric = self.encoder_.numeric
         self._noise_scaled = spread[numeric]
         std = np.full(len(spread), np.nan)
-        std[numeric] = spread[numeric] * self.scaler_.scale_
+        if numeric:
+            scale = getattr(self.scaler_, "scale_", None)  # None for scaling=None
+            std[numeric] = spread[numeric] * (1.0 if scale is None else scale)
         self.residual_std_ = std
 
     # ------------------------------------------------------------------

@@ -22,10 +22,16 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from sklearn.preprocessing import RobustScaler
 
 #: Entropy floor, so a column that is almost constant in ``fit`` does not
 #: make every later mistake on it infinitely costly.
 _MIN_ENTROPY = 0.1
+
+#: Largest scaled value the network is given. It computes in float32, whose
+#: squares overflow beyond about 1.8e19; this bound keeps a batch's summed
+#: squared errors finite.
+MAX_SCALED = 1e15
 
 
 def is_categorical_dtype(dtype) -> bool:
@@ -36,6 +42,31 @@ def is_categorical_dtype(dtype) -> bool:
         or pd.api.types.is_string_dtype(dtype)
         or pd.api.types.is_bool_dtype(dtype)
     )
+
+
+def check_column_dtypes(X):
+    """A clear error for columns that are neither numbers nor categories.
+
+    Datetimes, timedeltas, periods and intervals have no meaning for the
+    network until they are turned into numbers or categories.
+    """
+    if isinstance(X, pd.DataFrame):
+        columns = X.dtypes.items()
+    elif isinstance(getattr(X, "dtype", None), np.dtype) and X.dtype.kind in "mM":
+        columns = [("X", X.dtype)]
+    else:
+        return
+    unusable = {
+        name: str(dtype)
+        for name, dtype in columns
+        if not (pd.api.types.is_numeric_dtype(dtype) or is_categorical_dtype(dtype))
+    }
+    if unusable:
+        raise ValueError(
+            f"Columns of X with dtypes that are neither numbers nor categories: "
+            f"{unusable}. Convert them first: datetimes and durations to numbers "
+            "(timestamps, parts of the date) or to a category dtype."
+        )
 
 
 def categorical_columns(X, categorical_features) -> list[int]:
@@ -103,14 +134,18 @@ class TableEncoder:
         self.n_columns = X.shape[1]
         self.numeric = [j for j in range(self.n_columns) if j not in set(self.categorical)]
         if not self.mixed:
-            self.scaler.fit(X)
+            with np.errstate(over="ignore", invalid="ignore"):  # checked below
+                self.scaler.fit(X)
+            self._check_scaler(X)
             self.width = self.n_columns
             return self
         frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
         self.columns = list(frame.columns)
         self.dtypes = list(frame.dtypes)
         if self.numeric:
-            self.scaler.fit(self._numbers(frame))
+            with np.errstate(over="ignore", invalid="ignore"):  # checked below
+                self.scaler.fit(self._numbers(frame))
+            self._check_scaler(frame)
         self.categories, self.entropy = {}, {}
         for j in self.categorical:
             values = frame.iloc[:, j]
@@ -137,6 +172,44 @@ class TableEncoder:
         self.numeric_positions = [self.slices[j].start for j in self.numeric]
         return self
 
+    def _check_scaler(self, X):
+        """A clear error when the spread of a feature overflows float64."""
+        learned = [getattr(self.scaler, name, None) for name in ("mean_", "center_", "scale_")]
+        bad = np.zeros(len(self.numeric), dtype=bool)
+        for values in learned:
+            if values is not None:
+                bad |= ~np.isfinite(np.broadcast_to(values, bad.shape))
+        if bad.any():
+            names = [self._name(X, self.numeric[i]) for i in np.flatnonzero(bad)]
+            raise ValueError(
+                f"The values of feature(s) {names} are too large to scale: their "
+                "variance overflows float64. Rescale X (divide it by a constant) "
+                "before fitting."
+            )
+
+    def _check_scaled(self, x: np.ndarray, X):
+        """A clear error when a scaled value is too large for the network."""
+        if x.size == 0:
+            return
+        peaks = np.maximum(x.max(axis=0), -x.min(axis=0))  # no copy of x
+        too_large = np.flatnonzero(peaks > MAX_SCALED)
+        if len(too_large):
+            j = int(too_large[0])
+            unscaled = isinstance(self.scaler, RobustScaler) and self.scaler.scale_[j] == 1
+            why = (" (its interquartile range in fit was 0, so the robust scaling left "
+                   "it unscaled)") if unscaled else ""
+            raise ValueError(
+                f"Feature {self._name(X, j)!r} reaches {peaks[j]:.3g} after scaling"
+                f"{why}, too large for the network's float32 arithmetic (the limit "
+                f"is {MAX_SCALED:.0e}). Rescale that feature, for example with a log "
+                "transform, or choose another scaling."
+            )
+
+    def _name(self, X, j: int):
+        if isinstance(X, pd.DataFrame):
+            return X.columns[j]
+        return f"x{j}"
+
     def _numbers(self, frame: pd.DataFrame) -> np.ndarray:
         numeric = frame.iloc[:, self.numeric]
         return numeric.apply(pd.to_numeric, errors="raise").to_numpy(
@@ -159,9 +232,12 @@ class TableEncoder:
             Which values are present.
         """
         if not self.mixed:
-            scaled = self.scaler.transform(np.asarray(X, dtype=np.float32))
+            # Scaled in the input's precision: float32 cannot hold 1e30 - 1e30 + 1.
+            scaled = self.scaler.transform(X)
             observed = ~np.isnan(scaled)
-            return np.where(observed, scaled, 0.0).astype(np.float32, copy=False), observed
+            scaled = np.where(observed, scaled, 0.0)
+            self._check_scaled(scaled, X)
+            return scaled.astype(np.float32, copy=False), observed
         frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
         n = len(frame)
         x = np.zeros((n, self.width), dtype=np.float32)
@@ -169,7 +245,9 @@ class TableEncoder:
         if self.numeric:
             scaled = self.scaler.transform(self._numbers(frame))
             present = ~np.isnan(scaled)
-            x[:, self.numeric_positions] = np.where(present, scaled, 0.0)
+            scaled = np.where(present, scaled, 0.0)
+            self._check_scaled(scaled, frame.iloc[:, self.numeric])
+            x[:, self.numeric_positions] = scaled
             observed[:, self.numeric] = present
         for j in self.categorical:
             values = frame.iloc[:, j]
@@ -197,6 +275,21 @@ class TableEncoder:
         if j not in self._indexes:
             self._indexes[j] = pd.Index(self.categories[j], dtype=object)
         return self._indexes[j]
+
+    def __getstate__(self):
+        # Plain values only (pandas dtypes as descriptions), for skops.io.
+        state = dict(vars(self))
+        state.pop("_repeat", None)  # caches: a tensor, pandas indexes
+        state.pop("_indexes", None)
+        if "dtypes" in state:
+            state["dtypes"] = [_describe_dtype(dtype) for dtype in self.dtypes]
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        if "dtypes" in state:
+            state["dtypes"] = [_restore_dtype(dtype) for dtype in state["dtypes"]]
+        vars(self).update(state)
 
     def expand(self, columns: torch.Tensor) -> torch.Tensor:
         """Repeat a per-column tensor over each column's encoded entries."""
@@ -273,6 +366,19 @@ class TableEncoder:
                 data[name] = numbers_[:, self.numeric.index(j)]
         index = like.index if isinstance(like, pd.DataFrame) else None
         return pd.DataFrame(data, columns=self.columns, index=index)
+
+
+def _describe_dtype(dtype):
+    """A pandas or NumPy dtype as a string, or a dict for a categorical one."""
+    if isinstance(dtype, pd.CategoricalDtype):
+        return {"categories": list(dtype.categories), "ordered": bool(dtype.ordered)}
+    return str(dtype)
+
+
+def _restore_dtype(description):
+    if isinstance(description, dict):
+        return pd.CategoricalDtype(description["categories"], ordered=description["ordered"])
+    return pd.api.types.pandas_dtype(description)
 
 
 def _as_dtype(values: np.ndarray, dtype, categories):

@@ -54,14 +54,17 @@ def test_threaded_fits_equal_sequential_fits(cls, X):
 
 
 def test_parallel_grid_search_equals_sequential(X):
-    grid = {"n_components": [1, 3]}
-    results = [
-        GridSearchCV(make(AutoencoderTransformer), grid, cv=2, n_jobs=n_jobs)
-        .fit(X)
-        .cv_results_["mean_test_score"]
+    grid = {"n_components": [1, 3], "lr": [1e-3, 3e-3]}
+    searches = [
+        GridSearchCV(make(AutoencoderTransformer), grid, cv=2, n_jobs=n_jobs).fit(X)
         for n_jobs in (1, 2)
     ]
-    np.testing.assert_allclose(results[0], results[1], rtol=1e-6)
+    assert searches[0].best_params_ == searches[1].best_params_
+    np.testing.assert_allclose(
+        searches[0].cv_results_["mean_test_score"],
+        searches[1].cv_results_["mean_test_score"],
+        rtol=1e-6,
+    )
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS)
