@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ._layers import ACTIVATIONS, check_noise, corrupt
+from ._layers import ACTIVATIONS, ReconstructionModule, check_noise
 
 
 def _image_shape(image_shape, n_features: int) -> tuple[int, int, int]:
@@ -27,7 +27,7 @@ def _image_shape(image_shape, n_features: int) -> tuple[int, int, int]:
     return shape
 
 
-class ConvAutoencoder(nn.Module):
+class ConvAutoencoder(ReconstructionModule):
     """Convolutional autoencoder for images flattened into rows.
 
     scikit-learn needs 2-D input, so each image is a row of ``channels *
@@ -147,39 +147,3 @@ class ConvAutoencoder(nn.Module):
             if i < len(self.deconvs) - 1:
                 h = self.activation(h)
         return h.flatten(1)
-
-    def corrupt_inputs(self, x: torch.Tensor) -> torch.Tensor:
-        """The corruption of denoising training (``noise``, ``noise_type``).
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (n, n_features)
-            Scaled rows.
-
-        Returns
-        -------
-        x_noisy : torch.Tensor of shape (n, n_features)
-            Corrupted rows.
-        """
-        return corrupt(x, self.noise, self.noise_type)
-
-    def forward(self, x: torch.Tensor):
-        """Reconstruct ``x``; in training, from a corrupted copy, with the L1 penalty.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (n, n_features)
-            Scaled rows.
-
-        Returns
-        -------
-        output : torch.Tensor or tuple
-            The reconstruction, or ``(x_hat, penalty)`` in training with ``sparsity > 0``.
-        """
-        if self.training:
-            x = self.corrupt_inputs(x)
-        z = self.encode(x)
-        x_hat = self.decode(z)
-        if self.training and self.sparsity > 0:
-            return x_hat, self.sparsity * z.abs().mean()
-        return x_hat

@@ -116,3 +116,49 @@ def check_noise(noise: float, noise_type: str) -> None:
         raise ValueError(
             f"noise must be >= 0 (and < 1 for noise_type='mask'); got {noise!r}."
         )
+
+
+class ReconstructionModule(nn.Module):
+    """Training behaviour shared by the autoencoder modules.
+
+    Subclasses define ``encode`` and ``decode`` and set ``noise``,
+    ``noise_type`` and ``sparsity``; this class adds the denoising corruption
+    and the forward pass with its L1 penalty on the codes (the variational
+    module replaces the forward pass with its own).
+    """
+
+    def corrupt_inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """The corruption of denoising training (``noise``, ``noise_type``).
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n, n_features)
+            Scaled rows.
+
+        Returns
+        -------
+        x_noisy : torch.Tensor of shape (n, n_features)
+            Corrupted rows.
+        """
+        return corrupt(x, self.noise, self.noise_type)
+
+    def forward(self, x: torch.Tensor):
+        """Reconstruct ``x``; in training, from a corrupted copy, with the L1 penalty.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n, n_features)
+            Scaled rows.
+
+        Returns
+        -------
+        output : torch.Tensor or tuple
+            The reconstruction, or ``(x_hat, penalty)`` in training with ``sparsity > 0``.
+        """
+        if self.training:
+            x = self.corrupt_inputs(x)
+        z = self.encode(x)
+        x_hat = self.decode(z)
+        if self.training and self.sparsity > 0:
+            return x_hat, self.sparsity * z.abs().mean()
+        return x_hat

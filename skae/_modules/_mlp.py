@@ -7,10 +7,10 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ._layers import check_noise, corrupt, make_mlp, principal_axes
+from ._layers import ReconstructionModule, check_noise, make_mlp, principal_axes
 
 
-class MLPAutoencoder(nn.Module):
+class MLPAutoencoder(ReconstructionModule):
     """Undercomplete MLP autoencoder with a mirrored decoder.
 
     The encoder maps ``n_features -> hidden_layer_sizes -> n_components`` and
@@ -147,42 +147,6 @@ class MLPAutoencoder(nn.Module):
         if bool(bounds[0, 0] > bounds[1, 0]):  # never trained
             return v
         return torch.clamp(v, bounds[0], bounds[1])
-
-    def corrupt_inputs(self, x: torch.Tensor) -> torch.Tensor:
-        """The corruption of denoising training (``noise``, ``noise_type``).
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (n, n_features)
-            Scaled rows.
-
-        Returns
-        -------
-        x_noisy : torch.Tensor of shape (n, n_features)
-            Corrupted rows.
-        """
-        return corrupt(x, self.noise, self.noise_type)
-
-    def forward(self, x: torch.Tensor):
-        """Reconstruct ``x``; in training, from a corrupted copy, with the L1 penalty.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (n, n_features)
-            Scaled rows.
-
-        Returns
-        -------
-        output : torch.Tensor or tuple
-            The reconstruction, or ``(x_hat, penalty)`` in training with ``sparsity > 0``.
-        """
-        if self.training:
-            x = self.corrupt_inputs(x)
-        z = self.encode(x)
-        x_hat = self.decode(z)
-        if self.training and self.sparsity > 0:
-            return x_hat, self.sparsity * z.abs().mean()
-        return x_hat
 
     @torch.no_grad()
     def init_from_data(self, x: torch.Tensor) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ._layers import check_noise, corrupt
+from ._layers import ReconstructionModule, check_noise
 
 CELLS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -90,7 +90,7 @@ def _activation_width(seq_len: int, hidden_size: int, cell: str) -> int:
     return seq_len * hidden_size * gates
 
 
-class RecurrentAutoencoder(nn.Module):
+class RecurrentAutoencoder(ReconstructionModule):
     """LSTM or GRU autoencoder for fixed-length windows flattened into rows.
 
     scikit-learn needs 2-D input, so each window of ``seq_len`` time steps of
@@ -192,42 +192,6 @@ class RecurrentAutoencoder(nn.Module):
         state = (h0, torch.zeros_like(h0)) if self.is_lstm else h0
         out, _ = self.decoder_rnn(steps, state)
         return self.output(out).flatten(1)
-
-    def corrupt_inputs(self, x: torch.Tensor) -> torch.Tensor:
-        """The corruption of denoising training (``noise``, ``noise_type``).
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (n, n_features)
-            Scaled rows.
-
-        Returns
-        -------
-        x_noisy : torch.Tensor of shape (n, n_features)
-            Corrupted rows.
-        """
-        return corrupt(x, self.noise, self.noise_type)
-
-    def forward(self, x: torch.Tensor):
-        """Reconstruct ``x``; in training, from a corrupted copy, with the L1 penalty.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (n, n_features)
-            Scaled rows.
-
-        Returns
-        -------
-        output : torch.Tensor or tuple
-            The reconstruction, or ``(x_hat, penalty)`` in training with ``sparsity > 0``.
-        """
-        if self.training:
-            x = self.corrupt_inputs(x)
-        z = self.encode(x)
-        x_hat = self.decode(z)
-        if self.training and self.sparsity > 0:
-            return x_hat, self.sparsity * z.abs().mean()
-        return x_hat
 
 
 class RecurrentImputer(nn.Module):

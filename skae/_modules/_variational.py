@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from torch import nn
 
-from ._layers import check_noise, corrupt, make_mlp
+from ._layers import ReconstructionModule, check_noise, make_mlp
 
 
 def gaussian_kl(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
@@ -15,7 +14,7 @@ def gaussian_kl(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     return 0.5 * (mean.pow(2) + log_var.exp() - 1.0 - log_var).sum(dim=1)
 
 
-class VariationalAutoencoder(nn.Module):
+class VariationalAutoencoder(ReconstructionModule):
     """Variational autoencoder (VAE) with MLP encoder and decoder.
 
     The encoder outputs the mean and log-variance of a Gaussian over codes;
@@ -121,21 +120,6 @@ class VariationalAutoencoder(nn.Module):
             Reconstructed rows.
         """
         return self.decoder(z)
-
-    def corrupt_inputs(self, x: torch.Tensor) -> torch.Tensor:
-        """The corruption of denoising training (``noise``, ``noise_type``).
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (n, n_features)
-            Scaled rows.
-
-        Returns
-        -------
-        x_noisy : torch.Tensor of shape (n, n_features)
-            Corrupted rows.
-        """
-        return corrupt(x, self.noise, self.noise_type)
 
     def forward(self, x: torch.Tensor):
         """Reconstruction and the KL penalty; codes are sampled in training.
