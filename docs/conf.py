@@ -25,7 +25,6 @@ extensions = [
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "auto_examples/*.ipynb", "**.ipynb_checkpoints"]
 html_theme = "pydata_sphinx_theme"
-html_static_path = ["_static"]
 html_title = f"skae {release}"
 html_theme_options = {
     "navigation_with_keys": False,
