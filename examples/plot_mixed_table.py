@@ -1,7 +1,7 @@
 """
-==========================================================
+==============================================================
 A table of numbers and categories, without a ColumnTransformer
-==========================================================
+==============================================================
 
 scikit-learn's :class:`~sklearn.impute.IterativeImputer` imputes numbers
 only, so a table with categories needs a
