@@ -37,10 +37,19 @@ FAST = os.environ.get("SKAE_EXAMPLES_FAST") == "1"  # the test suite runs this q
 epochs = {"max_epochs": 15} if FAST else {}
 
 
+def shared_data():
+    """``../shared/data`` beside the checkout (or ``$SKAE_SHARED_DATA``)."""
+    if "SKAE_SHARED_DATA" in os.environ:
+        return Path(os.environ["SKAE_SHARED_DATA"])
+    start = Path(globals().get("__file__", Path.cwd() / "x")).resolve().parent
+    for folder in [start, *start.parents, Path.cwd(), *Path.cwd().resolve().parents]:
+        if (folder / "shared" / "data").is_dir():
+            return folder / "shared" / "data"
+    return Path("shared-data-not-found")
+
+
 def load_table():
-    here = Path(globals().get("__file__", "examples/x.py")).resolve().parent
-    shared = Path(os.environ.get("SKAE_SHARED_DATA", here.parents[0].parent / "shared" / "data"))
-    path = shared / "tabular" / "abalone.csv"
+    path = shared_data() / "tabular" / "abalone.csv"
     if path.exists():
         return "abalone", pd.read_csv(path).drop(columns="target"), "Sex"
     iris = load_iris(as_frame=True)
