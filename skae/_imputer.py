@@ -120,6 +120,18 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         ``missing_values`` will be imputed. ``pd.NA`` in pandas nullable
         columns counts as ``np.nan``.
 
+        With ``missing_values=0``, ``X`` may be a scipy.sparse matrix (CSR,
+        CSC or COO; numbers only): its stored entries are the observed
+        values, explicitly stored zeros included, and the entries that are
+        not stored are the missing ones (explicitly stored NaN too). Training
+        then holds only the stored entries plus one dense batch in memory,
+        for rating matrices with nearly all entries missing; the result equals
+        that of the dense fit with NaN gaps. ``transform`` returns the dense
+        filled matrix, computed in blocks of rows: for very large matrices,
+        transform row slices (``imputer.transform(X[i:j])``). Other sparse
+        input raises a ``TypeError``, as scikit-learn's imputers do.
+        ``scaling="robust"`` is not available for sparse input.
+
     add_indicator : bool, default=False
         Append a :class:`~sklearn.impute.MissingIndicator` of the features
         that had missing values in ``fit`` to the output.
@@ -541,8 +553,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Data with missing values.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data with missing values; sparse with ``missing_values=0``.
         y : Ignored
             Not used, present for API consistency by convention.
 
@@ -559,9 +571,10 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data with missing values, in any pattern (also patterns never
-            seen in ``fit``).
+            seen in ``fit``); sparse with ``missing_values=0``, imputed in
+            blocks of rows into a dense array.
 
         Returns
         -------
@@ -587,8 +600,9 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Data with missing values.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data with missing values; sparse with ``missing_values=0`` (each
+            draw is a dense array).
         n_imputations : int, default=5
             Number of completed data sets to draw.
         random_state : int, RandomState instance or None, default=None
