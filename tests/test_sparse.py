@@ -175,3 +175,16 @@ def test_top_n_items_with_sparse_known_ratings():
     rated = sparse.toarray() != 0
     assert not rated[np.arange(50)[:, None], top].any()
     np.testing.assert_array_equal(top_n_items(predicted, sparse.tocsc(), n=5), top)
+
+
+def test_residual_spread_from_a_row_sample_of_a_large_sparse_matrix():
+    # Over 10,000 rows the residual spread comes from a row sample, in blocks.
+    rng = np.random.default_rng(0)
+    seen = rng.random((12_000, 40)) < 0.1
+    values = rng.integers(1, 6, seen.shape).astype(np.float32)
+    dense = np.where(seen, values, np.nan).astype(np.float32)
+    sparse = sp.csr_matrix(np.where(seen, values, 0.0).astype(np.float32))
+    params = dict(max_epochs=1, hidden_layer_sizes=(16,), batch_size=512, random_state=0)
+    on_dense = AutoencoderImputer(**params).fit(dense)
+    on_sparse = AutoencoderImputer(missing_values=0, **params).fit(sparse)
+    np.testing.assert_allclose(on_sparse.residual_std_, on_dense.residual_std_, rtol=1e-4)
