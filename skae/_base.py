@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -358,7 +359,7 @@ class BaseAutoencoder(NeuralNet):
         # random_state: partial_fit does not replay the same shuffles.
         n_epochs_done = 0 if reset else len(self.history_)
         seed = (self._seed_ + 1_000_003 * n_epochs_done) % (2**63)
-        self._n_epochs = self._training_epochs(len(X))
+        self._n_epochs = self._training_epochs(X.shape[0])
         before = None if reset else self._training_state()
         try:
             with forked_torch_rng(seed, self.device_):
@@ -428,7 +429,7 @@ class BaseAutoencoder(NeuralNet):
     def _initialize_from_data(self, dataset: TensorDataset):
         """Let the module start from the data (PCA's solution, by default)."""
         init = getattr(self.module_, "init_from_data", None)
-        if init is not None:
+        if init is not None and isinstance(dataset, TensorDataset):
             init(dataset.tensors[0])
 
     def _after_training(self, X):
@@ -441,10 +442,10 @@ class BaseAutoencoder(NeuralNet):
         a few thousand rows, not all of them. The seed is salted: users' own
         masks and splits often come from ``default_rng(random_state)``.
         """
-        if len(X) <= max_rows:
+        if X.shape[0] <= max_rows:
             return X
         rng = np.random.default_rng((self._seed_, salt))
-        return _rows(X, np.sort(rng.choice(len(X), max_rows, replace=False)))
+        return _rows(X, np.sort(rng.choice(X.shape[0], max_rows, replace=False)))
 
     def _n_code(self) -> int:
         raise NotImplementedError
@@ -560,7 +561,7 @@ class BaseAutoencoder(NeuralNet):
         n_valid = int(np.floor(self.validation_fraction * n))
         if n_valid < 1 or n - n_valid < 1:
             return X, X
-        order = torch.randperm(n, device=X.tensors[0].device)
+        order = torch.randperm(n, device=X.device)
         return X.subset(order[n_valid:]), X.subset(order[:n_valid])
 
     def get_iterator(self, dataset, training=False):
@@ -671,6 +672,13 @@ class BaseAutoencoder(NeuralNet):
 
     def _validate_input(self, X, *, reset: bool):
         """Validate ``X``: a float array, or a table with categorical columns."""
+        if sp.issparse(X):
+            raise TypeError(
+                "Sparse data was passed for X, but dense data is required. Use "
+                "'.toarray()' to convert to a dense numpy array. (AutoencoderImputer "
+                "with missing_values=0 accepts scipy.sparse input, whose entries that "
+                "are not stored are the missing ones.)"
+            )
         listed = self.categorical_features is not None and not isinstance(
             self.categorical_features, str
         )

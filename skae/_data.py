@@ -43,9 +43,97 @@ class TensorDataset(torch.utils.data.Dataset):
     def __getitem__(self, index):
         return tuple(t[index] for t in self.tensors)
 
+    @property
+    def device(self) -> torch.device:
+        """The device the tensors live on."""
+        return self.tensors[0].device
+
     def subset(self, index: torch.Tensor) -> TensorDataset:
         """Return the rows at ``index`` as a new dataset (one gather)."""
         return TensorDataset(*(t[index] for t in self.tensors))
+
+    def rows(self, index) -> list[torch.Tensor]:
+        """The rows at ``index`` (a slice or an index tensor), one tensor each."""
+        return [t[index] for t in self.tensors]
+
+
+class SparseRowsDataset(torch.utils.data.Dataset):
+    """Rows of a sparse matrix kept in CSR form on the device, densified a batch at a time.
+
+    Holds only the stored entries (their column indices and values) and the
+    row offsets, so its memory is proportional to the number of stored
+    entries. Each batch becomes two dense tensors, the rows with the entries
+    that are not stored at 0 and the float mask of the stored ones: the
+    ``(x, observed)`` pair a :class:`TensorDataset` of the dense rows gives.
+
+    Parameters
+    ----------
+    indptr : torch.Tensor of shape (n_samples + 1,), int64
+        Row offsets into ``indices`` and ``values`` (CSR).
+    indices : torch.Tensor of shape (nnz,), int64
+        Column of each stored entry.
+    values : torch.Tensor of shape (nnz,), float32
+        Value of each stored entry.
+    n_columns : int
+        Width of the dense rows.
+    """
+
+    def __init__(self, indptr: torch.Tensor, indices: torch.Tensor, values: torch.Tensor,
+                 n_columns: int):
+        if len(indices) != len(values) or int(indptr[-1]) != len(values):
+            raise ValueError("SparseRowsDataset needs CSR arrays of matching lengths.")
+        self.indptr, self.indices, self.values = indptr, indices, values
+        self.n_columns = int(n_columns)
+
+    def __len__(self) -> int:
+        return len(self.indptr) - 1
+
+    def __getitem__(self, index):
+        x, observed = self.rows(torch.as_tensor([index], device=self.device))
+        return x[0], observed[0]
+
+    @property
+    def device(self) -> torch.device:
+        """The device the stored entries live on."""
+        return self.values.device
+
+    def _positions(self, index) -> tuple[torch.Tensor, torch.Tensor, int]:
+        """Positions of the stored entries of rows ``index``, and each one's batch row."""
+        if isinstance(index, slice):
+            start, stop, _ = index.indices(len(self))
+            index = torch.arange(start, stop, device=self.device)
+        starts, stops = self.indptr[index], self.indptr[index + 1]
+        lengths = stops - starts
+        batch_rows = torch.repeat_interleave(torch.arange(len(index), device=self.device),
+                                             lengths)
+        # Entry k of batch row r sits at starts[r] + k.
+        first = torch.cumsum(lengths, 0) - lengths
+        offsets = torch.arange(len(batch_rows), device=self.device) - first[batch_rows]
+        return starts[batch_rows] + offsets, batch_rows, len(index)
+
+    def rows(self, index) -> list[torch.Tensor]:
+        """Dense rows ``x`` (0 where not stored) and the float mask of stored entries."""
+        positions, batch_rows, n = self._positions(index)
+        columns = self.indices[positions]
+        x = torch.zeros((n, self.n_columns), dtype=self.values.dtype, device=self.device)
+        x[batch_rows, columns] = self.values[positions]
+        observed = torch.zeros_like(x)
+        observed[batch_rows, columns] = 1.0
+        return [x, observed]
+
+    def subset(self, index: torch.Tensor) -> SparseRowsDataset:
+        """Return the rows at ``index`` as a new sparse dataset."""
+        positions, batch_rows, n = self._positions(index)
+        counts = torch.bincount(batch_rows, minlength=n)
+        indptr = torch.zeros(n + 1, dtype=self.indptr.dtype, device=self.device)
+        indptr[1:] = torch.cumsum(counts, 0)
+        return SparseRowsDataset(indptr, self.indices[positions], self.values[positions],
+                                 self.n_columns)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the stored entries and the row offsets."""
+        return sum(t.element_size() * t.numel() for t in (self.indptr, self.indices, self.values))
 
 
 class BatchIterator:
@@ -59,7 +147,7 @@ class BatchIterator:
 
     Parameters
     ----------
-    dataset : TensorDataset
+    dataset : TensorDataset or SparseRowsDataset
         The rows to iterate over.
     batch_size : int
         Rows per batch; the last batch may be smaller (it is never dropped).
@@ -76,16 +164,16 @@ class BatchIterator:
         return -(-len(self.dataset) // self.batch_size)
 
     def __iter__(self) -> Iterator[tuple]:
-        tensors = self.dataset.tensors
-        n = len(self.dataset)
+        dataset = self.dataset
+        n = len(dataset)
         if self.shuffle:
-            order = torch.randperm(n).to(tensors[0].device, non_blocking=True)
+            order = torch.randperm(n).to(dataset.device, non_blocking=True)
             batches = (order[i : i + self.batch_size] for i in range(0, n, self.batch_size))
             for index in batches:
-                yield _as_batch([t[index] for t in tensors])
+                yield _as_batch(dataset.rows(index))
         else:
             for i in range(0, n, self.batch_size):
-                yield _as_batch([t[i : i + self.batch_size] for t in tensors])
+                yield _as_batch(dataset.rows(slice(i, i + self.batch_size)))
 
 
 def _as_batch(parts: Sequence[torch.Tensor]) -> tuple:

@@ -6,18 +6,21 @@ import numbers
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import torch
 from sklearn.base import TransformerMixin
 from sklearn.impute import MissingIndicator
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted, check_random_state
+from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 from skorch.callbacks import LRScheduler
 from torch.optim.lr_scheduler import CosineAnnealingLR
 
 from ._base import BaseAutoencoder, _float_dtype, _split_output
-from ._data import BatchIterator, TensorDataset, map_row_chunks
+from ._data import BatchIterator, SparseRowsDataset, TensorDataset, map_row_chunks
 from ._docstrings import fill_doc
 from ._modules import DenoisingImputerMLP
+from ._preprocessing import stored_as_dense
+from ._tabular import categorical_columns
 
 
 class _CosineSchedule(LRScheduler):
@@ -116,6 +119,18 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         The placeholder for the missing values. All occurrences of
         ``missing_values`` will be imputed. ``pd.NA`` in pandas nullable
         columns counts as ``np.nan``.
+
+        With ``missing_values=0``, ``X`` may be a scipy.sparse matrix (CSR,
+        CSC or COO; numbers only): its stored entries are the observed
+        values, explicitly stored zeros included, and the entries that are
+        not stored are the missing ones (explicitly stored NaN too). Training
+        then holds only the stored entries plus one dense batch in memory,
+        for rating matrices with nearly all entries missing; the result equals
+        that of the dense fit with NaN gaps. ``transform`` returns the dense
+        filled matrix, computed in blocks of rows: for very large matrices,
+        transform row slices (``imputer.transform(X[i:j])``). Other sparse
+        input raises a ``TypeError``, as scikit-learn's imputers do.
+        ``scaling="robust"`` is not available for sparse input.
 
     add_indicator : bool, default=False
         Append a :class:`~sklearn.impute.MissingIndicator` of the features
@@ -251,6 +266,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         return _is_nan(self.missing_values)
 
     def _validate_input(self, X, *, reset: bool):
+        if sp.issparse(X) and _is_zero(self.missing_values):
+            return self._validate_sparse(X, reset=reset)
         X = super()._validate_input(X, reset=reset)
         if self._allows_nan():
             return X
@@ -258,15 +275,53 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             return X.mask(X.eq(self.missing_values))
         return np.where(X == self.missing_values, np.nan, X)
 
+    def _validate_sparse(self, X, *, reset: bool) -> sp.csr_matrix:
+        """Validate sparse ``X``: a CSR matrix holding only the observed entries."""
+        listed = self.categorical_features is not None and not isinstance(
+            self.categorical_features, str
+        )
+        if listed and len(categorical_columns(X, self.categorical_features)):
+            raise ValueError(
+                "categorical_features cannot be used with sparse input: a sparse X "
+                "holds numbers only. Pass a dense array or a DataFrame for "
+                "categorical columns."
+            )
+        X = validate_data(
+            self,
+            X,
+            reset=reset,
+            accept_sparse=["csr", "csc", "coo"],
+            dtype=[np.float64, np.float32],
+            ensure_all_finite="allow-nan",
+            ensure_min_samples=1,
+        )
+        X = sp.csr_matrix(X)
+        if not X.has_canonical_format:
+            X = X.copy()
+            X.sum_duplicates()
+        stored = ~np.isnan(X.data)
+        if not stored.all():  # explicitly stored NaN: missing too
+            rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+            X = sp.csr_matrix(
+                (X.data[stored], (rows[stored], X.indices[stored])), shape=X.shape
+            )
+        if reset:
+            self.is_categorical_ = np.zeros(X.shape[1], dtype=bool)
+        return X
+
     def _fit_preprocessing(self, X):
-        missing = _missing(X)
-        self._valid = ~missing.all(axis=0)
+        if sp.issparse(X):
+            n_missing = X.shape[0] - np.bincount(X.indices, minlength=X.shape[1])
+        else:
+            n_missing = _missing(X).sum(axis=0)
+        self._valid = n_missing < X.shape[0]
         if not self._valid.any():
             raise ValueError(
                 "Every feature of X is missing in every row; there is nothing to "
                 "learn from."
             )
-        super()._fit_preprocessing(_columns(X, self._valid), self.is_categorical_[self._valid])
+        kept = X[:, self._valid] if sp.issparse(X) else _columns(X, self._valid)
+        super()._fit_preprocessing(kept, self.is_categorical_[self._valid])
         self._min, self._max = (
             self._limit(self.min_value, -np.inf, "min_value"),
             self._limit(self.max_value, np.inf, "max_value"),
@@ -275,8 +330,9 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             raise ValueError("min_value must be at most max_value for every feature.")
         self.indicator_ = None
         if self.add_indicator:
+            # The indicator only needs which features have gaps: one row says it.
             self.indicator_ = MissingIndicator(missing_values=1.0, error_on_new=False)
-            self.indicator_.fit(missing.astype(np.float64))
+            self.indicator_.fit((n_missing > 0).astype(np.float64)[np.newaxis])
 
     def _limit(self, value, default, name):
         if value is None:
@@ -321,6 +377,20 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         return self.encoder_.encode(_columns(X, self._valid), self.handle_unknown)
 
     def _training_dataset(self, X):
+        if sp.issparse(X):
+            # Stored entries only, on the device; batches are densified one at a time.
+            kept = X[:, self._valid]
+            values = self.encoder_.encode_stored(kept)
+
+            def on_device(array, dtype):
+                return torch.from_numpy(np.asarray(array, dtype=dtype)).to(self.device_)
+
+            return SparseRowsDataset(
+                on_device(kept.indptr, np.int64),
+                on_device(kept.indices, np.int64),
+                on_device(values, np.float32),
+                kept.shape[1],
+            )
         S, observed = self._scaled_with_mask(X)
         return TensorDataset(self._to_tensor(S), self._to_tensor(observed))
 
@@ -358,15 +428,18 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         # rows are plenty for a standard deviation.
         X = self._row_sample(X, 10_000, salt=0x1A7E)
         rng = np.random.default_rng((self._seed_, 0x1A7E))
-        S, observed = self._scaled_with_mask(X)
-        hidden = observed & (rng.random(observed.shape) < max(self.hide_fraction, 0.1))
-        predicted = self._predict_scaled(S, observed & ~hidden)
-        with torch.inference_mode():
-            errors = self.encoder_.column_errors(
-                torch.from_numpy(predicted), torch.from_numpy(S)
-            ).numpy()
-        counts = hidden.sum(axis=0)
-        spread = np.sqrt(np.where(hidden, errors, 0.0).sum(axis=0) / np.maximum(counts, 1))
+        totals, counts = 0.0, 0
+        for rows in self._dense_blocks(X):
+            S, observed = self._scaled_with_mask(rows)
+            hidden = observed & (rng.random(observed.shape) < max(self.hide_fraction, 0.1))
+            predicted = self._predict_scaled(S, observed & ~hidden)
+            with torch.inference_mode():
+                errors = self.encoder_.column_errors(
+                    torch.from_numpy(predicted), torch.from_numpy(S)
+                ).numpy()
+            totals = totals + np.where(hidden, errors, 0.0).sum(axis=0)
+            counts = counts + hidden.sum(axis=0)
+        spread = np.sqrt(totals / np.maximum(counts, 1))
         spread = np.where(counts > 0, spread, 1.0)
         numeric = self.encoder_.numeric
         self._noise_scaled = spread[numeric]
@@ -401,7 +474,33 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
 
         return map_row_chunks(run, S.shape[0], out, self._chunk_rows())
 
+    def _dense_blocks(self, X):
+        """``X`` itself when dense; blocks of its rows, densified, when sparse.
+
+        A sparse block is a float array with NaN where no entry is stored, so
+        the dense path handles it; its size bounds the memory beyond ``X``.
+        """
+        if not sp.issparse(X):
+            yield X
+            return
+        step = max(1, min(self._chunk_rows(), _BLOCK_ENTRIES // X.shape[1]))
+        for start in range(0, X.shape[0], step):
+            yield stored_as_dense(X[start : start + step])
+
     def _impute(self, X, generator=None, noise_rng=None):
+        """Imputed rows of validated ``X``; a sparse ``X`` gives a dense array."""
+        if not sp.issparse(X):
+            return self._impute_dense(X, generator, noise_rng)
+        out, start = None, 0
+        for rows in self._dense_blocks(X):
+            imputed = self._impute_dense(rows, generator, noise_rng)
+            if out is None:
+                out = np.empty((X.shape[0], imputed.shape[1]), dtype=imputed.dtype)
+            out[start : start + len(imputed)] = imputed
+            start += len(imputed)
+        return out
+
+    def _impute_dense(self, X, generator=None, noise_rng=None):
         S, observed = self._scaled_with_mask(X)
         predicted = self._predict_scaled(S, observed, generator).astype(np.float64)
         encoder = self.encoder_
@@ -454,8 +553,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Data with missing values.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data with missing values; sparse with ``missing_values=0``.
         y : Ignored
             Not used, present for API consistency by convention.
 
@@ -472,9 +571,10 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data with missing values, in any pattern (also patterns never
-            seen in ``fit``).
+            seen in ``fit``); sparse with ``missing_values=0``, imputed in
+            blocks of rows into a dense array.
 
         Returns
         -------
@@ -500,8 +600,9 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Data with missing values.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data with missing values; sparse with ``missing_values=0`` (each
+            draw is a dense array).
         n_imputations : int, default=5
             Number of completed data sets to draw.
         random_state : int, RandomState instance or None, default=None
@@ -559,6 +660,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = _is_nan(self.missing_values)
+        tags.input_tags.sparse = _is_zero(self.missing_values)
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
@@ -579,3 +681,12 @@ def _columns(X, mask):
 
 def _is_nan(value) -> bool:
     return isinstance(value, float) and bool(np.isnan(value))
+
+
+def _is_zero(value) -> bool:
+    """Whether ``missing_values`` is 0, the value sparse input leaves unstored."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and value == 0
+
+
+#: Entries per dense block of rows when sparse input is imputed block by block.
+_BLOCK_ENTRIES = 2**21

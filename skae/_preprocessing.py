@@ -95,3 +95,43 @@ def make_scaler(scaling: str | None, default: str, module) -> TransformerMixin:
     if scaling is None:
         return StandardScaler(with_mean=False, with_std=False)
     return {"standard": StandardScaler, "robust": RobustScaler, "global": GlobalScaler}[scaling]()
+
+
+#: Entries per dense block when a scaler learns from sparse rows block by block.
+_BLOCK_ENTRIES = 2**20
+
+
+def fit_on_stored(scaler: TransformerMixin, X) -> TransformerMixin:
+    """Fit ``scaler`` on the stored entries of the CSR matrix ``X`` alone.
+
+    The entries that are not stored count as missing, as NaN would in a
+    dense array, and ``X`` is never densified: the global scaling reads the
+    stored values, the standard scaling (and none) learns from dense blocks
+    of rows at a time. The robust scaling needs per-column quantiles and is
+    refused.
+    """
+    if isinstance(scaler, GlobalScaler):
+        values = X.data.astype(np.float64)
+        mean = float(values.mean()) if len(values) else 0.0
+        std = float(values.std()) if len(values) else 1.0
+        scaler.n_features_in_ = X.shape[1]
+        scaler.mean_ = np.full(X.shape[1], mean)
+        scaler.scale_ = np.full(X.shape[1], std if std > 0 else 1.0)
+        return scaler
+    if not isinstance(scaler, StandardScaler):
+        raise ValueError(
+            "scaling='robust' is not available for sparse input: its quantiles need "
+            "the dense columns. Use scaling='standard', 'global' or None."
+        )
+    block = max(1, _BLOCK_ENTRIES // max(X.shape[1], 1))
+    for start in range(0, X.shape[0], block):
+        scaler.partial_fit(stored_as_dense(X[start : start + block]))
+    return scaler
+
+
+def stored_as_dense(X) -> np.ndarray:
+    """The rows of a CSR matrix as a dense array, NaN where no entry is stored."""
+    dense = np.full(X.shape, np.nan, dtype=X.dtype)
+    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+    dense[rows, X.indices] = X.data
+    return dense

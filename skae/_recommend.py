@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+import scipy.sparse as sp
 
 
 def top_n_items(predicted, X, n: int = 10) -> np.ndarray:
@@ -20,8 +21,10 @@ def top_n_items(predicted, X, n: int = 10) -> np.ndarray:
     ----------
     predicted : array-like of shape (n_users, n_items)
         Predicted ratings; only the entries missing in ``X`` are read.
-    X : array-like of shape (n_users, n_items)
-        Known ratings, with ``np.nan`` where a user has not rated an item.
+    X : {array-like, sparse matrix} of shape (n_users, n_items)
+        Known ratings, with ``np.nan`` where a user has not rated an item;
+        or a scipy.sparse matrix whose stored entries are the ratings (those
+        not stored are unrated, as for ``AutoencoderImputer(missing_values=0)``).
     n : int, default=10
         Items per user.
 
@@ -48,7 +51,7 @@ def top_n_items(predicted, X, n: int = 10) -> np.ndarray:
     if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
         raise ValueError(f"n must be a positive int; got {n!r}.")
     scores = np.array(predicted, dtype=np.float64)
-    rated = ~np.isnan(np.asarray(X, dtype=np.float64))
+    rated = _rated(X)
     if scores.ndim != 2 or scores.shape != rated.shape:
         raise ValueError(
             f"predicted and X must be 2-D arrays of the same shape (n_users, n_items); "
@@ -67,3 +70,14 @@ def top_n_items(predicted, X, n: int = 10) -> np.ndarray:
     if k < n:
         items = np.hstack([items, np.full((len(items), n - k), -1)])
     return items
+
+
+def _rated(X) -> np.ndarray:
+    """Boolean mask of the known ratings: non-NaN entries, or stored ones if sparse."""
+    if not sp.issparse(X):
+        return ~np.isnan(np.asarray(X, dtype=np.float64))
+    X = sp.coo_matrix(X)
+    rated = np.zeros(X.shape, dtype=bool)
+    stored = ~np.isnan(X.data.astype(np.float64))
+    rated[X.row[stored], X.col[stored]] = True
+    return rated

@@ -20,9 +20,12 @@ import numbers
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from sklearn.preprocessing import RobustScaler
+
+from ._preprocessing import fit_on_stored
 
 #: Entropy floor, so a column that is almost constant in ``fit`` does not
 #: make every later mistake on it infinitely costly.
@@ -135,7 +138,10 @@ class TableEncoder:
         self.numeric = [j for j in range(self.n_columns) if j not in set(self.categorical)]
         if not self.mixed:
             with np.errstate(over="ignore", invalid="ignore"):  # checked below
-                self.scaler.fit(X)
+                if sp.issparse(X):
+                    fit_on_stored(self.scaler, X)
+                else:
+                    self.scaler.fit(X)
             self._check_scaler(X)
             self.width = self.n_columns
             return self
@@ -191,7 +197,9 @@ class TableEncoder:
         """A clear error when a scaled value is too large for the network."""
         if x.size == 0:
             return
-        peaks = np.maximum(x.max(axis=0), -x.min(axis=0))  # no copy of x
+        self._check_peaks(np.maximum(x.max(axis=0), -x.min(axis=0)), X)  # no copy of x
+
+    def _check_peaks(self, peaks: np.ndarray, X):
         too_large = np.flatnonzero(peaks > MAX_SCALED)
         if len(too_large):
             j = int(too_large[0])
@@ -267,6 +275,26 @@ class TableEncoder:
             x[rows, self.slices[j].start + codes[present]] = 1.0
             observed[:, j] = present
         return x, observed
+
+    def encode_stored(self, X) -> np.ndarray:
+        """Scaled values of the stored entries of a CSR matrix of numbers.
+
+        The sparse counterpart of :meth:`encode` for tables without
+        categories: the entries that are not stored are the missing ones, so
+        only the stored values are scaled (float32, in the order of
+        ``X.data``).
+        """
+        mean = getattr(self.scaler, "mean_", None)
+        scale = getattr(self.scaler, "scale_", None)
+        if not getattr(self.scaler, "with_mean", True) or mean is None:
+            mean = np.zeros(X.shape[1])
+        if scale is None:
+            scale = np.ones(X.shape[1])
+        scaled = (X.data - mean[X.indices]) / scale[X.indices]
+        peaks = np.zeros(X.shape[1])
+        np.maximum.at(peaks, X.indices, np.abs(scaled))
+        self._check_peaks(peaks, X)
+        return scaled.astype(np.float32)
 
     def _index(self, j: int) -> pd.Index:
         """The fitted categories of column ``j``, as an index to look codes up."""

@@ -1,0 +1,190 @@
+"""Sparse input to AutoencoderImputer(missing_values=0): unstored entries are missing."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from skae import (
+    AutoencoderAnomalyDetector,
+    AutoencoderImputer,
+    AutoencoderTransformer,
+    top_n_items,
+)
+from skae._data import SparseRowsDataset, TensorDataset
+
+FAST = dict(max_epochs=5, batch_size=32, hidden_layer_sizes=(64,), random_state=0)
+
+
+def _ratings(n_users=200, n_items=150, observed=0.05, seed=0):
+    """A low-rank rating matrix: dense with NaN, and the CSR of its observed entries."""
+    rng = np.random.default_rng(seed)
+    users, items = rng.normal(size=(n_users, 3)), rng.normal(size=(n_items, 3))
+    full = np.clip(np.round(3.5 + 0.6 * users @ items.T), 1, 5)
+    seen = rng.random(full.shape) < observed
+    dense = np.where(seen, full, np.nan).astype(np.float32)
+    return dense, sp.csr_matrix(np.where(seen, full, 0.0).astype(np.float32))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(scaling="global"),
+        dict(scaling="standard"),
+        dict(scaling=None),
+        dict(early_stopping=True, add_indicator=True, keep_empty_features=True),
+    ],
+)
+def test_sparse_fit_imputes_like_the_dense_fit(params):
+    dense, sparse = _ratings()
+    dense[:, 7], sparse = np.nan, sp.csr_matrix(sparse.multiply(np.arange(150) != 7))
+    sparse.eliminate_zeros()
+    on_dense = AutoencoderImputer(**FAST, **params).fit(dense)
+    on_sparse = AutoencoderImputer(missing_values=0, **FAST, **params).fit(sparse)
+    expected = on_dense.transform(dense)
+    imputed = on_sparse.transform(sparse)
+    assert isinstance(imputed, np.ndarray) and imputed.dtype == np.float32
+    assert imputed.shape == expected.shape
+    np.testing.assert_allclose(imputed, expected, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(on_sparse.residual_std_, on_dense.residual_std_, rtol=1e-4)
+    # Dense rows with zeros for the gaps: the same numbers again.
+    zeros = np.nan_to_num(dense, nan=0.0)
+    np.testing.assert_allclose(on_sparse.transform(zeros), expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("fmt", ["csc", "coo"])
+def test_other_sparse_formats_and_float64(fmt):
+    _, sparse = _ratings()
+    reference = AutoencoderImputer(missing_values=0, **FAST).fit_transform(sparse)
+    other = sparse.asformat(fmt).astype(np.float64)
+    imputed = AutoencoderImputer(missing_values=0, **FAST).fit_transform(other)
+    assert imputed.dtype == np.float64
+    np.testing.assert_allclose(imputed, reference, rtol=1e-4, atol=1e-4)
+
+
+def test_observed_entries_unchanged_and_row_slices_agree():
+    _, sparse = _ratings()
+    imputer = AutoencoderImputer(missing_values=0, **FAST)
+    imputed = imputer.fit_transform(sparse)
+    rows, cols = sparse.nonzero()
+    np.testing.assert_array_equal(imputed[rows, cols], sparse.data)
+    assert np.isfinite(imputed).all()
+    np.testing.assert_array_equal(imputer.transform(sparse[50:80]), imputed[50:80])
+
+
+def test_stored_nan_counts_as_missing():
+    _, sparse = _ratings()
+    with_nan = sparse.copy()
+    with_nan.data[::10] = np.nan
+    without = sparse.copy()
+    without.data[::10] = 0.0
+    without.eliminate_zeros()
+    a = AutoencoderImputer(missing_values=0, **FAST).fit(with_nan)
+    b = AutoencoderImputer(missing_values=0, **FAST).fit(without)
+    np.testing.assert_allclose(a.transform(with_nan), b.transform(without), rtol=1e-5)
+
+
+def test_training_data_holds_only_the_stored_entries():
+    _, sparse = _ratings(n_users=400, n_items=300, observed=0.02)
+    imputer = AutoencoderImputer(missing_values=0, **FAST).fit(sparse)
+    dataset = imputer._training_dataset(imputer._validate_input(sparse, reset=False))
+    assert isinstance(dataset, SparseRowsDataset)
+    assert dataset.values.numel() == dataset.indices.numel() == sparse.nnz
+    assert dataset.indptr.numel() == sparse.shape[0] + 1
+    assert dataset.nbytes <= 12 * sparse.nnz + 8 * (sparse.shape[0] + 1)
+    assert dataset.nbytes < 0.1 * 4 * np.prod(sparse.shape)  # a dense float32 copy
+
+
+def test_sparse_rows_dataset_batches_and_subsets_match_the_dense_rows():
+    _, sparse = _ratings(n_users=40, n_items=30, observed=0.2)
+    dataset = SparseRowsDataset(
+        torch.from_numpy(sparse.indptr.astype(np.int64)),
+        torch.from_numpy(sparse.indices.astype(np.int64)),
+        torch.from_numpy(sparse.data),
+        sparse.shape[1],
+    )
+    x = torch.from_numpy(sparse.toarray())
+    observed = torch.from_numpy((sparse.toarray() != 0).astype(np.float32))
+    dense = TensorDataset(x, observed)
+    index = torch.tensor([5, 0, 39, 5, 17])
+    for got, want in zip(dataset.rows(index), dense.rows(index)):
+        torch.testing.assert_close(got, want)
+    for got, want in zip(dataset.rows(slice(30, 50)), dense.rows(slice(30, 50))):
+        torch.testing.assert_close(got, want)
+    for got, want in zip(dataset.subset(index).rows(slice(None)), dense.subset(index).tensors):
+        torch.testing.assert_close(got, want)
+    assert len(dataset) == 40 and len(dataset.subset(index)) == 5
+    torch.testing.assert_close(dataset[3][0], x[3])
+
+
+def test_sample_imputations_of_sparse_input():
+    _, sparse = _ratings()
+    imputer = AutoencoderImputer(missing_values=0, **FAST).fit(sparse)
+    draws = imputer.sample_imputations(sparse, n_imputations=2, random_state=0)
+    rows, cols = sparse.nonzero()
+    assert len(draws) == 2
+    for draw in draws:
+        assert draw.shape == sparse.shape and np.isfinite(draw).all()
+        np.testing.assert_array_equal(draw[rows, cols], sparse.data)
+    assert not np.array_equal(draws[0], draws[1])
+
+
+def test_sparse_with_other_missing_values_or_estimators_says_how():
+    _, sparse = _ratings(n_users=20, n_items=10, observed=0.5)
+    for estimator in (
+        AutoencoderImputer(),
+        AutoencoderImputer(missing_values=-1),
+        AutoencoderTransformer(),
+        AutoencoderAnomalyDetector(),
+    ):
+        with pytest.raises(TypeError, match=r"toarray.*missing_values=0"):
+            estimator.fit(sparse)
+
+
+@pytest.mark.parametrize(
+    "params, X_change, match",
+    [
+        (dict(categorical_features=[0]), None, "categorical_features cannot be used"),
+        (dict(scaling="robust"), None, "scaling='robust' is not available"),
+        ({}, "inf", "infinity"),
+    ],
+)
+def test_sparse_input_errors(params, X_change, match):
+    _, sparse = _ratings(n_users=20, n_items=10, observed=0.5)
+    if X_change == "inf":
+        sparse.data[0] = np.inf
+    with pytest.raises(ValueError, match=match):
+        AutoencoderImputer(missing_values=0, **{**FAST, **params}).fit(sparse)
+
+
+def test_sparse_transform_checks_the_feature_count():
+    _, sparse = _ratings(n_users=20, n_items=10, observed=0.5)
+    imputer = AutoencoderImputer(missing_values=0, **FAST).fit(sparse)
+    with pytest.raises(ValueError, match="features"):
+        imputer.transform(sparse[:, :8])
+    assert imputer.n_features_in_ == 10
+    assert imputer.__sklearn_tags__().input_tags.sparse
+    assert not AutoencoderImputer().__sklearn_tags__().input_tags.sparse
+
+
+def test_top_n_items_with_sparse_known_ratings():
+    dense, sparse = _ratings(n_users=50, n_items=30, observed=0.3)
+    predicted = np.random.default_rng(0).normal(size=dense.shape)
+    top = top_n_items(predicted, sparse, n=5)
+    np.testing.assert_array_equal(top, top_n_items(predicted, dense, n=5))
+    rated = sparse.toarray() != 0
+    assert not rated[np.arange(50)[:, None], top].any()
+    np.testing.assert_array_equal(top_n_items(predicted, sparse.tocsc(), n=5), top)
+
+
+def test_residual_spread_from_a_row_sample_of_a_large_sparse_matrix():
+    # Over 10,000 rows the residual spread comes from a row sample, in blocks.
+    rng = np.random.default_rng(0)
+    seen = rng.random((12_000, 40)) < 0.1
+    values = rng.integers(1, 6, seen.shape).astype(np.float32)
+    dense = np.where(seen, values, np.nan).astype(np.float32)
+    sparse = sp.csr_matrix(np.where(seen, values, 0.0).astype(np.float32))
+    params = dict(max_epochs=1, hidden_layer_sizes=(16,), batch_size=512, random_state=0)
+    on_dense = AutoencoderImputer(**params).fit(dense)
+    on_sparse = AutoencoderImputer(missing_values=0, **params).fit(sparse)
+    np.testing.assert_allclose(on_sparse.residual_std_, on_dense.residual_std_, rtol=1e-4)
