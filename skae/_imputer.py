@@ -320,6 +320,14 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
                 "Every feature of X is missing in every row; there is nothing to "
                 "learn from."
             )
+        layout = {"sequence_shape", "image_shape"} & set(self.get_params_for("module"))
+        if layout and not self._valid.all():
+            raise ValueError(
+                f"Feature(s) {np.flatnonzero(~self._valid)[:10].tolist()} are missing in every "
+                f"row. The module reads each row with module__{layout.pop()}; dropping "
+                "empty features, as scikit-learn's imputers do, would break that layout. "
+                "Fit on rows in which every feature is observed at least once."
+            )
         kept = X[:, self._valid] if sp.issparse(X) else _columns(X, self._valid)
         super()._fit_preprocessing(kept, self.is_categorical_[self._valid])
         self._min, self._max = (

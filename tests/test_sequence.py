@@ -199,3 +199,12 @@ def test_bad_sequence_shape_gets_a_clear_error(sine_windows, params, match):
     ]:
         with pytest.raises(ValueError, match=match):
             estimator.set_params(module=module, **params).fit(X_train[:20])
+
+
+def test_recurrent_imputer_refuses_a_time_step_missing_everywhere():
+    X = np.random.default_rng(0).normal(size=(20, 8))
+    X[:, 3] = np.nan
+    imputer = AutoencoderImputer(module=RecurrentImputer, module__sequence_shape=(4, 2),
+                                 max_epochs=1)
+    with pytest.raises(ValueError, match=r"\[3\] are missing in every row.*sequence_shape"):
+        imputer.fit(X)
