@@ -19,7 +19,7 @@ from ._base import BaseAutoencoder, _float_dtype, _split_output
 from ._data import BatchIterator, SparseRowsDataset, TensorDataset, map_row_chunks
 from ._docstrings import fill_doc
 from ._modules import DenoisingImputerMLP
-from ._preprocessing import stored_as_dense
+from ._preprocessing import dense_blocks, entry_rows
 from ._tabular import categorical_columns
 
 
@@ -277,10 +277,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
 
     def _validate_sparse(self, X, *, reset: bool) -> sp.csr_matrix:
         """Validate sparse ``X``: a CSR matrix holding only the observed entries."""
-        listed = self.categorical_features is not None and not isinstance(
-            self.categorical_features, str
-        )
-        if listed and len(categorical_columns(X, self.categorical_features)):
+        if categorical_columns(X, self.categorical_features):
             raise ValueError(
                 "categorical_features cannot be used with sparse input: a sparse X "
                 "holds numbers only. Pass a dense array or a DataFrame for "
@@ -301,9 +298,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             X.sum_duplicates()
         stored = ~np.isnan(X.data)
         if not stored.all():  # explicitly stored NaN: missing too
-            rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
             X = sp.csr_matrix(
-                (X.data[stored], (rows[stored], X.indices[stored])), shape=X.shape
+                (X.data[stored], (entry_rows(X)[stored], X.indices[stored])), shape=X.shape
             )
         if reset:
             self.is_categorical_ = np.zeros(X.shape[1], dtype=bool)
@@ -491,9 +487,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         if not sp.issparse(X):
             yield X
             return
-        step = max(1, min(self._chunk_rows(), _BLOCK_ENTRIES // X.shape[1]))
-        for start in range(0, X.shape[0], step):
-            yield stored_as_dense(X[start : start + step])
+        yield from dense_blocks(X, max_rows=self._chunk_rows())
 
     def _impute(self, X, generator=None, noise_rng=None):
         """Imputed rows of validated ``X``; a sparse ``X`` gives a dense array."""
@@ -694,7 +688,3 @@ def _is_nan(value) -> bool:
 def _is_zero(value) -> bool:
     """Whether ``missing_values`` is 0, the value sparse input leaves unstored."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and value == 0
-
-
-#: Entries per dense block of rows when sparse input is imputed block by block.
-_BLOCK_ENTRIES = 2**21

@@ -97,8 +97,8 @@ def make_scaler(scaling: str | None, default: str, module) -> TransformerMixin:
     return {"standard": StandardScaler, "robust": RobustScaler, "global": GlobalScaler}[scaling]()
 
 
-#: Entries per dense block when a scaler learns from sparse rows block by block.
-_BLOCK_ENTRIES = 2**20
+#: Entries per dense block when sparse rows are handled block by block.
+_BLOCK_ENTRIES = 2**21
 
 
 def fit_on_stored(scaler: TransformerMixin, X) -> TransformerMixin:
@@ -123,15 +123,31 @@ def fit_on_stored(scaler: TransformerMixin, X) -> TransformerMixin:
             "scaling='robust' is not available for sparse input: its quantiles need "
             "the dense columns. Use scaling='standard', 'global' or None."
         )
-    block = max(1, _BLOCK_ENTRIES // max(X.shape[1], 1))
-    for start in range(0, X.shape[0], block):
-        scaler.partial_fit(stored_as_dense(X[start : start + block]))
+    for block in dense_blocks(X):
+        scaler.partial_fit(block)
     return scaler
+
+
+def dense_blocks(X, max_rows: int | None = None):
+    """Blocks of rows of the CSR matrix ``X``, dense, NaN where no entry is stored.
+
+    Each block holds at most :data:`_BLOCK_ENTRIES` entries (and ``max_rows``
+    rows), which bounds the memory used beyond ``X``.
+    """
+    step = max(1, _BLOCK_ENTRIES // max(X.shape[1], 1))
+    if max_rows is not None:
+        step = max(1, min(step, max_rows))
+    for start in range(0, X.shape[0], step):
+        yield stored_as_dense(X[start : start + step])
+
+
+def entry_rows(X) -> np.ndarray:
+    """The row of each stored entry of the CSR matrix ``X``, in the order of ``X.data``."""
+    return np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
 
 
 def stored_as_dense(X) -> np.ndarray:
     """The rows of a CSR matrix as a dense array, NaN where no entry is stored."""
     dense = np.full(X.shape, np.nan, dtype=X.dtype)
-    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-    dense[rows, X.indices] = X.data
+    dense[entry_rows(X), X.indices] = X.data
     return dense
