@@ -16,7 +16,7 @@ The network is a parameter: recurrent ones (:class:`RecurrentAutoencoder`,
 __version__ = "0.1.0.dev0"
 
 from ._anomaly import AutoencoderAnomalyDetector  # noqa: E402
-from ._base import TrainingDivergedError  # noqa: E402
+from ._net import TrainingDivergedError  # noqa: E402
 from ._imputer import AutoencoderImputer  # noqa: E402
 from ._modules import (  # noqa: E402
     ConvAutoencoder,
