@@ -31,7 +31,8 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils import gen_batches, get_chunk_n_rows
+from sklearn.utils import gen_batches
+from sklearn.utils._chunking import get_chunk_n_rows
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog, ProgressBar
