@@ -29,16 +29,7 @@ AUTO_FENCE_IQRS = 3.0
 SCORE_STATISTICS_ROWS = 20_000
 
 
-@fill_doc(
-    hidden_default="(64,)",
-    activation_default='"relu"',
-    scaling_auto='``robust``',
-    dropout_default="0.2",
-    max_epochs_default="10",
-    batch_size_default="32",
-    lr_default="1e-3",
-    n_iter_no_change_default="10",
-)
+@fill_doc
 class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
     """Unsupervised anomaly detection from autoencoder reconstruction errors.
 

@@ -100,16 +100,7 @@ class _HidingIterator:
 STEP_BUDGET = 6000
 
 
-@fill_doc(
-    hidden_default="(256, 256, 256)",
-    activation_default='"relu"',
-    scaling_auto='``standard``',
-    dropout_default="0.0",
-    max_epochs_default="None",
-    batch_size_default="256",
-    lr_default="2e-3",
-    n_iter_no_change_default="50",
-)
+@fill_doc
 class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
     """Impute missing values with a denoising autoencoder.
 

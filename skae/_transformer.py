@@ -20,16 +20,7 @@ from ._data import draw_seed
 from ._docstrings import fill_doc
 
 
-@fill_doc(
-    hidden_default="(256, 128)",
-    activation_default='"silu"',
-    scaling_auto='``standard``',
-    dropout_default="0.0",
-    max_epochs_default="500",
-    batch_size_default="256",
-    lr_default="3e-3",
-    n_iter_no_change_default="20",
-)
+@fill_doc
 class AutoencoderTransformer(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseAutoencoder
 ):

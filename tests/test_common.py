@@ -20,6 +20,9 @@ from skae import (
 )
 
 FAST = dict(max_epochs=3, hidden_layer_sizes=(8,), random_state=0)
+# Recurrent modules have their own sizes (module__hidden_size): they refuse
+# hidden_layer_sizes.
+FAST_RECURRENT = dict(max_epochs=3, random_state=0)
 
 ESTIMATORS = [
     AutoencoderTransformer(n_components=1, **FAST),
@@ -31,11 +34,12 @@ ESTIMATORS = [
     AutoencoderImputer(module=VariationalImputerMLP, **FAST),
     # The checks vary the number of features: one channel, length inferred.
     AutoencoderTransformer(n_components=1, module=RecurrentAutoencoder,
-                           module__sequence_shape=(None, 1), module__hidden_size=4, **FAST),
+                           module__sequence_shape=(None, 1), module__hidden_size=4,
+                           **FAST_RECURRENT),
     AutoencoderAnomalyDetector(module=RecurrentAutoencoder, module__sequence_shape=(None, 1),
-                               module__hidden_size=4, **FAST),
+                               module__hidden_size=4, **FAST_RECURRENT),
     AutoencoderImputer(module=RecurrentImputer, module__sequence_shape=(None, 1),
-                       module__hidden_size=4, **FAST),
+                       module__hidden_size=4, **FAST_RECURRENT),
 ]
 
 
