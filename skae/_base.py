@@ -227,12 +227,12 @@ class BaseAutoencoder(BaseEstimator):
         self : object
             Estimator instance.
         """
-        declared = set(self._declared_param_names())
+        valid = set(self._declared_param_names()) | set(self._routed_params())
         for key, value in params.items():
             if "__" in key:
                 setattr(self, key, value)
-            elif key not in declared:
-                valid = sorted(declared | set(self._routed_params()))
+            elif key not in valid:
+                valid = sorted(valid)
                 close = difflib.get_close_matches(key, valid, n=1)
                 hint = f" Did you mean {close[0]!r}?" if close else ""
                 raise ValueError(
