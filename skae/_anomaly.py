@@ -16,7 +16,7 @@ from sklearn.base import OutlierMixin
 from sklearn.ensemble import IsolationForest
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseAutoencoder, check_n_components, float_dtype
+from ._base import BaseAutoencoder, check_n_components, float_dtype, store_params
 from ._docstrings import fill_doc
 from ._modules._protocol import capabilities
 
@@ -169,32 +169,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         callbacks=None,
         **kwargs,
     ):
-        self.n_components = n_components
-        self.contamination = contamination
-        self.score_method = score_method
-        super().__init__(
-            module=module,
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            dropout=dropout,
-            scaling=scaling,
-            categorical_features=categorical_features,
-            handle_unknown=handle_unknown,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            lr=lr,
-            optimizer=optimizer,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            random_state=random_state,
-            device=device,
-            mixed_precision=mixed_precision,
-            verbose=verbose,
-            callbacks=callbacks,
-            **kwargs,
-        )
+        store_params(self, locals())
 
     def _module_arguments(self):
         n_components = self.n_components

@@ -124,53 +124,8 @@ class BaseAutoencoder(BaseEstimator):
         "callbacks": [None, list, StrOptions({"disable"})],
     }
 
-    def __init__(
-        self,
-        *,
-        module=None,
-        hidden_layer_sizes=(256, 128),
-        activation="silu",
-        dropout=0.0,
-        scaling="auto",
-        categorical_features="from_dtype",
-        handle_unknown="missing",
-        max_epochs=500,
-        batch_size=256,
-        lr=3e-3,
-        optimizer="adam",
-        early_stopping=True,
-        validation_fraction=0.1,
-        n_iter_no_change=20,
-        tol=1e-4,
-        random_state=None,
-        device="auto",
-        mixed_precision=False,
-        verbose=0,
-        callbacks=None,
-        **kwargs,
-    ):
-        self.module = module
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.dropout = dropout
-        self.scaling = scaling
-        self.categorical_features = categorical_features
-        self.handle_unknown = handle_unknown
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.random_state = random_state
-        self.device = device
-        self.mixed_precision = mixed_precision
-        self.verbose = verbose
-        self.callbacks = callbacks
-        # skorch's routed parameters: module__*, optimizer__*, callbacks__*, ...
-        vars(self).update(kwargs)
+    # Each estimator declares its full signature (scikit-learn reads it) and
+    # stores it with ``store_params(self, locals())``.
 
     # ------------------------------------------------------------------
     # Parameters: scikit-learn's, plus skorch's routed ones
@@ -727,6 +682,19 @@ class BaseAutoencoder(BaseEstimator):
         net.optimizer_.load_state_dict(_tensors(saved["optimizer"]))
         net.history_ = History(saved["history"])
         self.net_ = net
+
+
+def store_params(estimator, params: dict):
+    """Store an estimator's constructor arguments, routed ``**kwargs`` included.
+
+    Called as ``store_params(self, locals())`` at the start of ``__init__``:
+    the constructor only stores its arguments, as scikit-learn requires.
+    """
+    params = {k: v for k, v in params.items() if k not in ("self", "__class__")}
+    routed = params.pop("kwargs", {})
+    vars(estimator).update(params)
+    # skorch's routed parameters: module__*, optimizer__*, callbacks__*, ...
+    vars(estimator).update(routed)
 
 
 def _nan_message(column) -> str:

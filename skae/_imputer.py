@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 from skorch.callbacks import LRScheduler
 from torch.optim.lr_scheduler import CosineAnnealingLR
 
-from ._base import BaseAutoencoder, float_dtype
+from ._base import BaseAutoencoder, float_dtype, store_params
 from ._criterion import MaskedColumnLoss, split_output
 from ._data import BatchIterator
 from ._docstrings import fill_doc
@@ -243,35 +243,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         callbacks=None,
         **kwargs,
     ):
-        self.missing_values = missing_values
-        self.add_indicator = add_indicator
-        self.keep_empty_features = keep_empty_features
-        self.min_value = min_value
-        self.max_value = max_value
-        self.hide_fraction = hide_fraction
-        super().__init__(
-            module=module,
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            dropout=dropout,
-            scaling=scaling,
-            categorical_features=categorical_features,
-            handle_unknown=handle_unknown,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            lr=lr,
-            optimizer=optimizer,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            random_state=random_state,
-            device=device,
-            mixed_precision=mixed_precision,
-            verbose=verbose,
-            callbacks=callbacks,
-            **kwargs,
-        )
+        store_params(self, locals())
 
     # ------------------------------------------------------------------
     # Validation and preprocessing

@@ -15,7 +15,7 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._base import BaseAutoencoder, check_n_components, float_dtype
+from ._base import BaseAutoencoder, check_n_components, float_dtype, store_params
 from ._data import draw_seed
 from ._docstrings import fill_doc
 
@@ -112,30 +112,7 @@ class AutoencoderTransformer(
         callbacks=None,
         **kwargs,
     ):
-        self.n_components = n_components
-        super().__init__(
-            module=module,
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            dropout=dropout,
-            scaling=scaling,
-            categorical_features=categorical_features,
-            handle_unknown=handle_unknown,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            lr=lr,
-            optimizer=optimizer,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            random_state=random_state,
-            device=device,
-            mixed_precision=mixed_precision,
-            verbose=verbose,
-            callbacks=callbacks,
-            **kwargs,
-        )
+        store_params(self, locals())
 
     def _module_arguments(self):
         return {**super()._module_arguments(), "n_components": self.n_components}
