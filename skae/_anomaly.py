@@ -192,7 +192,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
 
     def _after_training(self, X, data):
         x = data[self._row_sample(len(data), SCORE_STATISTICS_ROWS, salt=0xA40)]
-        errors = self._column_errors(x, float_dtype(X))
+        errors = self._column_errors(x, float_dtype(X), exact=True)
         typical = errors.mean(axis=0)
         # A floor, so that a feature reconstructed perfectly in training
         # does not turn any later error into an infinite relative error.
@@ -250,7 +250,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         """
         X = self._check_fitted_input(X)
         x = self._network_input(X)
-        return -self._anomaly_scores(x, self._column_errors(x, float_dtype(X))).astype(
+        return -self._anomaly_scores(x, self._column_errors(x, float_dtype(X), exact=True)).astype(
             np.float64)
 
     def decision_function(self, X):
@@ -307,7 +307,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         """
         index = X.index if isinstance(X, pd.DataFrame) else None
         X = self._check_fitted_input(X)
-        errors = self._column_errors(self._network_input(X), float_dtype(X))
+        errors = self._column_errors(self._network_input(X), float_dtype(X), exact=True)
         if relative:
             errors = errors / self.error_scale_
         else:

@@ -615,12 +615,20 @@ class BaseAutoencoder(BaseEstimator):
         """The training criterion with ``reduction="none"``: per-column errors."""
         return self._criterion_class(self.encoder_, reduction="none")
 
-    def _column_errors(self, x: np.ndarray, dtype=np.float64) -> np.ndarray:
-        """Reconstruction error of each column of each encoded row (balanced scale)."""
+    def _column_errors(self, x: np.ndarray, dtype=np.float64, exact=False) -> np.ndarray:
+        """Reconstruction error of each column of each encoded row (balanced scale).
+
+        ``exact`` runs a float64 copy of the module: a float32 matrix product
+        sums in an order that depends on how many rows it holds, so a row's
+        error would otherwise change in the last digits with its chunk.
+        """
         errors = self._scoring_criterion()
+        module = copy.deepcopy(self.module_).double().eval() if exact else self.module_
 
         def column_errors(t):
-            return errors(self.module_.decode(self.module_.encode(t)), t)
+            if exact:
+                t = t.double()
+            return errors(module.decode(module.encode(t)), t)
 
         return self._map_encoded(x, column_errors, self.encoder_.n_columns, dtype)
 

@@ -104,3 +104,18 @@ def test_extra_checks(estimator, check):
 )
 def test_transformer_output_checks(estimator, check):
     check(type(estimator).__name__, estimator)
+
+
+DEFAULTS = [AutoencoderTransformer(random_state=0), AutoencoderAnomalyDetector(random_state=0),
+            AutoencoderImputer(random_state=0)]
+
+
+@pytest.mark.parametrize("estimator", DEFAULTS, ids=_ids)
+def test_methods_subset_invariance_with_default_parameters(estimator):
+    ec.check_methods_subset_invariance(type(estimator).__name__, estimator)
+
+
+@pytest.mark.slow
+@parametrize_with_checks(DEFAULTS)
+def test_default_parameters_pass_the_checks(estimator, check):
+    check(estimator)
