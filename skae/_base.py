@@ -398,12 +398,13 @@ class BaseAutoencoder(BaseEstimator):
             value, default = getattr(self, name), defaults[name].default
             if _same_value(value, default):
                 continue
-            what = (f"an instance ({type(module).__name__}) is used as given"
-                    if isinstance(module, nn.Module)
-                    else f"{getattr(module, '__name__', module)} does not take it")
+            if isinstance(module, nn.Module):
+                why = f"a module instance ({type(module).__name__}) is used as given"
+            else:
+                why = f"{getattr(module, '__name__', module)} does not take it"
             raise ValueError(
-                f"{name}={value!r} cannot be used with module={what}. Leave {name} "
-                "at its default and set the module's own parameters with "
+                f"{name}={value!r} cannot be used with this module: {why}. Leave "
+                f"{name} at its default and set the module's own parameters with "
                 "module__<name>."
             )
         return {f"module__{k}": v for k, v in accepted.items()}
