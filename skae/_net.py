@@ -6,8 +6,8 @@ for in-memory tables: data already on the device and sliced a whole batch
 at a time, the reconstruction criterion of :mod:`skae._criterion`, fused
 optimizers, one device sync per epoch. It uses skorch's public hooks only
 (``initialize_module``, ``initialize_optimizer``, ``get_iterator``,
-``infer``, ``get_loss``, ``validation_step``, ``run_single_epoch``,
-``get_default_callbacks``), and skorch's callbacks for everything that
+``infer``, ``get_loss``, ``train_step_single``, ``validation_step``,
+``run_single_epoch``, ``get_default_callbacks``), and skorch's callbacks for everything that
 happens between epochs: early stopping, divergence detection, the
 convergence warning, logging.
 """
@@ -23,7 +23,7 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping
-from skorch.dataset import get_len
+from skorch.dataset import get_len, unpack_data
 from torch import nn
 
 from ._data import forked_torch_rng
@@ -211,19 +211,40 @@ class AutoencoderNet(NeuralNet):
         """The criterion on the output; an autoencoder's target is its input."""
         return self.criterion_(y_pred, X if y_true is None else y_true)
 
+    def set_mode(self, training: bool):
+        """Train or eval mode for the module and the criterion, only when it changes.
+
+        skorch sets the mode on every batch by walking the module tree, about
+        a tenth of a small network's training step.
+        """
+        for part in (self.module_, self.criterion_):
+            if part.training != training:
+                part.train(training)
+
+    def train_step_single(self, batch, **fit_params):
+        """skorch's training step, with the mode set only when it changes."""
+        self.set_mode(True)
+        Xi, yi = unpack_data(batch)
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
     def validation_step(self, batch, **fit_params):
         """skorch's validation step; denoising modules see corrupted inputs.
 
         A denoising module is validated on corrupted rows against the clean
         ones, the objective it trains on, with the same noise at every epoch.
         """
-        if not self.capabilities_.denoising:
-            return super().validation_step(batch, **fit_params)
-        x, target = batch
-        with forked_torch_rng(self.seed + len(x), torch.device(self.device)), \
-                torch.no_grad():
-            noisy = self.module_.corrupt_inputs(x)
-        return super().validation_step((noisy, x if target is None else target), **fit_params)
+        self.set_mode(False)
+        Xi, yi = unpack_data(batch)
+        with torch.no_grad():
+            if self.capabilities_.denoising:
+                with forked_torch_rng(self.seed + len(Xi), torch.device(self.device)):
+                    Xi, yi = self.module_.corrupt_inputs(Xi), (Xi if yi is None else yi)
+            y_pred = self.infer(Xi, **fit_params)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=False)
+        return {"loss": loss, "y_pred": y_pred}
 
     def evaluate_loss(self, dataset) -> float:
         """Mean validation loss of the current network over ``dataset``."""
