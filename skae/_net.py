@@ -108,7 +108,9 @@ class ConvergenceCheck(Callback):
                 f"{self.monitor} was still falling; increase max_epochs (early "
                 "stopping ends training once the loss has converged).",
                 ConvergenceWarning,
-                stacklevel=2,
+                # Point at the user's fit: net.notify, net.partial_fit, the
+                # estimator's _fit and fit lie between.
+                stacklevel=6,
             )
 
 
