@@ -191,7 +191,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         return X
 
     def _after_training(self, X, data):
-        x = data[self._row_sample(len(data), SCORE_STATISTICS_ROWS, salt=0xA40)]
+        x = data[self._row_sample(data.shape[0], SCORE_STATISTICS_ROWS, salt=0xA40)]
         errors = self._column_errors(x, float_dtype(X), exact=True)
         typical = errors.mean(axis=0)
         # A floor, so that a feature reconstructed perfectly in training

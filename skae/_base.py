@@ -43,6 +43,7 @@ from . import __version__
 from ._criterion import ColumnLoss
 from ._data import (
     BatchIterator,
+    SparseRowsDataset,
     TensorDataset,
     draw_seed,
     forked_torch_rng,
@@ -59,6 +60,7 @@ from ._net import (
     TrainingDivergedError,
 )
 from ._preprocessing import SCALINGS, make_scaler
+from ._rows import csr_dataset
 from ._tabular import TableEncoder, categorical_columns, check_column_dtypes
 
 __all__ = ["BaseAutoencoder", "TrainingDivergedError"]
@@ -100,6 +102,8 @@ class BaseAutoencoder(BaseEstimator):
     _default_scaling = "standard"
     #: The training criterion; built from the fitted encoder.
     _criterion_class = ColumnLoss
+    #: What the entries a scipy.sparse X does not store are ("zero" or "missing").
+    _sparse_unstored = "zero"
 
     _parameter_constraints: dict = {
         "module": [None, type, nn.Module, callable],
@@ -200,6 +204,7 @@ class BaseAutoencoder(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = True  # kept sparse; densified a batch at a time
         tags.non_deterministic = False
         return tags
 
@@ -293,9 +298,10 @@ class BaseAutoencoder(BaseEstimator):
                     net.initialize()
                 data = self._training_data(X)
                 dataset = self._dataset(data)
-                if reset and net.capabilities_.init_from_data and isinstance(
-                        dataset, TensorDataset):
-                    net.module_.init_from_data(dataset.tensors[0])
+                if reset and net.capabilities_.init_from_data:
+                    rows = _init_rows(dataset)
+                    if rows is not None:
+                        net.module_.init_from_data(rows)
                 net.partial_fit(dataset)
             self.net_ = net
             self._after_training(X, data)
@@ -341,19 +347,23 @@ class BaseAutoencoder(BaseEstimator):
         not the validated input itself (the imputer drops empty columns).
         """
         module = self._module()
-        self.scaler_ = make_scaler(
-            self.scaling, self._default_scaling, capabilities(module).prefers_global_scaling
-        )
+        # Zeros of sparse input stay zeros: the scaling only divides.
+        centered = not (sp.issparse(X) and self._sparse_unstored == "zero")
+        self.scaler_ = make_scaler(self.scaling, self._default_scaling,
+                                   capabilities(module).prefers_global_scaling, centered)
         if is_categorical is None:
             is_categorical = self.is_categorical_
-        self.encoder_ = TableEncoder(np.flatnonzero(is_categorical), self.scaler_).fit(X)
+        self.encoder_ = TableEncoder(np.flatnonzero(is_categorical), self.scaler_,
+                                     self._sparse_unstored).fit(X)
 
     def _training_data(self, X):
         """The network input of ``X``, encoded once for training and ``_after_training``."""
         return self._network_input(X)
 
-    def _dataset(self, data) -> TensorDataset:
-        """The training data as tensors on the compute device."""
+    def _dataset(self, data) -> TensorDataset | SparseRowsDataset:
+        """The training data as tensors on the compute device (CSR stays sparse)."""
+        if sp.issparse(data):
+            return csr_dataset(data, data.data, self.device_, with_mask=False)
         return TensorDataset(self._to_tensor(data))
 
     def _after_training(self, X, data):
@@ -488,12 +498,7 @@ class BaseAutoencoder(BaseEstimator):
     def _validate_input(self, X, *, reset: bool):
         """Validate ``X``: a float array, or a table with categorical columns."""
         if sp.issparse(X):
-            raise TypeError(
-                "Sparse data was passed for X, but dense data is required. Use "
-                "'.toarray()' to convert to a dense numpy array. (AutoencoderImputer "
-                "with missing_values=0 accepts scipy.sparse input, whose entries that "
-                "are not stored are the missing ones.)"
-            )
+            return self._validate_sparse(X, reset=reset)
         listed = self.categorical_features is not None and not isinstance(
             self.categorical_features, str
         )
@@ -531,6 +536,32 @@ class BaseAutoencoder(BaseEstimator):
                 names = getattr(self, "feature_names_in_", None)
                 raise ValueError(_nan_message(names[gaps[0]] if names is not None
                                               else int(gaps[0])))
+        if reset:
+            self.is_categorical_ = np.zeros(X.shape[1], dtype=bool)
+        return X
+
+    def _validate_sparse(self, X, *, reset: bool):
+        """Validate scipy.sparse ``X`` of numbers, whose unstored entries are zeros.
+
+        It stays sparse (CSR): the scaling only divides, and the network
+        densifies a batch (or an inference chunk) at a time.
+        """
+        listed = self.categorical_features is not None and not isinstance(
+            self.categorical_features, str)
+        if listed and len(self.categorical_features):
+            raise ValueError(
+                "categorical_features cannot be used with sparse input: a sparse X "
+                "holds numbers only. One-hot encode the categories into the sparse "
+                "matrix, or pass a dense array or a DataFrame."
+            )
+        X = validate_data(self, X, reset=reset, accept_sparse="csr",
+                          dtype=[np.float64, np.float32], ensure_all_finite="allow-nan",
+                          ensure_min_samples=1)
+        gaps = np.isnan(X.data)
+        if gaps.any():
+            names = getattr(self, "feature_names_in_", None)
+            column = X.indices[np.flatnonzero(gaps)[0]]
+            raise ValueError(_nan_message(names[column] if names is not None else int(column)))
         if reset:
             self.is_categorical_ = np.zeros(X.shape[1], dtype=bool)
         return X
@@ -579,6 +610,8 @@ class BaseAutoencoder(BaseEstimator):
         return self.encoder_.encode(X, self.handle_unknown)[0]
 
     def _to_tensor(self, array: np.ndarray) -> torch.Tensor:
+        if sp.issparse(array):  # a chunk of sparse rows, densified on its own
+            array = array.toarray()
         array = np.ascontiguousarray(array, dtype=np.float32)
         if not array.flags.writeable:  # torch refuses read-only memory
             array = array.copy()
@@ -610,7 +643,7 @@ class BaseAutoencoder(BaseEstimator):
 
     def _map_encoded(self, x: np.ndarray, fn, n_out: int, dtype) -> np.ndarray:
         """``fn`` on chunks of the encoded rows ``x``, as tensors on the device."""
-        return self._map_chunks(len(x), lambda rows: fn(self._to_tensor(x[rows])), n_out, dtype)
+        return self._map_chunks(x.shape[0], lambda rows: fn(self._to_tensor(x[rows])), n_out, dtype)
 
     def _scoring_criterion(self) -> ColumnLoss:
         """The training criterion with ``reduction="none"``: per-column errors."""
@@ -731,6 +764,25 @@ def _tensors(state):
     if isinstance(state, (list, tuple)):
         return type(state)(_tensors(value) for value in state)
     return state
+
+
+def _init_rows(dataset) -> torch.Tensor | None:
+    """The scaled training rows a module initialises from, dense on the device.
+
+    Sparse rows are densified for this once, within scikit-learn's
+    ``working_memory``: a larger matrix gives a random sample of its rows
+    (drawn from torch's forked generator).
+    """
+    if isinstance(dataset, TensorDataset):
+        return dataset.tensors[0]
+    if not isinstance(dataset, SparseRowsDataset) or dataset.with_mask:
+        return None
+    n = len(dataset)
+    n_rows = get_chunk_n_rows(row_bytes=4 * dataset.n_columns, max_n_rows=n)
+    if n_rows >= n:
+        return dataset.rows(slice(None))[0]
+    index = torch.randperm(n)[:n_rows].sort().values.to(dataset.device)
+    return dataset.rows(index)[0]
 
 
 def _layer_sizes(sizes) -> tuple[int, ...]:

@@ -64,7 +64,9 @@ class SparseRowsDataset(torch.utils.data.Dataset):
     row offsets, so its memory is proportional to the number of stored
     entries. Each batch becomes two dense tensors, the rows with the entries
     that are not stored at 0 and the float mask of the stored ones: the
-    ``(x, observed)`` pair a :class:`TensorDataset` of the dense rows gives.
+    ``(x, observed)`` pair a :class:`TensorDataset` of the dense rows gives
+    (only ``x`` with ``with_mask=False``, where the unstored entries are
+    zeros rather than missing).
 
     Parameters
     ----------
@@ -76,21 +78,23 @@ class SparseRowsDataset(torch.utils.data.Dataset):
         Value of each stored entry.
     n_columns : int
         Width of the dense rows.
+    with_mask : bool, default=True
+        Give the mask of the stored entries with each batch.
     """
 
     def __init__(self, indptr: torch.Tensor, indices: torch.Tensor, values: torch.Tensor,
-                 n_columns: int):
+                 n_columns: int, with_mask: bool = True):
         if len(indices) != len(values) or int(indptr[-1]) != len(values):
             raise ValueError("SparseRowsDataset needs CSR arrays of matching lengths.")
         self.indptr, self.indices, self.values = indptr, indices, values
         self.n_columns = int(n_columns)
+        self.with_mask = with_mask
 
     def __len__(self) -> int:
         return len(self.indptr) - 1
 
     def __getitem__(self, index):
-        x, observed = self.rows(torch.as_tensor([index], device=self.device))
-        return x[0], observed[0]
+        return tuple(t[0] for t in self.rows(torch.as_tensor([index], device=self.device)))
 
     @property
     def device(self) -> torch.device:
@@ -117,6 +121,8 @@ class SparseRowsDataset(torch.utils.data.Dataset):
         columns = self.indices[positions]
         x = torch.zeros((n, self.n_columns), dtype=self.values.dtype, device=self.device)
         x[batch_rows, columns] = self.values[positions]
+        if not self.with_mask:
+            return [x]
         observed = torch.zeros_like(x)
         observed[batch_rows, columns] = 1.0
         return [x, observed]
@@ -128,7 +134,7 @@ class SparseRowsDataset(torch.utils.data.Dataset):
         indptr = torch.zeros(n + 1, dtype=self.indptr.dtype, device=self.device)
         indptr[1:] = torch.cumsum(counts, 0)
         return SparseRowsDataset(indptr, self.indices[positions], self.values[positions],
-                                 self.n_columns)
+                                 self.n_columns, self.with_mask)
 
     @property
     def nbytes(self) -> int:

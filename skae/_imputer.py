@@ -200,6 +200,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
     """
 
     _criterion_class = MaskedColumnLoss
+    _sparse_unstored = "missing"
 
     _parameter_constraints: dict = {
         **BaseAutoencoder._parameter_constraints,
@@ -252,10 +253,15 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         return _is_nan(self.missing_values)
 
     def _validate_input(self, X, *, reset: bool):
-        if sp.issparse(X) and _is_zero(self.missing_values):
-            return self._validate_sparse(X, reset=reset)
-        X = super()._validate_input(X, reset=reset)
-        if self._allows_nan():
+        if sp.issparse(X) and not _is_zero(self.missing_values):
+            raise TypeError(
+                "Sparse data was passed for X, but dense data is required for "
+                f"missing_values={self.missing_values!r}. Use '.toarray()' to convert to "
+                "a dense numpy array, or set missing_values=0: then the entries a "
+                "scipy.sparse X does not store are the missing ones."
+            )
+        X = super()._validate_input(X, reset=reset)  # sparse: _validate_sparse below
+        if sp.issparse(X) or self._allows_nan():
             return X
         if isinstance(X, pd.DataFrame):
             return X.mask(X.eq(self.missing_values))

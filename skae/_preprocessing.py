@@ -7,6 +7,7 @@ scikit-learn's) and fitting them on the stored entries of a sparse matrix.
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.preprocessing import RobustScaler, StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -21,6 +22,13 @@ class GlobalScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     on its own would distort the picture and blow up features that are
     almost constant. Missing values (NaN) are ignored in ``fit`` and kept.
 
+    Parameters
+    ----------
+    with_mean : bool, default=True
+        Subtract the overall mean. ``False`` only divides by the overall
+        standard deviation, which keeps zeros at zero: the scaling of
+        scipy.sparse input, as for ``StandardScaler(with_mean=False)``.
+
     Attributes
     ----------
     mean_ : ndarray of shape (n_features,)
@@ -30,6 +38,9 @@ class GlobalScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     n_features_in_ : int
         Number of features seen during fit.
     """
+
+    def __init__(self, with_mean=True):
+        self.with_mean = with_mean
 
     def fit(self, X, y=None):
         """Learn the overall mean and standard deviation of ``X``.
@@ -46,10 +57,17 @@ class GlobalScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self : object
             Fitted scaler.
         """
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan")
-        mean = float(np.nanmean(X)) if np.isfinite(X).any() else 0.0
-        std = float(np.nanstd(X)) if np.isfinite(X).any() else 1.0
-        self.mean_ = np.full(X.shape[1], mean)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan",
+                          accept_sparse=False if self.with_mean else "csr")
+        if sp.issparse(X):  # every entry counts, the ones not stored as zeros
+            values = X.data.astype(np.float64)
+            mean = values.sum() / max(X.shape[0] * X.shape[1], 1)
+            std = float(np.sqrt(max((values**2).sum() / max(X.shape[0] * X.shape[1], 1)
+                                    - mean**2, 0.0)))
+        else:
+            mean = float(np.nanmean(X)) if np.isfinite(X).any() else 0.0
+            std = float(np.nanstd(X)) if np.isfinite(X).any() else 1.0
+        self.mean_ = np.full(X.shape[1], mean if self.with_mean else 0.0)
         self.scale_ = np.full(X.shape[1], std if std > 0 else 1.0)
         return self
 
@@ -67,7 +85,10 @@ class GlobalScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
-                          ensure_all_finite="allow-nan")
+                          ensure_all_finite="allow-nan",
+                          accept_sparse=False if self.with_mean else "csr")
+        if sp.issparse(X):
+            return X.multiply(1.0 / self.scale_).tocsr().astype(X.dtype, copy=False)
         return ((X - self.mean_) / self.scale_).astype(X.dtype, copy=False)
 
     def inverse_transform(self, X):
@@ -87,18 +108,24 @@ class GlobalScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return (X * self.scale_ + self.mean_).astype(X.dtype, copy=False)
 
 
-def make_scaler(scaling: str | None, default: str, prefers_global: bool = False
-                ) -> TransformerMixin:
+def make_scaler(scaling: str | None, default: str, prefers_global: bool = False,
+                centered: bool = True) -> TransformerMixin:
     """The scaler for the ``scaling`` parameter.
 
     ``"auto"`` is ``"global"`` for modules that prefer it (images) and the
     estimator's ``default`` otherwise; ``None`` leaves the data as they are.
+    ``centered=False`` gives the variant that only divides (no centering),
+    which keeps the zeros of scipy.sparse input at zero.
     """
     if scaling == "auto":
         scaling = "global" if prefers_global else default
     if scaling is None:
         return StandardScaler(with_mean=False, with_std=False)
-    return {"standard": StandardScaler, "robust": RobustScaler, "global": GlobalScaler}[scaling]()
+    if scaling == "robust":
+        return RobustScaler(with_centering=centered)
+    if scaling == "standard":
+        return StandardScaler(with_mean=centered)
+    return GlobalScaler(with_mean=centered)
 
 
 #: Entries per dense block when sparse rows are handled block by block.

@@ -79,15 +79,22 @@ class SparseRows(DenseRows):
 
     @staticmethod
     def dataset(data, to_tensor):
-        # Stored entries only, on the device; batches are densified one at a time.
         X, values = data
-        device = to_tensor(np.zeros(0)).device
+        return csr_dataset(X, values, to_tensor(np.zeros(0)).device)
 
-        def on_device(array, dtype):
-            return torch.from_numpy(np.asarray(array, dtype=dtype)).to(device)
 
-        return SparseRowsDataset(on_device(X.indptr, np.int64), on_device(X.indices, np.int64),
-                                 on_device(values, np.float32), X.shape[1])
+def csr_dataset(X, values, device, with_mask: bool = True) -> SparseRowsDataset:
+    """The stored entries of CSR ``X`` (with ``values``) on ``device``, batches densified.
+
+    ``with_mask=False`` for matrices whose unstored entries are zeros (the
+    transformer's and the detector's sparse input), not missing values.
+    """
+
+    def on_device(array, dtype):
+        return torch.from_numpy(np.asarray(array, dtype=dtype)).to(device)
+
+    return SparseRowsDataset(on_device(X.indptr, np.int64), on_device(X.indices, np.int64),
+                             on_device(values, np.float32), X.shape[1], with_mask)
 
 
 def row_source(X) -> DenseRows:

@@ -115,11 +115,17 @@ class TableEncoder:
         Positions of the categorical columns.
     scaler : sklearn transformer
         Scaler of the numeric columns (NaN-aware).
+    unstored : {"missing", "zero"}, default="missing"
+        What the entries a scipy.sparse ``X`` does not store are: missing
+        values (the imputer's ``missing_values=0``) or zeros (the transformer
+        and the detector, which keep ``X`` sparse and densify a batch at a
+        time).
     """
 
-    def __init__(self, categorical, scaler):
+    def __init__(self, categorical, scaler, unstored="missing"):
         self.categorical = list(categorical)
         self.scaler = scaler
+        self.unstored = unstored
 
     @property
     def mixed(self) -> bool:
@@ -133,7 +139,7 @@ class TableEncoder:
         self.numeric = [j for j in range(self.n_columns) if j not in set(self.categorical)]
         if not self.mixed:
             with np.errstate(over="ignore", invalid="ignore"):  # checked below
-                if sp.issparse(X):
+                if sp.issparse(X) and self.unstored == "missing":
                     fit_on_stored(self.scaler, X)
                 else:
                     self.scaler.fit(X)
@@ -231,9 +237,13 @@ class TableEncoder:
         -------
         x : ndarray of shape (n_samples, width), float32
             Scaled numbers and one-hot categories; 0 where a value is missing.
-        observed : ndarray of shape (n_samples, n_columns), bool
-            Which values are present.
+            A CSR matrix for scipy.sparse ``X`` (``unstored="zero"``).
+        observed : ndarray of shape (n_samples, n_columns), bool, or None
+            Which values are present; None for scipy.sparse ``X``, where
+            every entry is.
         """
+        if sp.issparse(X):
+            return self._encode_sparse(X), None
         if not self.mixed:
             # Scaled in the input's precision: float32 cannot hold 1e30 - 1e30 + 1.
             scaled = self.scaler.transform(X)
@@ -270,6 +280,18 @@ class TableEncoder:
             x[rows, self.slices[j].start + codes[present]] = 1.0
             observed[:, j] = present
         return x, observed
+
+    def _encode_sparse(self, X):
+        """The scaled CSR matrix (float32) of numbers whose unstored entries are zeros.
+
+        The scaler divides without centering, so zeros stay zero and the
+        result stays sparse; the network densifies it a batch at a time.
+        """
+        scaled = sp.csr_matrix(self.scaler.transform(X))
+        peaks = np.zeros(X.shape[1])
+        np.maximum.at(peaks, scaled.indices, np.abs(scaled.data))
+        self._check_peaks(peaks, X)
+        return scaled.astype(np.float32)
 
     def encode_stored(self, X) -> np.ndarray:
         """Scaled values of the stored entries of a CSR matrix of numbers.

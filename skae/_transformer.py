@@ -236,7 +236,7 @@ class AutoencoderTransformer(
         self.noise_std_ = None
         if self.net_.capabilities_.variational:
             # The decoder's noise: each feature's residual spread, scaled units.
-            x = data[self._row_sample(len(data), 10_000, salt=0x5A3)]
+            x = data[self._row_sample(data.shape[0], 10_000, salt=0x5A3)]
             errors = self._column_errors(x, float_dtype(X))
             self.noise_std_ = np.sqrt(errors.mean(axis=0))[self.encoder_.numeric]
 

@@ -130,16 +130,89 @@ def test_sample_imputations_of_sparse_input():
     assert not np.array_equal(draws[0], draws[1])
 
 
-def test_sparse_with_other_missing_values_or_estimators_says_how():
+def test_sparse_with_other_missing_values_says_how():
     _, sparse = _ratings(n_users=20, n_items=10, observed=0.5)
-    for estimator in (
-        AutoencoderImputer(),
-        AutoencoderImputer(missing_values=-1),
-        AutoencoderTransformer(),
-        AutoencoderAnomalyDetector(),
-    ):
+    for estimator in (AutoencoderImputer(), AutoencoderImputer(missing_values=-1)):
         with pytest.raises(TypeError, match=r"toarray.*missing_values=0"):
             estimator.fit(sparse)
+
+
+# ----------------------------------------------------------------------
+# The transformer and the detector: unstored entries are zeros
+# ----------------------------------------------------------------------
+def _tfidf_like(n_rows=240, n_columns=60, density=0.08, seed=0):
+    """Non-negative sparse rows with a low-rank structure (as TF-IDF has)."""
+    rng = np.random.default_rng(seed)
+    topics = rng.random((n_rows, 3)) @ rng.random((3, n_columns))
+    kept = rng.random((n_rows, n_columns)) < density
+    return sp.csr_matrix(np.where(kept, topics, 0.0))
+
+
+@pytest.mark.parametrize("cls", [AutoencoderTransformer, AutoencoderAnomalyDetector])
+@pytest.mark.parametrize("scaling", ["auto", "standard", "robust", "global", None])
+def test_sparse_fit_equals_the_dense_fit_under_the_same_scaling(cls, scaling):
+    """Sparse input is scaled without centering; a dense fit of the same scaled rows agrees."""
+    X = _tfidf_like()
+    params = dict(FAST, n_components=3, scaling=scaling)
+    on_sparse = cls(**params).fit(X)
+    scaler = on_sparse.scaler_
+    assert not getattr(scaler, "with_mean", False) and not getattr(scaler, "with_centering", False)
+    scale = getattr(scaler, "scale_", None)
+    scaled = X.toarray() / (1.0 if scale is None else scale)
+    on_dense = cls(**{**params, "scaling": None}).fit(scaled)
+    rtol = dict(rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(on_sparse.score_samples(X), on_dense.score_samples(scaled), **rtol)
+    if cls is AutoencoderTransformer:
+        codes = on_sparse.transform(X)
+        np.testing.assert_allclose(codes, on_dense.transform(scaled), **rtol)
+        np.testing.assert_allclose(on_sparse.fit_transform(X), codes, **rtol)
+        back = on_sparse.inverse_transform(codes)
+        assert isinstance(back, np.ndarray) and back.shape == X.shape
+    else:
+        np.testing.assert_array_equal(on_sparse.predict(X), on_dense.predict(scaled))
+        explained = on_sparse.explain(X[:5])
+        np.testing.assert_allclose(explained.to_numpy(), on_dense.explain(scaled[:5]).to_numpy(),
+                                   **rtol)
+    # Dense rows give the same outputs as sparse rows, and X is left as it was.
+    before = X.copy()
+    np.testing.assert_allclose(on_sparse.score_samples(X.toarray()),
+                               on_sparse.score_samples(X), **rtol)
+    assert (X != before).nnz == 0
+
+
+@pytest.mark.parametrize("fmt", ["csc", "coo"])
+def test_sparse_formats_and_float32_for_the_transformer(fmt):
+    X = _tfidf_like()
+    reference = AutoencoderTransformer(**FAST).fit(X).transform(X)
+    other = X.asformat(fmt).astype(np.float32)
+    codes = AutoencoderTransformer(**FAST).fit(other).transform(other)
+    assert codes.dtype == np.float32
+    np.testing.assert_allclose(codes, reference, rtol=1e-4, atol=1e-5)
+
+
+def test_sparse_training_data_stays_sparse():
+    X = _tfidf_like()
+    est = AutoencoderTransformer(**FAST).fit(X)
+    data = est._training_data(X)
+    assert sp.issparse(data) and data.nnz == X.nnz
+    dataset = est._dataset(data)
+    assert isinstance(dataset, SparseRowsDataset) and not dataset.with_mask
+    (x,) = dataset.rows(slice(0, 7))
+    np.testing.assert_allclose(x.numpy(), data[:7].toarray())
+
+
+@pytest.mark.parametrize("cls", [AutoencoderTransformer, AutoencoderAnomalyDetector])
+def test_sparse_input_errors_for_the_transformer_and_detector(cls):
+    X = _tfidf_like(n_rows=30)
+    with pytest.raises(ValueError, match="categorical_features cannot be used with sparse"):
+        cls(categorical_features=[0], **FAST).fit(X)
+    bad = X.copy()
+    bad.data[3] = np.nan
+    with pytest.raises(ValueError, match=f"NaN.*column {bad.indices[3]}"):
+        cls(**FAST).fit(bad)
+    fitted = cls(**FAST).fit(X)
+    with pytest.raises(ValueError, match="features"):
+        fitted.score_samples(X[:, :10])
 
 
 @pytest.mark.parametrize(
