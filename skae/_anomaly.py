@@ -19,6 +19,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._base import BaseAutoencoder, check_n_components, float_dtype, store_params
 from ._docstrings import fill_doc
 from ._modules._protocol import capabilities
+from ._persist import pack_forest, unpack_forest
 
 #: ``contamination="auto"`` flags training scores beyond the upper quartile
 #: by this many interquartile ranges (Tukey's "far out" fence).
@@ -238,7 +239,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to score.
 
         Returns
@@ -258,7 +259,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to score.
 
         Returns
@@ -273,7 +274,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to label.
 
         Returns
@@ -288,7 +289,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to explain.
         relative : bool, default=True
             ``True``: each feature's squared reconstruction error divided by
@@ -316,6 +317,20 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         if columns is None:
             columns = [f"x{i}" for i in range(self.n_features_in_)]
         return pd.DataFrame(errors.astype(float_dtype(X)), columns=list(columns), index=index)
+
+
+    def __getstate__(self):
+        """The base's compact state, with the isolation forest packed into a few arrays."""
+        state = super().__getstate__()
+        if state.get("isolation_forest_") is not None:
+            state["isolation_forest_"] = pack_forest(state["isolation_forest_"])
+        return state
+
+    def __setstate__(self, state):
+        forest = state.get("isolation_forest_")
+        if isinstance(forest, dict):
+            state = {**state, "isolation_forest_": unpack_forest(forest)}
+        super().__setstate__(state)
 
 
 def _robust_center_scale(scores: np.ndarray) -> tuple[float, float]:

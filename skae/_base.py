@@ -59,6 +59,7 @@ from ._net import (
     HoldOut,
     TrainingDivergedError,
 )
+from ._persist import history_from_json, history_to_json
 from ._preprocessing import SCALINGS, make_scaler
 from ._rows import csr_dataset
 from ._tabular import TableEncoder, categorical_columns, check_column_dtypes
@@ -232,7 +233,7 @@ class BaseAutoencoder(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
         y : Ignored
             Not used, present for API consistency by convention.
@@ -256,7 +257,7 @@ class BaseAutoencoder(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
         y : Ignored
             Not used, present for API consistency by convention.
@@ -677,10 +678,14 @@ class BaseAutoencoder(BaseEstimator):
         """The estimator's state for pickle, joblib and ``skops.io``.
 
         The net is not pickled: its module and optimizer are kept as state
-        dicts of NumPy arrays, with its history as a list, and the net is
-        rebuilt from the estimator's parameters on load. Everything is plain
-        Python, NumPy and scikit-learn objects, so ``skops.io`` can load the
-        state without running code from the file.
+        dicts of NumPy arrays (one per tensor; the optimizer's moments too, so
+        that ``partial_fit`` continues exactly), its history as one JSON
+        string of the epoch summaries (skorch's per-batch rows are dropped),
+        and the net is rebuilt from the estimator's parameters on load.
+        Everything is plain Python, NumPy and scikit-learn objects, so
+        ``skops.io`` can load the state without running code from the file,
+        and few of them, so a ``skops.io`` file stays about the size of a
+        pickle (see :mod:`skae._persist`).
         """
         state = dict(vars(self))
         net = state.pop("net_", None)
@@ -689,7 +694,7 @@ class BaseAutoencoder(BaseEstimator):
                 "max_epochs": int(net.max_epochs),
                 "module": _arrays(net.module_.state_dict()),
                 "optimizer": _arrays(net.optimizer_.state_dict()),
-                "history": list(net.history_),
+                "history": history_to_json(net.history_),
             }
         if state.get("device_") is not None:
             state["device_"] = str(state["device_"])
@@ -722,7 +727,9 @@ class BaseAutoencoder(BaseEstimator):
             net.initialize()
         net.module_.load_state_dict(_tensors(saved["module"]))
         net.optimizer_.load_state_dict(_tensors(saved["optimizer"]))
-        net.history_ = History(saved["history"])
+        history = saved["history"]
+        net.history_ = History(history_from_json(history) if isinstance(history, str)
+                               else history)
         self.net_ = net
 
 

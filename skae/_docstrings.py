@@ -57,6 +57,11 @@ _NETWORK_PARAMETERS = """\
         ``"global"``: all features by one mean and standard deviation (for
         pixels and signals); None: no scaling. ``"auto"`` is ``"%(scaling_auto)s"``,
         and ``"global"`` for image modules such as :class:`ConvAutoencoder`.
+        A scipy.sparse ``X`` whose unstored entries are zeros is scaled
+        without centering, so that it stays sparse: each scaling only
+        divides (by the standard deviation, the interquartile range or the
+        overall standard deviation), as ``StandardScaler(with_mean=False)``
+        does.
 
     categorical_features : "from_dtype", None, or array-like of str, int or \
 bool, default="from_dtype"
