@@ -1,8 +1,11 @@
-"""Docstring fragments shared by the estimators.
+"""Docstring fragments shared by the estimators, the modules and the helpers.
 
 The three estimators share their network and training parameters; their
 descriptions live here once and are spliced into each class docstring with
-:func:`fill_doc` (``%(name)s`` placeholders, as MNE-Python does). Defaults are
+:func:`fill_doc` (``%(name)s`` placeholders, as MNE-Python does). Parameter
+descriptions that methods and functions share (a module's scaled rows, the
+training ``X`` and ``y``, a window's length and step) are spliced in by
+:func:`shared_doc`, a ``%(name)s`` line at a time. Defaults are
 never written by hand: ``%(<parameter>_default)s`` is filled from the class's
 constructor signature, so the documentation cannot drift from the code
 (``tests/test_docstrings.py`` checks every documented default).
@@ -11,6 +14,8 @@ constructor signature, so the documentation cannot drift from the code
 from __future__ import annotations
 
 import inspect
+import re
+import textwrap
 
 _AUTOENCODER_MODULE = """module : torch.nn.Module class or instance, default=None
         The autoencoder to train. ``None`` builds an :class:`MLPAutoencoder`
@@ -210,3 +215,41 @@ def fill_doc(cls):
     fragments = {key: value % values for key, value in DOCS.items()}
     cls.__doc__ = cls.__doc__ % fragments
     return cls
+
+
+#: Parameter descriptions shared by functions and methods, for :func:`shared_doc`.
+FRAGMENTS = {
+    "fit_X_y": """\
+X : {array-like, sparse matrix} of shape (n_samples, n_features)
+    Training data.
+y : Ignored
+    Not used, present for API consistency by convention.""",
+    "rows": """\
+x : torch.Tensor of shape (n, n_features)
+    Scaled rows.""",
+    "rows_and_mask": """\
+x : torch.Tensor of shape (n, n_features)
+    Scaled rows (the values of entries that are not visible are ignored).
+visible : torch.Tensor of shape (n, n_features)
+    1 where an entry may be seen, 0 elsewhere.""",
+    "window": """\
+window_length : int
+    Time steps per window.
+step : int, default=1
+    Time steps between the starts of consecutive windows.""",
+}
+
+
+def shared_doc(obj):
+    """Decorator replacing each line ``%(name)s`` of ``obj.__doc__`` by a fragment.
+
+    The fragment (:data:`FRAGMENTS`) takes the indentation of the line it
+    replaces, so it reads the same in a function's and a method's docstring.
+    """
+    obj.__doc__ = re.sub(
+        r"^( *)%\((\w+)\)s$",
+        lambda match: textwrap.indent(FRAGMENTS[match[2]], match[1]),
+        obj.__doc__,
+        flags=re.MULTILINE,
+    )
+    return obj

@@ -113,33 +113,10 @@ class ConvAutoencoder(ReconstructionModule):
         self.activation = ACTIVATIONS[activation]()
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Map flattened images to codes.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (n, n_features)
-            Scaled rows.
-
-        Returns
-        -------
-        z : torch.Tensor of shape (n, n_components)
-            Codes.
-        """
+        # Rows are flattened images.
         return self.encoder(x.reshape(-1, *self.image_shape))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Map codes to flattened images.
-
-        Parameters
-        ----------
-        z : torch.Tensor of shape (n, n_components)
-            Codes.
-
-        Returns
-        -------
-        x_hat : torch.Tensor of shape (n, n_features)
-            Reconstructed rows.
-        """
         h = self.unflatten(self.expand(z))
         targets = self.sizes[-2::-1]
         for i, (deconv, size) in enumerate(zip(self.deconvs, targets)):

@@ -7,11 +7,13 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from .._docstrings import shared_doc
 from ._layers import make_mlp
+from ._protocol import ImputerModule
 from ._variational import code_distribution, prior_kl
 
 
-class DenoisingImputerMLP(nn.Module):
+class DenoisingImputerMLP(ImputerModule):
     """Denoising imputation network that sees the missing-value mask.
 
     The input is the row with hidden and missing entries set to zero,
@@ -61,20 +63,6 @@ class DenoisingImputerMLP(nn.Module):
         return out if self.linear is None else out + self.linear(inputs)
 
     def forward(self, x: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
-        """Predict every entry of the rows from the visible ones.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (n, n_features)
-            Scaled rows (the values of entries that are not visible are ignored).
-        visible : torch.Tensor of shape (n, n_features)
-            1 where an entry may be seen, 0 elsewhere.
-
-        Returns
-        -------
-        output : torch.Tensor or tuple
-            The reconstructed rows (with the KL penalty, for the variational network).
-        """
         seen = visible > 0
         filled = torch.where(seen, x, torch.zeros_like(x))
         out = self._predict(torch.cat([filled, visible], dim=1))
@@ -84,7 +72,7 @@ class DenoisingImputerMLP(nn.Module):
         return out
 
 
-class VariationalImputerMLP(nn.Module):
+class VariationalImputerMLP(ImputerModule):
     """Variational imputation network: a distribution over codes for each row.
 
     The encoder sees the row with its gaps and the mask of visible entries
@@ -140,26 +128,13 @@ class VariationalImputerMLP(nn.Module):
         return self.decoder(torch.cat([z, inputs], dim=1))
 
     def forward(self, x: torch.Tensor, visible: torch.Tensor):
-        """Predict every entry of the rows from the visible ones.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (n, n_features)
-            Scaled rows (the values of entries that are not visible are ignored).
-        visible : torch.Tensor of shape (n, n_features)
-            1 where an entry may be seen, 0 elsewhere.
-
-        Returns
-        -------
-        output : torch.Tensor or tuple
-            The reconstructed rows (with the KL penalty, for the variational network).
-        """
         inputs = self._inputs(x, visible)
         codes = code_distribution(self.encoder(inputs))
         z = codes.rsample() if self.training else codes.loc
         kl = prior_kl(codes).mean()
         return self._decode(z, inputs), self.beta * kl / self.n_features
 
+    @shared_doc
     def sample(
         self, x: torch.Tensor, visible: torch.Tensor, generator: torch.Generator | None = None
     ) -> torch.Tensor:
@@ -167,10 +142,7 @@ class VariationalImputerMLP(nn.Module):
 
         Parameters
         ----------
-        x : torch.Tensor of shape (n, n_features)
-            Scaled rows (the values of entries that are not visible are ignored).
-        visible : torch.Tensor of shape (n, n_features)
-            1 where an entry may be seen, 0 elsewhere.
+        %(rows_and_mask)s
         generator : torch.Generator or None, default=None
             Source of randomness.
 

@@ -130,33 +130,11 @@ class ReconstructionModule(AutoencoderModule):
     """
 
     def corrupt_inputs(self, x: torch.Tensor) -> torch.Tensor:
-        """The corruption of denoising training (``noise``, ``noise_type``).
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (n, n_features)
-            Scaled rows.
-
-        Returns
-        -------
-        x_noisy : torch.Tensor of shape (n, n_features)
-            Corrupted rows.
-        """
+        # Corruption of kind noise_type at level noise.
         return corrupt(x, self.noise, self.noise_type)
 
     def forward(self, x: torch.Tensor):
-        """Reconstruct ``x``; in training, from a corrupted copy, with the L1 penalty.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (n, n_features)
-            Scaled rows.
-
-        Returns
-        -------
-        output : torch.Tensor or tuple
-            The reconstruction, or ``(x_hat, penalty)`` in training with ``sparsity > 0``.
-        """
+        # In training: from corrupted rows, with the L1 penalty on the codes (sparsity).
         if self.training:
             x = self.corrupt_inputs(x)
         z = self.encode(x)

@@ -95,18 +95,7 @@ class MLPAutoencoder(ReconstructionModule):
         self.register_buffer("code_range", empty.expand(2, n_components).clone())
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Map rows to codes (non-negative, to allow exact zeros, when sparse).
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (n, n_features)
-            Scaled rows.
-
-        Returns
-        -------
-        z : torch.Tensor of shape (n, n_components)
-            Codes.
-        """
+        # Codes pass through a ReLU when sparse, so that the L1 penalty can reach exact zeros.
         if not self.linear_path:
             z = self.encoder(x)
         else:
@@ -118,18 +107,6 @@ class MLPAutoencoder(ReconstructionModule):
         return torch.relu(z) if self.sparsity > 0 else z
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Map codes to reconstructed rows.
-
-        Parameters
-        ----------
-        z : torch.Tensor of shape (n, n_components)
-            Codes.
-
-        Returns
-        -------
-        x_hat : torch.Tensor of shape (n, n_features)
-            Reconstructed rows.
-        """
         if not self.linear_path:
             return self.decoder(z)
         x_hat = self.decoder_linear(z)

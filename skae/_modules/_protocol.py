@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .._docstrings import shared_doc
+
 
 class AutoencoderModule(nn.Module):
     """Base class of autoencoder modules, declaring the protocol's defaults.
@@ -46,24 +48,94 @@ class AutoencoderModule(nn.Module):
     activation_width: int = 0
     noise: float = 0.0
 
+    @shared_doc
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Map scaled rows ``(n, n_features)`` to codes ``(n, n_components)``."""
+        """Map scaled rows to codes.
+
+        Parameters
+        ----------
+        %(rows)s
+
+        Returns
+        -------
+        z : torch.Tensor of shape (n, n_components)
+            Codes.
+        """
         raise NotImplementedError(f"{type(self).__name__} must define encode(x).")
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Map codes ``(n, n_components)`` to reconstructed rows ``(n, n_features)``."""
+        """Map codes to reconstructed rows.
+
+        Parameters
+        ----------
+        z : torch.Tensor of shape (n, n_components)
+            Codes.
+
+        Returns
+        -------
+        x_hat : torch.Tensor of shape (n, n_features)
+            Reconstructed rows.
+        """
         raise NotImplementedError(f"{type(self).__name__} must define decode(z).")
 
+    @shared_doc
     def forward(self, x: torch.Tensor):
-        """Reconstruction, or ``(x_hat, penalty)`` with a penalty added to the loss."""
+        """Reconstruct ``x`` for training (in training mode, from corrupted rows).
+
+        Parameters
+        ----------
+        %(rows)s
+
+        Returns
+        -------
+        output : torch.Tensor or tuple
+            The reconstruction, or ``(x_hat, penalty)`` with a penalty that
+            is added to the loss (an L1 penalty on the codes, a KL term).
+        """
         return self.decode(self.encode(x))
 
+    @shared_doc
     def corrupt_inputs(self, x: torch.Tensor) -> torch.Tensor:
-        """The corruption of denoising training; the identity by default."""
+        """Corrupt rows for denoising training; the identity by default.
+
+        Parameters
+        ----------
+        %(rows)s
+
+        Returns
+        -------
+        x_noisy : torch.Tensor of shape (n, n_features)
+            Corrupted rows.
+        """
         return x
 
     def init_from_data(self, x: torch.Tensor) -> None:
         """Start from the scaled training rows ``x``; nothing by default."""
+
+
+class ImputerModule(nn.Module):
+    """Base class of the imputation modules (``forward(x, visible)``).
+
+    The imputer hides observed entries and trains the module to predict
+    them from the visible ones. Optional: ``sample(x, visible, generator)``
+    draws imputations (``AutoencoderImputer.sample_imputations``).
+    """
+
+    @shared_doc
+    def forward(self, x: torch.Tensor, visible: torch.Tensor):
+        """Predict every entry of the rows from the visible ones.
+
+        Parameters
+        ----------
+        %(rows_and_mask)s
+
+        Returns
+        -------
+        output : torch.Tensor or tuple
+            The reconstructed rows, or ``(x_hat, penalty)`` with a penalty
+            that is added to the loss (a variational network's KL term).
+        """
+        raise NotImplementedError(f"{type(self).__name__} must define forward(x, visible).")
 
 
 @dataclass(frozen=True)

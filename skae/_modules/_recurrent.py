@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from ._layers import ReconstructionModule, check_noise
+from ._protocol import ImputerModule
 
 CELLS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -157,35 +158,12 @@ class RecurrentAutoencoder(ReconstructionModule):
         self.activation_width = _activation_width(seq_len, hidden_size, cell)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Map flattened windows to codes.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (n, n_features)
-            Scaled rows.
-
-        Returns
-        -------
-        z : torch.Tensor of shape (n, n_components)
-            Codes.
-        """
+        # Rows are flattened windows; the code is read off the last state.
         _, state = self.encoder_rnn(x.reshape(-1, *self.sequence_shape))
         last = (state[0] if self.is_lstm else state)[-1]
         return self.to_code(last)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Map codes to flattened windows.
-
-        Parameters
-        ----------
-        z : torch.Tensor of shape (n, n_components)
-            Codes.
-
-        Returns
-        -------
-        x_hat : torch.Tensor of shape (n, n_features)
-            Reconstructed rows.
-        """
         h = self.from_code(z)
         steps = h.unsqueeze(1).expand(-1, self.sequence_shape[0], -1).contiguous()
         h0 = h.unsqueeze(0).expand(self.num_layers, -1, -1).contiguous()
@@ -194,7 +172,7 @@ class RecurrentAutoencoder(ReconstructionModule):
         return self.output(out).flatten(1)
 
 
-class RecurrentImputer(nn.Module):
+class RecurrentImputer(ImputerModule):
     """Bidirectional recurrent imputation network for windows flattened into rows.
 
     Follows the imputer protocol of :class:`DenoisingImputerMLP`: at every
@@ -238,20 +216,6 @@ class RecurrentImputer(nn.Module):
         self.activation_width = 2 * _activation_width(self.sequence_shape[0], hidden_size, cell)
 
     def forward(self, x: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
-        """Predict every entry of the windows from the visible ones.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (n, n_features)
-            Scaled rows (the values of entries that are not visible are ignored).
-        visible : torch.Tensor of shape (n, n_features)
-            1 where an entry may be seen, 0 elsewhere.
-
-        Returns
-        -------
-        x_hat : torch.Tensor of shape (n, n_features)
-            The reconstructed rows.
-        """
         filled = torch.where(visible > 0, x, torch.zeros_like(x))
         steps = torch.cat(
             [filled.reshape(-1, *self.sequence_shape), visible.reshape(-1, *self.sequence_shape)],

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch.distributions import Normal, kl_divergence
 
+from .._docstrings import shared_doc
 from ._layers import ReconstructionModule, check_noise, make_mlp
 
 
@@ -81,13 +82,13 @@ class VariationalAutoencoder(ReconstructionModule):
         self.encoder = make_mlp([n_features, *hidden, 2 * n_components], activation, dropout)
         self.decoder = make_mlp([n_components, *hidden[::-1], n_features], activation, dropout)
 
+    @shared_doc
     def encode_distribution(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and log-variance of the code distribution of each row.
 
         Parameters
         ----------
-        x : torch.Tensor of shape (n, n_features)
-            Scaled rows.
+        %(rows)s
 
         Returns
         -------
@@ -100,50 +101,14 @@ class VariationalAutoencoder(ReconstructionModule):
         return codes.loc, 2 * codes.scale.log()
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """The posterior mean of each row's code.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (n, n_features)
-            Scaled rows.
-
-        Returns
-        -------
-        z : torch.Tensor of shape (n, n_components)
-            Codes.
-        """
+        # The posterior mean of each row's code.
         return code_distribution(self.encoder(x)).loc
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Map codes to reconstructed rows.
-
-        Parameters
-        ----------
-        z : torch.Tensor of shape (n, n_components)
-            Codes.
-
-        Returns
-        -------
-        x_hat : torch.Tensor of shape (n, n_features)
-            Reconstructed rows.
-        """
         return self.decoder(z)
 
     def forward(self, x: torch.Tensor):
-        """Reconstruction and the KL penalty; codes are sampled in training.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (n, n_features)
-            Scaled rows.
-
-        Returns
-        -------
-        x_hat : torch.Tensor of shape (n, n_features)
-            Reconstructed rows.
-        penalty : torch.Tensor
-            ``beta`` times the mean KL divergence, per feature.
-        """
+        # Codes are sampled in training; the penalty is beta times the mean KL divergence, per feature.
         if self.training:
             x = self.corrupt_inputs(x)
         codes = code_distribution(self.encoder(x))
@@ -151,13 +116,13 @@ class VariationalAutoencoder(ReconstructionModule):
         penalty = self.beta * prior_kl(codes).mean() / self.n_features
         return self.decode(z), penalty
 
+    @shared_doc
     def kl_divergence(self, x: torch.Tensor) -> torch.Tensor:
         """KL divergence of each row's code distribution from the prior.
 
         Parameters
         ----------
-        x : torch.Tensor of shape (n, n_features)
-            Scaled rows.
+        %(rows)s
 
         Returns
         -------
