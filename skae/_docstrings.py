@@ -219,6 +219,27 @@ def fill_doc(cls):
 
 #: Parameter descriptions shared by functions and methods, for :func:`shared_doc`.
 FRAGMENTS = {
+    "corruption": """\
+noise : float, default=0.0
+    Corruption of the inputs during training (a denoising autoencoder):
+    the network learns to reconstruct the clean rows from corrupted ones.
+    See ``noise_type``.
+noise_type : {"gaussian", "mask"}, default="gaussian"
+    ``"gaussian"`` adds noise of standard deviation ``noise`` to the
+    scaled inputs; ``"mask"`` sets each input entry to zero (its scaled
+    mean) with probability ``noise``.""",
+    "mlp_parameters": """\
+n_features : int
+    Width of the input rows.
+n_components : int
+    Width of the code.
+hidden_layer_sizes : sequence of int, default=(256, 128)
+    Widths of the encoder's hidden layers; the decoder uses them in
+    reverse order.
+activation : str, default="silu"
+    Hidden activation, a key of :data:`ACTIVATIONS`.
+dropout : float, default=0.0
+    Dropout probability after each hidden activation.""",
     "fit_X_y": """\
 X : {array-like, sparse matrix} of shape (n_samples, n_features)
     Training data.

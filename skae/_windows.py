@@ -7,6 +7,8 @@ import numbers
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ._docstrings import shared_doc
+
 
 def _check_window(window_length, step, n_steps: int | None = None) -> None:
     for name, value in (("window_length", window_length), ("step", step)):
@@ -18,6 +20,7 @@ def _check_window(window_length, step, n_steps: int | None = None) -> None:
         )
 
 
+@shared_doc
 def n_windows(n_steps: int, window_length: int, step: int = 1) -> int:
     """Number of windows :func:`sliding_windows` cuts from ``n_steps`` steps.
 
@@ -25,10 +28,7 @@ def n_windows(n_steps: int, window_length: int, step: int = 1) -> int:
     ----------
     n_steps : int
         Length of the series.
-    window_length : int
-        Time steps per window.
-    step : int, default=1
-        Time steps between the starts of consecutive windows.
+    %(window)s
 
     Returns
     -------
@@ -45,6 +45,7 @@ def n_windows(n_steps: int, window_length: int, step: int = 1) -> int:
     return (n_steps - window_length) // step + 1
 
 
+@shared_doc
 def sliding_windows(series, window_length: int, step: int = 1) -> np.ndarray:
     """Cut a series into overlapping windows, one window per row.
 
@@ -59,10 +60,7 @@ def sliding_windows(series, window_length: int, step: int = 1) -> np.ndarray:
     ----------
     series : array-like of shape (n_steps,) or (n_steps, n_channels)
         The series, oldest step first. A DataFrame gives one channel per column.
-    window_length : int
-        Time steps per window.
-    step : int, default=1
-        Time steps between the starts of consecutive windows.
+    %(window)s
 
     Returns
     -------
@@ -99,6 +97,7 @@ def sliding_windows(series, window_length: int, step: int = 1) -> np.ndarray:
     return np.ascontiguousarray(windows.transpose(0, 2, 1)).reshape(len(windows), -1)
 
 
+@shared_doc
 def window_scores_to_steps(
     scores, n_steps: int, window_length: int, step: int = 1, how: str = "mean"
 ) -> np.ndarray:
@@ -117,10 +116,7 @@ def window_scores_to_steps(
         ``window_length`` and ``step``.
     n_steps : int
         Length of the series the windows were cut from.
-    window_length : int
-        Time steps per window.
-    step : int, default=1
-        Time steps between the starts of consecutive windows.
+    %(window)s
     how : {"mean", "max"}, default="mean"
         How to combine the scores of the windows that share a step.
 

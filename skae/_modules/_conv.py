@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ._layers import ACTIVATIONS, ReconstructionModule, check_noise
+from .._docstrings import shared_doc
+from ._layers import ACTIVATIONS, ReconstructionModule
 
 
 def _image_shape(image_shape, n_features: int) -> tuple[int, int, int]:
@@ -27,6 +28,7 @@ def _image_shape(image_shape, n_features: int) -> tuple[int, int, int]:
     return shape
 
 
+@shared_doc
 class ConvAutoencoder(ReconstructionModule):
     """Convolutional autoencoder for images flattened into rows.
 
@@ -57,10 +59,7 @@ class ConvAutoencoder(ReconstructionModule):
         Activation after each convolution, a key of :data:`ACTIVATIONS`.
     sparsity : float, default=0.0
         Weight of an L1 penalty on the codes, as in :class:`MLPAutoencoder`.
-    noise : float, default=0.0
-        Input corruption during training, as in :class:`MLPAutoencoder`.
-    noise_type : {"gaussian", "mask"}, default="gaussian"
-        Kind of input corruption.
+    %(corruption)s
     """
 
     #: Scale images as a whole (``scaling="auto"``).
@@ -78,15 +77,13 @@ class ConvAutoencoder(ReconstructionModule):
         noise: float = 0.0,
         noise_type: str = "gaussian",
     ):
-        super().__init__()
+        super().__init__(noise, noise_type, sparsity)
         if image_shape is None:
             raise ValueError(
                 "ConvAutoencoder needs the images' shape: pass module__image_shape="
                 "(height, width) or (channels, height, width)."
             )
-        check_noise(noise, noise_type)
         self.image_shape = _image_shape(image_shape, n_features)
-        self.sparsity, self.noise, self.noise_type = float(sparsity), float(noise), noise_type
         padding = kernel_size // 2
         sizes = [self.image_shape[1:]]
         encoder: list[nn.Module] = []

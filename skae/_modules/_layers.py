@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from .._docstrings import shared_doc
 from ._protocol import AutoencoderModule
 
 #: Names accepted by the ``activation`` parameter, as in
@@ -120,14 +121,30 @@ def check_noise(noise: float, noise_type: str) -> None:
         )
 
 
+@shared_doc
 class ReconstructionModule(AutoencoderModule):
     """Training behaviour shared by the autoencoder modules.
 
-    Subclasses define ``encode`` and ``decode`` and set ``noise``,
-    ``noise_type`` and ``sparsity``; this class adds the denoising corruption
-    and the forward pass with its L1 penalty on the codes (the variational
-    module replaces the forward pass with its own).
+    Subclasses define ``encode`` and ``decode`` and pass ``noise``,
+    ``noise_type`` and ``sparsity`` to this constructor, which checks and
+    stores them; this class adds the denoising corruption and the forward
+    pass with its L1 penalty on the codes (the variational module replaces
+    the forward pass with its own).
+
+    Parameters
+    ----------
+    %(corruption)s
+    sparsity : float, default=0.0
+        Weight of an L1 penalty on the codes.
     """
+
+    def __init__(self, noise: float = 0.0, noise_type: str = "gaussian",
+                 sparsity: float = 0.0):
+        super().__init__()
+        check_noise(noise, noise_type)
+        if sparsity < 0:
+            raise ValueError(f"sparsity must be >= 0; got {sparsity!r}.")
+        self.sparsity, self.noise, self.noise_type = float(sparsity), float(noise), noise_type
 
     def corrupt_inputs(self, x: torch.Tensor) -> torch.Tensor:
         # Corruption of kind noise_type at level noise.

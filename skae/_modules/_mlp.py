@@ -7,9 +7,11 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ._layers import ReconstructionModule, check_noise, make_mlp, principal_axes
+from .._docstrings import shared_doc
+from ._layers import ReconstructionModule, make_mlp, principal_axes
 
 
+@shared_doc
 class MLPAutoencoder(ReconstructionModule):
     """Undercomplete MLP autoencoder with a mirrored decoder.
 
@@ -26,33 +28,17 @@ class MLPAutoencoder(ReconstructionModule):
 
     Parameters
     ----------
-    n_features : int
-        Width of the input rows.
-    n_components : int
-        Width of the code.
-    hidden_layer_sizes : sequence of int, default=(256, 128)
-        Widths of the encoder's hidden layers; the decoder uses them in
-        reverse order. An empty sequence gives a linear autoencoder.
-    activation : str, default="silu"
-        Hidden activation, a key of :data:`ACTIVATIONS`.
-    dropout : float, default=0.0
-        Dropout probability after each hidden activation.
+    %(mlp_parameters)s
     linear_path : bool, default=True
-        Add the linear (PCA-initialisable) path beside the MLPs.
+        Add the linear (PCA-initialisable) path beside the MLPs. With an
+        empty ``hidden_layer_sizes`` the module is that linear path alone.
     sparsity : float, default=0.0
         Weight of an L1 penalty on the codes (a sparse autoencoder): the mean
         absolute code times ``sparsity`` is added to the loss. Codes then
         pass through a ReLU, so that the penalty can drive most entries of
         each row to exactly zero (without it, the decoder would just scale
         small codes up).
-    noise : float, default=0.0
-        Corruption of the inputs during training (a denoising autoencoder):
-        the network learns to reconstruct the clean rows from corrupted ones.
-        See ``noise_type``.
-    noise_type : {"gaussian", "mask"}, default="gaussian"
-        ``"gaussian"`` adds noise of standard deviation ``noise`` to the
-        scaled inputs; ``"mask"`` sets each input entry to zero (its scaled
-        mean) with probability ``noise``.
+    %(corruption)s
     """
 
     def __init__(
@@ -67,11 +53,7 @@ class MLPAutoencoder(ReconstructionModule):
         noise: float = 0.0,
         noise_type: str = "gaussian",
     ):
-        super().__init__()
-        check_noise(noise, noise_type)
-        if sparsity < 0:
-            raise ValueError(f"sparsity must be >= 0; got {sparsity!r}.")
-        self.sparsity, self.noise, self.noise_type = float(sparsity), float(noise), noise_type
+        super().__init__(noise, noise_type, sparsity)
         hidden = list(hidden_layer_sizes)
         self.linear_path = bool(linear_path) or not hidden
         residual = self.linear_path and bool(hidden)

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ._layers import ReconstructionModule, check_noise
+from .._docstrings import shared_doc
+from ._layers import ReconstructionModule
 from ._protocol import ImputerModule
 
 CELLS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU}
@@ -91,6 +92,7 @@ def _activation_width(seq_len: int, hidden_size: int, cell: str) -> int:
     return seq_len * hidden_size * gates
 
 
+@shared_doc
 class RecurrentAutoencoder(ReconstructionModule):
     """LSTM or GRU autoencoder for fixed-length windows flattened into rows.
 
@@ -122,10 +124,7 @@ class RecurrentAutoencoder(ReconstructionModule):
         ``dropout``).
     sparsity : float, default=0.0
         Weight of an L1 penalty on the codes, as in :class:`MLPAutoencoder`.
-    noise : float, default=0.0
-        Input corruption during training, as in :class:`MLPAutoencoder`.
-    noise_type : {"gaussian", "mask"}, default="gaussian"
-        Kind of input corruption.
+    %(corruption)s
     """
 
     def __init__(
@@ -141,12 +140,8 @@ class RecurrentAutoencoder(ReconstructionModule):
         noise: float = 0.0,
         noise_type: str = "gaussian",
     ):
-        super().__init__()
+        super().__init__(noise, noise_type, sparsity)
         self.sequence_shape = sequence_shape_of(sequence_shape, n_features, type(self).__name__)
-        if sparsity < 0:
-            raise ValueError(f"sparsity must be >= 0; got {sparsity!r}.")
-        check_noise(noise, noise_type)
-        self.sparsity, self.noise, self.noise_type = float(sparsity), float(noise), noise_type
         self.num_layers = int(num_layers)
         seq_len, channels = self.sequence_shape
         self.encoder_rnn = _recurrent(cell, channels, hidden_size, num_layers, dropout)

@@ -8,7 +8,7 @@ import torch
 from torch.distributions import Normal, kl_divergence
 
 from .._docstrings import shared_doc
-from ._layers import ReconstructionModule, check_noise, make_mlp
+from ._layers import ReconstructionModule, make_mlp
 
 
 def code_distribution(encoded: torch.Tensor) -> Normal:
@@ -23,6 +23,7 @@ def prior_kl(codes: Normal) -> torch.Tensor:
     return kl_divergence(codes, prior).sum(dim=1)
 
 
+@shared_doc
 class VariationalAutoencoder(ReconstructionModule):
     """Variational autoencoder (VAE) with MLP encoder and decoder.
 
@@ -35,16 +36,7 @@ class VariationalAutoencoder(ReconstructionModule):
 
     Parameters
     ----------
-    n_features : int
-        Width of the input rows.
-    n_components : int
-        Width of the code.
-    hidden_layer_sizes : sequence of int, default=(256, 128)
-        Widths of the encoder's hidden layers; the decoder mirrors them.
-    activation : str, default="silu"
-        Hidden activation, a key of :data:`ACTIVATIONS`.
-    dropout : float, default=0.0
-        Dropout probability after each hidden activation.
+    %(mlp_parameters)s
     beta : float, default=1.0
         Weight of the KL term. The loss per row is the mean squared error
         over the features plus ``beta`` times the KL divergence divided by
@@ -52,10 +44,7 @@ class VariationalAutoencoder(ReconstructionModule):
         Gaussian decoder with variance 1/2 in the scaled units. Larger values
         give smoother, more prior-like codes; ``beta=0`` is a plain
         autoencoder with noisy codes.
-    noise : float, default=0.0
-        Input corruption during training, as in :class:`MLPAutoencoder`.
-    noise_type : {"gaussian", "mask"}, default="gaussian"
-        Kind of input corruption.
+    %(corruption)s
     """
 
     #: Tells the estimators that codes have a posterior and a prior.
@@ -72,13 +61,12 @@ class VariationalAutoencoder(ReconstructionModule):
         noise: float = 0.0,
         noise_type: str = "gaussian",
     ):
-        super().__init__()
-        check_noise(noise, noise_type)
+        super().__init__(noise, noise_type)
         if beta < 0:
             raise ValueError(f"beta must be >= 0; got {beta!r}.")
         hidden = list(hidden_layer_sizes)
         self.n_features, self.n_components = n_features, n_components
-        self.beta, self.noise, self.noise_type = float(beta), float(noise), noise_type
+        self.beta = float(beta)
         self.encoder = make_mlp([n_features, *hidden, 2 * n_components], activation, dropout)
         self.decoder = make_mlp([n_components, *hidden[::-1], n_features], activation, dropout)
 
