@@ -49,6 +49,7 @@ from ._data import (
     forked_torch_rng,
     resolve_device,
 )
+from ._docstrings import shared_doc
 from ._modules import ACTIVATIONS, MLPAutoencoder
 from ._modules._protocol import capabilities
 from ._net import (
@@ -228,15 +229,13 @@ class BaseAutoencoder(BaseEstimator):
     # ------------------------------------------------------------------
     # Fitting
     # ------------------------------------------------------------------
+    @shared_doc
     def fit(self, X, y=None):
         """Fit the autoencoder to ``X``.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data.
-        y : Ignored
-            Not used, present for API consistency by convention.
+        %(fit_X_y)s
 
         Returns
         -------
@@ -247,6 +246,7 @@ class BaseAutoencoder(BaseEstimator):
         X = self._validate_training_data(X, reset=True)
         return self._fit(X, reset=True)
 
+    @shared_doc
     def partial_fit(self, X, y=None):
         """Train for ``max_epochs`` more epochs on ``X``, keeping what was learned.
 
@@ -257,10 +257,7 @@ class BaseAutoencoder(BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data.
-        y : Ignored
-            Not used, present for API consistency by convention.
+        %(fit_X_y)s
 
         Returns
         -------

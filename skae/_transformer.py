@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._base import BaseAutoencoder, check_n_components, float_dtype, store_params
 from ._data import draw_seed
-from ._docstrings import fill_doc
+from ._docstrings import fill_doc, shared_doc
 
 
 @fill_doc
@@ -128,15 +128,13 @@ class AutoencoderTransformer(
             raise AttributeError("_n_features_out is defined once fitted")
         return self.n_components
 
+    @shared_doc
     def fit_transform(self, X, y=None):
         """Fit the autoencoder to ``X`` and return the codes of ``X``.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data.
-        y : Ignored
-            Not used, present for API consistency by convention.
+        %(fit_X_y)s
 
         Returns
         -------
