@@ -119,3 +119,20 @@ def test_public_methods_of_a_fitted_estimator_work(cls):
                 est.sample()
             continue
         getattr(est, name)(*calls[name])
+
+
+@pytest.mark.parametrize("module", [skae.MLPAutoencoder, skae.ConvAutoencoder,
+                                    skae.RecurrentAutoencoder, skae.VariationalAutoencoder,
+                                    skae.DenoisingImputerMLP, skae.RecurrentImputer])
+def test_modules_carry_the_protocol_docstrings(module):
+    """encode/decode/forward are documented once, on the protocol's base classes.
+
+    numpydoc's validation (``make docs``) reads ``__doc__`` itself, which Python
+    does not inherit, so the base classes copy it into their subclasses.
+    """
+    from skae._modules._protocol import AutoencoderModule, ImputerModule
+
+    base = ImputerModule if issubclass(module, ImputerModule) else AutoencoderModule
+    for name in ("encode", "decode", "forward"):
+        if name in vars(module) and hasattr(base, name):
+            assert vars(module)[name].__doc__ == getattr(base, name).__doc__, name

@@ -10,12 +10,30 @@ the estimators look at a module's abilities.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from .._docstrings import shared_doc
+
+
+def inherit_docstrings(cls) -> None:
+    """Give the public methods of ``cls`` without a docstring their base class's.
+
+    A module documents ``encode``, ``decode`` and ``forward`` once, here;
+    numpydoc and Sphinx read ``__doc__`` itself, which Python does not
+    inherit.
+    """
+    for name, member in vars(cls).items():
+        if name.startswith("_") or not inspect.isfunction(member) or member.__doc__:
+            continue
+        for base in cls.__mro__[1:]:
+            doc = getattr(getattr(base, name, None), "__doc__", None)
+            if doc:
+                member.__doc__ = doc
+                break
 
 
 class AutoencoderModule(nn.Module):
@@ -47,6 +65,10 @@ class AutoencoderModule(nn.Module):
     prefers_global_scaling: bool = False
     activation_width: int = 0
     noise: float = 0.0
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        inherit_docstrings(cls)
 
     @shared_doc
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -120,6 +142,10 @@ class ImputerModule(nn.Module):
     them from the visible ones. Optional: ``sample(x, visible, generator)``
     draws imputations (``AutoencoderImputer.sample_imputations``).
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        inherit_docstrings(cls)
 
     @shared_doc
     def forward(self, x: torch.Tensor, visible: torch.Tensor):
