@@ -1,5 +1,8 @@
 """Row sources: the imputer's one interface to dense and sparse (CSR) input.
 
+:func:`csr_dataset` also serves the transformer and the detector, whose
+sparse input (unstored entries are zeros) trains from its stored entries.
+
 A dense array or DataFrame holds its gaps as NaN; a CSR matrix holds its
 observed entries only (the ones not stored are missing). Everything the
 imputer does with rows (count gaps per feature, keep features, sample rows,
