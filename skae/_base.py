@@ -54,6 +54,7 @@ from ._data import (
 from ._modules import ACTIVATIONS, MLPAutoencoder
 from ._preprocessing import SCALINGS, make_scaler
 from ._tabular import TableEncoder, categorical_columns, check_column_dtypes
+from ._threads import estimator_threads, torch_threads
 
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "adam": torch.optim.Adam,
@@ -158,6 +159,11 @@ class BaseAutoencoder(NeuralNet):
         "random_state": ["random_state"],
         "device": [str, torch.device],
         "mixed_precision": ["boolean"],
+        "n_jobs": [
+            None,
+            Interval(numbers.Integral, None, -1, closed="right"),
+            Interval(numbers.Integral, 1, None, closed="left"),
+        ],
         "verbose": ["verbose"],
         "callbacks": [None, list, StrOptions({"disable"})],
     }
@@ -183,6 +189,7 @@ class BaseAutoencoder(NeuralNet):
         random_state=None,
         device="auto",
         mixed_precision=False,
+        n_jobs=None,
         verbose=0,
         callbacks=None,
         **kwargs,
@@ -207,6 +214,7 @@ class BaseAutoencoder(NeuralNet):
         self.random_state = random_state
         self.device = device
         self.mixed_precision = mixed_precision
+        self.n_jobs = n_jobs
         self.verbose = verbose
         self.callbacks = callbacks
         # skorch-style routed parameters: module__*, optimizer__*, callbacks__*.
@@ -368,10 +376,12 @@ class BaseAutoencoder(NeuralNet):
                     self.initialized_ = False
                     self.initialize()
                 dataset = self._training_dataset(X)
-                if reset:
-                    self._initialize_from_data(dataset)
-                NeuralNet.partial_fit(self, dataset, epochs=self._n_epochs)
-                self._check_finite_weights()
+                # n_jobs: torch threads for training (skae/_threads.py).
+                with torch_threads(self._torch_threads(self.batch_size)):
+                    if reset:
+                        self._initialize_from_data(dataset)
+                    NeuralNet.partial_fit(self, dataset, epochs=self._n_epochs)
+                    self._check_finite_weights()
             self._after_training(X)
         except BaseException as error:
             if reset:
@@ -787,7 +797,8 @@ class BaseAutoencoder(NeuralNet):
                 out = fn(self._to_tensor(self._network_input(_rows(X, rows))))
             return out.float().cpu().numpy()
 
-        return map_row_chunks(run, X.shape[0], out, self._chunk_rows())
+        chunk = self._chunk_rows()
+        return map_row_chunks(run, X.shape[0], out, chunk, self._torch_threads(chunk, X.shape[0]))
 
     def _column_errors(self, X) -> np.ndarray:
         """Reconstruction error of each column of each row (balanced scale)."""
@@ -798,6 +809,10 @@ class BaseAutoencoder(NeuralNet):
 
     def _reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         return self.module_.decode(self.module_.encode(x))
+
+    def _torch_threads(self, rows: int, n_rows: int | None = None) -> int:
+        """Torch threads for steps on ``rows`` rows (of ``n_rows``): the n_jobs policy."""
+        return estimator_threads(self, rows if n_rows is None else min(rows, n_rows))
 
     def _check_fitted_input(self, X):
         check_is_fitted(self)

@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
+from ._threads import torch_threads
+
 
 class TensorDataset(torch.utils.data.Dataset):
     """Rows of one or more equally long tensors, kept on their device.
@@ -261,13 +263,15 @@ def map_row_chunks(
     n_rows: int,
     out: np.ndarray,
     chunk_rows: int,
+    n_threads: int | None = None,
 ) -> np.ndarray:
     """Fill ``out`` chunk by chunk with ``fn(rows)`` under inference mode.
 
     Keeping the chunk bounded keeps the memory of inference a small multiple
-    of the input, however many rows there are.
+    of the input, however many rows there are. ``n_threads`` torch threads
+    run it (None: torch's current setting).
     """
-    with torch.inference_mode():
+    with torch.inference_mode(), torch_threads(n_threads):
         for start in range(0, n_rows, chunk_rows):
             rows = slice(start, min(start + chunk_rows, n_rows))
             out[rows] = fn(rows)

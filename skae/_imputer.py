@@ -225,6 +225,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         random_state=None,
         device="auto",
         mixed_precision=False,
+        n_jobs=None,
         verbose=0,
         callbacks=None,
         **kwargs,
@@ -254,6 +255,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             random_state=random_state,
             device=device,
             mixed_precision=mixed_precision,
+            n_jobs=n_jobs,
             verbose=verbose,
             callbacks=callbacks,
             **kwargs,
@@ -476,7 +478,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
                     out = _split_output(self.module_(x, v))[0]
             return out.float().cpu().numpy()
 
-        return map_row_chunks(run, S.shape[0], out, self._chunk_rows())
+        chunk = self._chunk_rows()
+        return map_row_chunks(run, S.shape[0], out, chunk, self._torch_threads(chunk, S.shape[0]))
 
     def _dense_blocks(self, X):
         """``X`` itself when dense; blocks of its rows, densified, when sparse.

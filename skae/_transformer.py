@@ -112,6 +112,7 @@ class AutoencoderTransformer(
         random_state=None,
         device="auto",
         mixed_precision=False,
+        n_jobs=None,
         verbose=0,
         callbacks=None,
         **kwargs,
@@ -136,6 +137,7 @@ class AutoencoderTransformer(
             random_state=random_state,
             device=device,
             mixed_precision=mixed_precision,
+            n_jobs=n_jobs,
             verbose=verbose,
             callbacks=callbacks,
             **kwargs,
@@ -218,7 +220,8 @@ class AutoencoderTransformer(
                 out = self.module_.decode(self._to_tensor(Z[rows]))
             return out.float().cpu().numpy()
 
-        map_row_chunks(decode, Z.shape[0], out, self._chunk_rows())
+        chunk = self._chunk_rows()
+        map_row_chunks(decode, Z.shape[0], out, chunk, self._torch_threads(chunk, Z.shape[0]))
         return self.encoder_.decode(out)
 
     def score_samples(self, X):
