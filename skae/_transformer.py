@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval
@@ -202,8 +203,10 @@ class AutoencoderTransformer(
         -------
         X_original : ndarray or DataFrame of shape (n_samples, n_features)
             Reconstructed rows in the original units, in the float dtype of
-            the codes; a DataFrame with the fitted column types when the
-            training data had categorical columns.
+            the codes; a DataFrame when the training data had categorical
+            columns, with the fitted columns and their dtypes (integer columns
+            rounded; ``Int64``, ``Float64``, ``float32`` kept) and the index
+            of the codes when they come as a DataFrame.
         """
         check_is_fitted(self)
         Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
@@ -222,7 +225,8 @@ class AutoencoderTransformer(
 
         chunk = self._chunk_rows()
         map_row_chunks(decode, Z.shape[0], out, chunk, self._torch_threads(chunk, Z.shape[0]))
-        return self.encoder_.decode(out)
+        # Codes in a DataFrame (set_output(transform="pandas")) carry the rows' index.
+        return self.encoder_.decode(out, like=X if isinstance(X, pd.DataFrame) else None)
 
     def score_samples(self, X):
         """Negative mean reconstruction error of each row.
