@@ -19,6 +19,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.decomposition import PCA  # noqa: E402
 
@@ -54,6 +55,11 @@ def main(argv=None):
     for position, (title, Z) in enumerate(embeddings.items()):
         ax = fig.add_subplot(grid[0, position])
         ax.scatter(Z[:, 0], Z[:, 1], c=y, cmap="tab10", s=4, rasterized=True)
+        # The central 98% of each axis: a few far rows would squeeze the rest.
+        low, high = np.percentile(Z, [1, 99], axis=0)
+        margin = 0.05 * (high - low)
+        ax.set_xlim(low[0] - margin[0], high[0] + margin[0])
+        ax.set_ylim(low[1] - margin[1], high[1] + margin[1])
         ax.set_title(f"digits in 2 components: {title}", fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
