@@ -866,6 +866,7 @@ class BaseAutoencoder(NeuralNet):
             state["history_"] = History(state["history_"])
         if state.get("device_") is not None:
             state["device_"] = _available_device(state["device_"], state["device"], self)
+        state.setdefault("n_jobs", None)  # saved before n_jobs existed
         vars(self).update(state)
         if weights is not None:
             self._rebuild_torch_objects(weights)

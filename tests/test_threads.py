@@ -136,3 +136,13 @@ def test_policy_respects_threadpoolctl_limits(caller_threads):
 def test_invalid_n_jobs_is_refused(n_jobs, X):
     with pytest.raises(ValueError, match="n_jobs"):
         AutoencoderTransformer(n_jobs=n_jobs).fit(X)
+
+
+def test_models_saved_before_n_jobs_existed_load_with_the_default(X):
+    est = AutoencoderTransformer(**FAST).fit(X)
+    state = est.__getstate__()
+    del state["n_jobs"]
+    loaded = AutoencoderTransformer.__new__(AutoencoderTransformer)
+    loaded.__setstate__(state)
+    assert loaded.get_params()["n_jobs"] is None
+    np.testing.assert_allclose(loaded.transform(X), est.transform(X))
