@@ -146,3 +146,18 @@ def test_models_saved_before_n_jobs_existed_load_with_the_default(X):
     loaded.__setstate__(state)
     assert loaded.get_params()["n_jobs"] is None
     np.testing.assert_allclose(loaded.transform(X), est.transform(X))
+
+
+def _threads_seen_in_training(X):
+    ThreadSpy.seen = []
+    AutoencoderTransformer(**FAST, callbacks=[("spy", ThreadSpy())]).fit(X)
+    return set(ThreadSpy.seen), torch.get_num_threads()
+
+
+def test_joblib_workers_are_not_oversubscribed(X):
+    joblib = pytest.importorskip("joblib")
+    with joblib.parallel_config(backend="loky", inner_max_num_threads=1):
+        results = joblib.Parallel(n_jobs=2)(
+            joblib.delayed(_threads_seen_in_training)(X) for _ in range(2))
+    for seen, after in results:
+        assert seen == {1} and after == 1
