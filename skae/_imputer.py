@@ -268,6 +268,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         return _is_nan(self.missing_values)
 
     def _validate_input(self, X, *, reset: bool):
+        if reset:  # integer columns get integer imputations (DataFrames only)
+            self._integer = _integer_columns(X)
         if sp.issparse(X) and _is_zero(self.missing_values):
             return self._validate_sparse(X, reset=reset)
         X = super()._validate_input(X, reset=reset)
@@ -334,6 +336,16 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         )
         if np.any(self._min > self._max):
             raise ValueError("min_value must be at most max_value for every feature.")
+        # Integer columns: rounded imputations within the observed range.
+        integer = getattr(self, "_integer", None)
+        if integer is None or len(integer) != X.shape[1]:
+            integer = np.zeros(X.shape[1], dtype=bool)
+        self._integer_kept = integer[self._valid]
+        for j in np.flatnonzero(self._integer_kept):
+            column = (pd.to_numeric(kept.iloc[:, j]).to_numpy(dtype=np.float64, na_value=np.nan)
+                      if isinstance(kept, pd.DataFrame) else kept[:, j])
+            self._min[j] = max(self._min[j], np.nanmin(column))
+            self._max[j] = min(self._max[j], np.nanmax(column))
         self.indicator_ = None
         if self.add_indicator:
             # The indicator only needs which features have gaps: one row says it.
@@ -516,7 +528,11 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             )
         kept = _columns(X, self._valid)
         if not encoder.mixed:
-            values = np.clip(encoder.decode(predicted), self._min, self._max)
+            values = encoder.decode(predicted)
+            integer = getattr(self, "_integer_kept", None)
+            if integer is not None and integer.any():
+                values[:, integer] = np.round(values[:, integer])
+            values = np.clip(values, self._min, self._max)
             imputed = np.where(observed, kept, values).astype(_float_dtype(X), copy=False)
             return self._finish(imputed, X)
         decoded = encoder.decode(predicted, like=kept, rng=noise_rng)
@@ -675,6 +691,13 @@ def _missing(X) -> np.ndarray:
     if isinstance(X, pd.DataFrame):
         return X.isna().to_numpy()
     return np.isnan(X)
+
+
+def _integer_columns(X) -> np.ndarray:
+    """Which columns of a DataFrame hold integers (``int64``, ``Int64``, ...)."""
+    if not isinstance(X, pd.DataFrame):
+        return np.zeros(X.shape[1] if len(getattr(X, "shape", ())) == 2 else 0, dtype=bool)
+    return np.array([pd.api.types.is_integer_dtype(dtype) for dtype in X.dtypes], dtype=bool)
 
 
 def _columns(X, mask):
