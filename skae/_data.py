@@ -12,13 +12,11 @@ from __future__ import annotations
 import contextlib
 import numbers
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
-
-from ._threads import torch_threads
 
 
 class TensorDataset(torch.utils.data.Dataset):
@@ -256,23 +254,3 @@ def _forked(seed: int, device: torch.device):
         for index in cuda_devices:
             torch.cuda.default_generators[index].manual_seed(seed)
         yield
-
-
-def map_row_chunks(
-    fn: Callable[[np.ndarray, slice], np.ndarray],
-    n_rows: int,
-    out: np.ndarray,
-    chunk_rows: int,
-    n_threads: int | None = None,
-) -> np.ndarray:
-    """Fill ``out`` chunk by chunk with ``fn(rows)`` under inference mode.
-
-    Keeping the chunk bounded keeps the memory of inference a small multiple
-    of the input, however many rows there are. ``n_threads`` torch threads
-    run it (None: torch's current setting).
-    """
-    with torch.inference_mode(), torch_threads(n_threads):
-        for start in range(0, n_rows, chunk_rows):
-            rows = slice(start, min(start + chunk_rows, n_rows))
-            out[rows] = fn(rows)
-    return out

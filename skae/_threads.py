@@ -108,12 +108,12 @@ def torch_threads(n_threads: int | None):
                 _saved = None
 
 
-def estimator_threads(estimator, rows: int) -> int:
-    """Torch threads for ``estimator`` working on ``rows`` rows at a time.
+def estimator_threads(estimator, rows: int, module: nn.Module | None) -> int:
+    """Torch threads for ``estimator`` running ``module`` on ``rows`` rows at a time.
 
     Work on a GPU counts as none: the CPU only feeds it.
     """
     device = getattr(estimator, "device_", None)
     on_cpu = device is None or torch.device(device).type == "cpu"
-    work = module_work(getattr(estimator, "module_", None), rows) if on_cpu else 0.0
+    work = module_work(module, rows) if on_cpu else 0.0
     return resolve_n_threads(getattr(estimator, "n_jobs", None), work)
