@@ -351,23 +351,15 @@ def section_threads(epochs, repeats, busy):
     data = {AutoencoderTransformer: X, AutoencoderAnomalyDetector: X, AutoencoderImputer: X_missing}
     settings = [("default (n_jobs=None)", None), ("one thread (n_jobs=1)", 1),
                 ("all cores (n_jobs=-1)", -1)]
-    rows = []
     child = busy_process(os.cpu_count()) if busy else None
     try:
         if child is not None:
             time.sleep(1.0)
         print(f"[{'busy' if busy else 'as is'}] {load_average()}")
-        for cls, X_fit in data.items():
-            row = {"estimator": cls.__name__, "machine": "busy" if busy else "as is"}
-            cls(max_epochs=2, random_state=0, n_jobs=1).fit(X_fit)  # warm-up
-            for r in range(repeats):  # settings interleaved, best of the repeats
-                for label, n_jobs in settings[: 3 if r == 0 else 2]:  # all cores: once
-                    est = cls(max_epochs=epochs, random_state=0, n_jobs=n_jobs)
-                    row[label] = min(row.get(label, np.inf), _timed(lambda: est.fit(X_fit)))
-            default, one = row[settings[0][0]], row[settings[1][0]]
-            row["default / faster"] = default / min(default, one)
-            row["all cores / default"] = row[settings[2][0]] / default
-            rows.append(row)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ConvergenceWarning: few epochs on purpose
+            rows = [_thread_row(cls, X_fit, settings, epochs, repeats, busy)
+                    for cls, X_fit in data.items()]
     finally:
         if child is not None:
             child.kill()
@@ -375,6 +367,20 @@ def section_threads(epochs, repeats, busy):
     print_table(rows, ["estimator", "machine", *(label for label, _ in settings),
                        "default / faster", "all cores / default"])
     return rows
+
+
+def _thread_row(cls, X_fit, settings, epochs, repeats, busy):
+    """Fit times of one estimator under each thread setting, interleaved."""
+    row = {"estimator": cls.__name__, "machine": "busy" if busy else "as is"}
+    cls(max_epochs=2, random_state=0, n_jobs=1).fit(X_fit)  # warm-up
+    for r in range(repeats):  # settings interleaved, best of the repeats
+        for label, n_jobs in settings[: 3 if r == 0 else 2]:  # all cores: once
+            est = cls(max_epochs=epochs, random_state=0, n_jobs=n_jobs)
+            row[label] = min(row.get(label, np.inf), _timed(lambda: est.fit(X_fit)))
+    default, one = row[settings[0][0]], row[settings[1][0]]
+    row["default / faster"] = default / min(default, one)
+    row["all cores / default"] = row[settings[2][0]] / default
+    return row
 
 
 def section_grid_search(repeats):
