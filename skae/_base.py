@@ -42,7 +42,7 @@ from skorch.dataset import get_len
 from skorch.history import History
 from torch import nn
 
-from . import __version__
+from . import __version__, _distributed
 from ._data import (
     BatchIterator,
     TensorDataset,
@@ -135,6 +135,10 @@ class BaseAutoencoder(NeuralNet):
 
     predict = _NotForAutoencoders()
     predict_proba = _NotForAutoencoders()
+
+    # [data parallel] Set for the duration of a training call inside a
+    # torch.distributed process group (skae._distributed), None otherwise.
+    _data_parallel = None
 
     #: What ``scaling="auto"`` means for tables; the detector uses "robust".
     _default_scaling = "standard"
@@ -355,6 +359,8 @@ class BaseAutoencoder(NeuralNet):
             self.device_ = resolve_device(self.device)
             self._fit_preprocessing(X)
             self._seed_ = draw_seed(self.random_state)
+        # [data parallel] Rank 0's seed and this rank's device inside a process group.
+        parallel = _distributed.begin(self, reset)
         # A new stream of random numbers for every call, reproducible from
         # random_state: partial_fit does not replay the same shuffles.
         n_epochs_done = 0 if reset else len(self.history_)
@@ -370,6 +376,7 @@ class BaseAutoencoder(NeuralNet):
                 dataset = self._training_dataset(X)
                 if reset:
                     self._initialize_from_data(dataset)
+                self._data_parallel = parallel
                 NeuralNet.partial_fit(self, dataset, epochs=self._n_epochs)
                 self._check_finite_weights()
             self._after_training(X)
@@ -379,6 +386,8 @@ class BaseAutoencoder(NeuralNet):
             elif isinstance(error, TrainingDivergedError):
                 self._restore_training_state(before)
             raise
+        finally:
+            vars(self).pop("_data_parallel", None)
         return self
 
     def _training_state(self) -> tuple:
@@ -491,6 +500,8 @@ class BaseAutoencoder(NeuralNet):
     def _default_callbacks(self):
         monitor = "valid_loss" if self.early_stopping else "train_loss"
         callbacks = [
+            # [data parallel] Averages gradients across ranks; inert otherwise.
+            ("data_parallel", _distributed.DataParallelCallback()),
             ("epoch_timer", EpochTimer()),
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
         ]
@@ -569,6 +580,8 @@ class BaseAutoencoder(NeuralNet):
         prefix = "iterator_train" if training else "iterator_valid"
         kwargs = {"batch_size": self.batch_size, "shuffle": training}
         kwargs.update(self.get_params_for(prefix))
+        if self._data_parallel is not None:  # [data parallel] this rank's shards
+            return self._data_parallel.iterator(dataset, **kwargs)
         return BatchIterator(dataset, **kwargs)
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
@@ -589,8 +602,12 @@ class BaseAutoencoder(NeuralNet):
             sizes.append(get_len(batch[0]))
             self.notify("on_batch_end", batch=batch, training=training, **step)
         if losses:
+            stacked = torch.stack(losses)
+            values = stacked.tolist()
+            if self._data_parallel is not None:  # [data parallel] global batch losses
+                values, sizes = self._data_parallel.reduce_batch_losses(stacked, sizes)
             records = self.history[-1]["batches"][-len(losses) :]
-            for record, loss, size in zip(records, torch.stack(losses).tolist(), sizes):
+            for record, loss, size in zip(records, values, sizes):
                 record[prefix + "_loss"] = loss
                 record[prefix + "_batch_size"] = size
         self.history.record(prefix + "_batch_count", len(losses))
@@ -650,6 +667,8 @@ class BaseAutoencoder(NeuralNet):
         total = 0.0
         for batch in self.get_iterator(dataset, training=False):
             total += self.validation_step(batch)["loss"].item() * get_len(batch[0])
+        if self._data_parallel is not None:  # [data parallel] over all ranks' shards
+            total = self._data_parallel.reduce_sum(total)
         return total / len(dataset)
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):

@@ -1,0 +1,69 @@
+"""One rank of a data-parallel fit, started by ``torchrun`` from test_distributed.py.
+
+Usage: ``torchrun --standalone --nproc-per-node=2 distributed_worker.py DIR``.
+``DIR`` holds ``X.npy`` and ``params.json`` (the estimator's parameters); each
+rank writes ``rank<r>.json`` (rows it trained on per epoch, the history's
+losses, the error of a fit whose ranks disagree) and rank 0 the fitted
+model, ``model.pkl``, with its codes for ``X``, ``codes.npy``.
+"""
+
+import json
+import pickle
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from skorch.callbacks import Callback
+from skorch.dataset import get_len
+
+from skae import AutoencoderTransformer
+
+
+class CountRows(Callback):
+    """Rows this rank trained on in each epoch."""
+
+    def initialize(self):
+        self.rows = []
+        return self
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.rows.append(0)
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        if training:
+            self.rows[-1] += get_len(batch[0])
+
+
+def main(folder: Path):
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo")
+    rank = dist.get_rank()
+    X = np.load(folder / "X.npy")
+    params = json.loads((folder / "params.json").read_text())
+    counter = CountRows()
+    model = AutoencoderTransformer(**params, callbacks=[("count", counter)]).fit(X)
+    result = {
+        "rows_per_epoch": counter.rows,
+        "train_loss": [epoch["train_loss"] for epoch in model.history_],
+        "valid_loss": [epoch.get("valid_loss") for epoch in model.history_],
+        "n_rows": len(X),
+    }
+    # A fit whose ranks pass different data stops with an error on every rank.
+    try:
+        AutoencoderTransformer(**params).fit(X[: len(X) - rank])
+    except RuntimeError as error:
+        result["mismatch_error"] = str(error)
+    (folder / f"rank{rank}.json").write_text(json.dumps(result))
+    if rank == 0:
+        model.set_params(callbacks=None)  # CountRows lives in this script's __main__
+        with open(folder / "model.pkl", "wb") as f:
+            pickle.dump(model, f)
+        np.save(folder / "codes.npy", model.transform(X))
+    dist.barrier()  # no rank leaves while another still works
+    dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
