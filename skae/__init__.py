@@ -17,6 +17,7 @@ __version__ = "0.1.0.dev0"
 
 from ._anomaly import AutoencoderAnomalyDetector  # noqa: E402
 from ._base import TrainingDivergedError  # noqa: E402
+from ._dask import map_partitions  # noqa: E402
 from ._distributed import data_parallel  # noqa: E402
 from ._imputer import AutoencoderImputer  # noqa: E402
 from ._modules import (  # noqa: E402
@@ -47,6 +48,7 @@ __all__ = [
     "VariationalImputerMLP",
     "data_parallel",
     "history_frame",
+    "map_partitions",
     "n_windows",
     "sliding_windows",
     "top_n_items",

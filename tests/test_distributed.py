@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from skae import AutoencoderTransformer, data_parallel
-from skae import _distributed
+from skae import AutoencoderTransformer, _distributed, data_parallel
 from skae._data import BatchIterator, TensorDataset
 from skae._distributed import ShardedBatchIterator
 
