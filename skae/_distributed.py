@@ -185,7 +185,8 @@ def begin(estimator, reset: bool) -> DataParallel | None:
         estimator.device_ = device
         estimator._seed_ = agree_on_seed(estimator._seed_, group, device)
     n_epochs_done = 0 if reset else len(estimator.history_)
-    return DataParallel(group, estimator._seed_ + n_epochs_done, estimator.device_)
+    return DataParallel(group, estimator._seed_ + n_epochs_done, estimator.device_,
+                        params_hash=_params_hash(estimator))
 
 
 def agree_on_seed(seed: int, group, device: torch.device) -> int:
@@ -207,14 +208,17 @@ class DataParallel:
         dropout and noise is drawn.
     device : torch.device
         Where the estimator's tensors live, and so the collectives' tensors.
+    params_hash : float, default=0.0
+        A checksum of the estimator's parameters, compared across ranks.
     """
 
-    def __init__(self, group, seed: int, device: torch.device):
+    def __init__(self, group, seed: int, device: torch.device, params_hash: float = 0.0):
         self.group = group
         self.rank = torch.distributed.get_rank(group)
         self.world_size = torch.distributed.get_world_size(group)
         self.seed = seed
         self.device = device
+        self.params_hash = params_hash
         self.epoch = 0
 
     # -- batches --------------------------------------------------------
@@ -377,7 +381,7 @@ class DataParallelCallback(Callback):
     """skorch callback of data-parallel training; does nothing outside it.
 
     At the start of training it checks that the ranks agree (rows, features,
-    a checksum of the encoded data, epochs, parameters) and gives every rank
+    a checksum of the encoded data, parameters) and gives every rank
     rank 0's weights; after each backward pass it averages the gradients,
     before gradient clipping or any other callback sees them.
     """
@@ -388,11 +392,10 @@ class DataParallelCallback(Callback):
             return
         parallel.check_agreement({
             "the number of rows": len(X),
-            "the number of encoded features": net.encoder_.width,
+            "the number of encoded features": _width(X),
             "the data (checksum)": _checksum(X),
             "the data (weighted checksum)": _checksum(X, weighted=True),
-            "the number of epochs": net._n_epochs,
-            "the estimator's parameters (hash)": _params_hash(net),
+            "the estimator's parameters (hash)": parallel.params_hash,
             "the device type (0 cpu, 1 cuda)": float(parallel.device.type == "cuda"),
         })
         parallel.broadcast_module(net.module_)
@@ -422,6 +425,13 @@ def _checksum(dataset, weighted: bool = False) -> float:
                 values = values * (1.0 + position / max(n, 1))[:, None]
             total += float(values.sum())
     return total
+
+
+def _width(dataset) -> int:
+    if hasattr(dataset, "n_columns"):  # rows of a sparse matrix
+        return dataset.n_columns
+    first = dataset.tensors[0]
+    return first.shape[1] if first.dim() > 1 else 1
 
 
 def _params_hash(estimator) -> float:
