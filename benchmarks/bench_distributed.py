@@ -62,8 +62,9 @@ def section_dask(n_rows, n_files, repeats):
         print("[skip] Dask is not installed (pip install -e '.[distributed]').")
         return []
     X = make_data(n_rows)
-    detector = AutoencoderAnomalyDetector(max_epochs=3, random_state=0).fit(X[:20_000])
     columns = [f"x{j}" for j in range(X.shape[1])]
+    detector = AutoencoderAnomalyDetector(max_epochs=3, random_state=0)
+    detector.fit(pd.DataFrame(X[:20_000], columns=columns))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

@@ -116,7 +116,7 @@ def current_group():
                 "torch.distributed.init_process_group() before fit for data-parallel "
                 "training.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
         return None
     group = setting if setting is not None else torch.distributed.group.WORLD
@@ -174,11 +174,14 @@ def begin(estimator, reset: bool) -> DataParallel | None:
     group = current_group()
     if group is None:
         return None
-    if isinstance(estimator.callbacks, str) and estimator.callbacks == "disable":
+    disabled = isinstance(estimator.callbacks, str) and estimator.callbacks == "disable"
+    if disabled or vars(estimator).get("callbacks__data_parallel", True) is None:
         raise ValueError(
-            "callbacks='disable' turns off the callback that averages gradients "
-            "across processes, so data-parallel training cannot run. Turn off "
-            "single callbacks with callbacks__<name>=None instead."
+            "Data-parallel training needs the 'data_parallel' callback, which averages "
+            "the gradients across processes; callbacks='disable' or "
+            "callbacks__data_parallel=None turns it off. Turn off other callbacks with "
+            "callbacks__<name>=None, or fit outside the process group with "
+            "skae.data_parallel(enabled=False)."
         )
     device = training_device(estimator.device_, group)
     if reset:

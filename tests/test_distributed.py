@@ -140,3 +140,5 @@ def test_disabled_callbacks_are_refused_in_a_process_group(monkeypatch):
     monkeypatch.setattr(_distributed, "current_group", lambda: "group")
     with pytest.raises(ValueError, match="callbacks='disable'"):
         AutoencoderTransformer(max_epochs=1, callbacks="disable").fit(_table(60))
+    with pytest.raises(ValueError, match="callbacks__data_parallel=None"):
+        AutoencoderTransformer(max_epochs=1, callbacks__data_parallel=None).fit(_table(60))
