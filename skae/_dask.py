@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
@@ -101,7 +103,12 @@ def map_partitions(estimator, X, method: str = "transform", *, meta=None):
                              dtype=meta.dtype, meta=meta)
     if isinstance(X, dd.DataFrame):
         if meta is None:
-            meta = _apply_frame(X.head(1, npartitions=-1), estimator, method, None)[:0]
+            with warnings.catch_warnings():  # "fewer rows than requested"
+                warnings.simplefilter("ignore", UserWarning)
+                first = X.head(1)  # the first partition only
+                if len(first) == 0:
+                    first = X.head(1, npartitions=-1)
+            meta = _apply_frame(first, estimator, method, None)[:0]
         return X.map_partitions(_apply_frame, shipped, method, meta, meta=meta)
     raise TypeError(
         f"X must be a dask.array.Array or a dask.dataframe.DataFrame; got "

@@ -116,3 +116,16 @@ def test_refuses_bad_input(transformer):
         map_partitions(transformer, da.from_array(_table()), "predict")
     with pytest.raises(ValueError, match="2-D"):
         map_partitions(transformer, da.from_array(np.zeros(10)))
+
+
+def test_empty_partitions(transformer):
+    frame = pd.DataFrame(_table(seed=7), columns=[f"f{i}" for i in range(5)])
+    frame["f0"] = np.arange(200.0)
+    named = AutoencoderTransformer(n_components=2, max_epochs=1, random_state=0).fit(frame)
+    kept = dd.from_pandas(frame, npartitions=4)
+    kept = kept[kept.f0 >= 120]  # the first two partitions are empty
+    scores = map_partitions(named, kept, "score_samples").compute()
+    expected = named.score_samples(frame[frame.f0 >= 120])
+    np.testing.assert_allclose(scores.to_numpy(), expected, rtol=1e-5, atol=1e-6)
+    codes = map_partitions(named, kept).compute()
+    assert codes.shape == (80, 2)
