@@ -27,11 +27,8 @@ import torch
 
 from skae import AutoencoderAnomalyDetector, map_partitions
 
-try:
-    import dask.dataframe as dd
-    from dask.distributed import Client, LocalCluster
-except ImportError:
-    raise SystemExit("This example needs Dask: pip install 'skae[distributed]'.") from None
+import dask.dataframe as dd
+from dask.distributed import Client, LocalCluster
 
 FAST = os.environ.get("SKAE_EXAMPLES_FAST") == "1"
 N_FILES, ROWS_PER_FILE = (4, 2_000) if FAST else (8, 50_000)
