@@ -21,14 +21,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import torch
+from dask.distributed import Client, LocalCluster
 
 from skae import AutoencoderAnomalyDetector, map_partitions
-
-import dask.dataframe as dd
-from dask.distributed import Client, LocalCluster
 
 FAST = os.environ.get("SKAE_EXAMPLES_FAST") == "1"
 N_FILES, ROWS_PER_FILE = (4, 2_000) if FAST else (8, 50_000)
