@@ -579,9 +579,9 @@ class BaseAutoencoder(NeuralNet):
         """Batches sliced from tensors already on the device."""
         prefix = "iterator_train" if training else "iterator_valid"
         kwargs = {"batch_size": self.batch_size, "shuffle": training}
-        kwargs.update(self.get_params_for(prefix))
         if self._data_parallel is not None:  # [data parallel] this rank's shards
-            return self._data_parallel.iterator(dataset, **kwargs)
+            kwargs["data_parallel"] = self._data_parallel
+        kwargs.update(self.get_params_for(prefix))
         return BatchIterator(dataset, **kwargs)
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):

@@ -3,7 +3,8 @@
 Usage: ``torchrun --standalone --nproc-per-node=2 distributed_worker.py DIR``.
 ``DIR`` holds ``X.npy`` and ``params.json`` (the estimator's parameters); each
 rank writes ``rank<r>.json`` (rows it trained on per epoch, the history's
-losses, the error of a fit whose ranks disagree) and rank 0 the fitted
+losses, an imputer's losses and imputations, the error of a fit whose ranks
+disagree) and rank 0 the fitted
 model, ``model.pkl``, with its codes for ``X``, ``codes.npy``.
 """
 
@@ -18,7 +19,7 @@ import torch.distributed as dist
 from skorch.callbacks import Callback
 from skorch.dataset import get_len
 
-from skae import AutoencoderTransformer
+from skae import AutoencoderImputer, AutoencoderTransformer
 
 
 class CountRows(Callback):
@@ -50,6 +51,12 @@ def main(folder: Path):
         "valid_loss": [epoch.get("valid_loss") for epoch in model.history_],
         "n_rows": len(X),
     }
+    # The imputer's batches (hidden entries drawn per rank) shard the same way.
+    gappy = np.where(np.random.default_rng(0).random(X.shape) < 0.2, np.nan, X)
+    imputer = AutoencoderImputer(max_epochs=2, hidden_layer_sizes=[16], random_state=0)
+    imputed = imputer.fit(gappy).transform(gappy)
+    result["imputer_train_loss"] = [epoch["train_loss"] for epoch in imputer.history_]
+    result["imputed_sum"] = float(imputed.sum())
     # A fit whose ranks pass different data stops with an error on every rank.
     try:
         AutoencoderTransformer(**params).fit(X[: len(X) - rank])

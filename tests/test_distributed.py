@@ -85,6 +85,13 @@ def test_saved_model_loads_in_a_plain_process(two_process_fit):
     np.testing.assert_allclose(model.transform(X), single.transform(X), atol=1e-3)
 
 
+def test_imputer_trains_data_parallel(two_process_fit):
+    # Each rank hides its own entries, yet the ranks end with the same network.
+    _, ranks = two_process_fit
+    assert ranks[0]["imputer_train_loss"] == ranks[1]["imputer_train_loss"]
+    assert ranks[0]["imputed_sum"] == ranks[1]["imputed_sum"]
+
+
 def test_ranks_with_different_data_get_a_clear_error(two_process_fit):
     _, ranks = two_process_fit
     for rank in ranks:
