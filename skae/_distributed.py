@@ -31,8 +31,9 @@ laptop carries over to a cluster.
 
 The same code runs on gloo (CPU tensors) and NCCL (CUDA tensors): each
 collective uses the tensors of the device the estimator trains on. The
-estimator calls into this module from a handful of clearly marked places in
-:mod:`skae._base`; everything else lives here.
+estimator and its net call into this module from a handful of places marked
+``[data parallel]`` in :mod:`skae._base` and :mod:`skae._net`; everything
+else lives here.
 """
 
 from __future__ import annotations
@@ -190,6 +191,19 @@ def begin(estimator, reset: bool) -> DataParallel | None:
     n_epochs_done = 0 if reset else len(estimator.history_)
     return DataParallel(group, estimator._seed_ + n_epochs_done, estimator.device_,
                         params_hash=_params_hash(estimator))
+
+
+@contextlib.contextmanager
+def training(net, parallel: DataParallel | None):
+    """Hand ``parallel`` to the net for one training call (a no-op for ``None``)."""
+    if parallel is None:
+        yield
+        return
+    net.data_parallel = parallel
+    try:
+        yield
+    finally:
+        del net.data_parallel
 
 
 def agree_on_seed(seed: int, group, device: torch.device) -> int:
@@ -390,7 +404,7 @@ class DataParallelCallback(Callback):
     """
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        parallel = getattr(net, "_data_parallel", None)
+        parallel = net.data_parallel
         if parallel is None:
             return
         parallel.check_agreement({
@@ -404,7 +418,7 @@ class DataParallelCallback(Callback):
         parallel.broadcast_module(net.module_)
 
     def on_grad_computed(self, net, named_parameters, batch=None, **kwargs):
-        parallel = getattr(net, "_data_parallel", None)
+        parallel = net.data_parallel
         if parallel is None:
             return
         parallel.average_gradients((p for _, p in named_parameters), get_len(batch[0]))

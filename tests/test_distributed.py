@@ -78,7 +78,7 @@ def test_saved_model_loads_in_a_plain_process(two_process_fit):
     with open(folder / "model.pkl", "rb") as f:
         model = pickle.load(f)
     assert type(model.module_).__module__.startswith("skae.")
-    assert model._data_parallel is None
+    assert model.net_.data_parallel is None
     X = _table()
     np.testing.assert_allclose(model.transform(X), np.load(folder / "codes.npy"), rtol=1e-6)
     single = AutoencoderTransformer(**PARAMS).fit(X)
