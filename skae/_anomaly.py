@@ -62,7 +62,10 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         an outlier when its score exceeds the upper quartile by more than 3
         interquartile ranges. The share flagged then follows the data: a few
         percent of clean data (reconstruction errors have a long tail), more
-        when the data hold anomalies.
+        when the data hold anomalies. Heavy contamination is caught too: when
+        the highest scores form a group lying wholly beyond the fence of the
+        other rows, the whole group is flagged, up to half the rows (the
+        plain fence would miss a group of a quarter of the rows or more).
 
     score_method : {"hybrid", "reconstruction", "variational"}, default="hybrid"
         ``"reconstruction"``: the anomaly score is the row's mean squared
@@ -166,6 +169,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         random_state=None,
         device="auto",
         mixed_precision=False,
+        n_jobs=None,
         verbose=0,
         callbacks=None,
         **kwargs,
@@ -212,8 +216,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
     def _threshold(self, scores: np.ndarray) -> float:
         if self.contamination != "auto":
             return float(np.quantile(scores, 1.0 - self.contamination))
-        q1, q3 = np.quantile(scores, [0.25, 0.75])
-        return float(q3 + AUTO_FENCE_IQRS * (q3 - q1))
+        return auto_threshold(scores)
 
     def _reconstruction_scores(self, errors: np.ndarray) -> np.ndarray:
         return errors.mean(axis=1)
@@ -318,7 +321,6 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
             columns = [f"x{i}" for i in range(self.n_features_in_)]
         return pd.DataFrame(errors.astype(float_dtype(X)), columns=list(columns), index=index)
 
-
     def __getstate__(self):
         """The base's compact state, with the isolation forest packed into a few arrays."""
         state = super().__getstate__()
@@ -331,6 +333,48 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         if isinstance(forest, dict):
             state = {**state, "isolation_forest_": unpack_forest(forest)}
         super().__setstate__(state)
+
+
+def auto_threshold(scores: np.ndarray) -> float:
+    """The score above which ``contamination="auto"`` flags a row.
+
+    Tukey's far-out fence (upper quartile plus :data:`AUTO_FENCE_IQRS`
+    interquartile ranges) of the scores, or lower: when the highest scores
+    form a group that lies wholly beyond the fence of the rest, that group is
+    flagged, however large (up to half the rows), provided a gap of more than
+    :data:`AUTO_FENCE_IQRS` interquartile ranges of the rest sets it apart.
+    The plain fence misses such a group once it holds a quarter of the rows,
+    since the upper quartile then falls inside it. On data without such a group (a smooth tail) the two
+    agree, up to the few rows at the edge of the fence.
+    """
+    s = np.sort(np.asarray(scores, dtype=np.float64))
+    n = len(s)
+    fence = _fences(s, np.array([n]))[0][0]
+    # Splits with i rows below and n - i above, i >= n / 2: rows s[:i] have
+    # the fence f_i, and the split holds when f_i < s[i] and a gap of more
+    # than AUTO_FENCE_IQRS of their interquartile ranges precedes s[i].
+    i = np.arange(max(1, -(-n // 2)), n)
+    if len(i):
+        f, iqr = _fences(s, i)
+        gap = s[i] - s[i - 1]
+        holds = (f < s[i]) & (gap > AUTO_FENCE_IQRS * iqr)
+        if holds.any():
+            fence = min(fence, float(f[np.argmax(holds)]))  # the largest group
+    return float(fence)
+
+
+def _fences(sorted_scores: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Far-out fence and interquartile range of each prefix ``sorted_scores[:size]``."""
+
+    def quantile(q):
+        position = q * (sizes - 1)
+        low = np.floor(position).astype(int)
+        high = np.minimum(low + 1, sizes - 1)
+        weight = position - low
+        return sorted_scores[low] * (1 - weight) + sorted_scores[high] * weight
+
+    q1, q3 = quantile(0.25), quantile(0.75)
+    return q3 + AUTO_FENCE_IQRS * (q3 - q1), q3 - q1
 
 
 def _robust_center_scale(scores: np.ndarray) -> tuple[float, float]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval
@@ -108,6 +109,7 @@ class AutoencoderTransformer(
         random_state=None,
         device="auto",
         mixed_precision=False,
+        n_jobs=None,
         verbose=0,
         callbacks=None,
         **kwargs,
@@ -176,8 +178,10 @@ class AutoencoderTransformer(
         -------
         X_original : ndarray or DataFrame of shape (n_samples, n_features)
             Reconstructed rows in the original units, in the float dtype of
-            the codes; a DataFrame with the fitted column types when the
-            training data had categorical columns.
+            the codes; a DataFrame when the training data had categorical
+            columns, with the fitted columns and their dtypes (integer columns
+            rounded; ``Int64``, ``Float64``, ``float32`` kept) and the index
+            of the codes when they come as a DataFrame.
         """
         check_is_fitted(self)
         Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
@@ -187,7 +191,8 @@ class AutoencoderTransformer(
                 f"of n_components={self.n_components} columns."
             )
         out = self._map_encoded(Z, self.module_.decode, self.encoder_.width, float_dtype(Z))
-        return self.encoder_.decode(out)
+        # Codes in a DataFrame (set_output(transform="pandas")) carry the rows' index.
+        return self.encoder_.decode(out, like=X if isinstance(X, pd.DataFrame) else None)
 
     def score_samples(self, X):
         """Negative mean reconstruction error of each row.

@@ -8,6 +8,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from skae import AutoencoderAnomalyDetector
+from skae._anomaly import auto_threshold
 
 
 def correlated(n, rng):
@@ -170,3 +171,27 @@ def test_beats_isolation_forest_on_adbench_vowels(shared_data):
         y_test, -IsolationForest(random_state=42).fit(X_train).score_samples(X_test)
     )
     assert ours > 0.8 and ours > forest + 0.05
+
+
+def test_auto_contamination_flags_a_large_group_of_outliers():
+    # scikit-learn's IsolationForest toy: 8 rows, the last 2 are outliers; the
+    # upper quartile of the scores falls among them, so a plain fence misses them.
+    X = np.array([[-2, -1], [-1, -1], [-1, -2], [1, 1], [1, 2], [2, 1], [7, 4], [-5, 9]],
+                 dtype=float)
+    det = AutoencoderAnomalyDetector(random_state=0).fit(X)
+    np.testing.assert_array_equal(det.predict(X), [1, 1, 1, 1, 1, 1, -1, -1])
+
+
+@pytest.mark.parametrize("share", [0.3, 0.45])
+def test_auto_threshold_flags_heavy_contamination_and_follows_clean_tails(share):
+    rng = np.random.default_rng(0)
+    n_out = int(1000 * share)
+    scores = np.r_[rng.exponential(size=1000 - n_out), 30 + rng.exponential(size=n_out)]
+    assert (scores > auto_threshold(scores)).sum() >= n_out
+    assert (scores > auto_threshold(scores)).mean() < share + 0.02
+    # Smooth tails, no separate group: Tukey's far-out fence, no flood of flags.
+    for clean in (rng.exponential(size=2000), rng.lognormal(size=2000), rng.normal(size=2000)):
+        q1, q3 = np.quantile(clean, [0.25, 0.75])
+        fence = q3 + 3 * (q3 - q1)
+        assert (clean > auto_threshold(clean)).mean() <= (clean > fence).mean() + 0.002
+        assert (clean > auto_threshold(clean)).mean() < 0.05

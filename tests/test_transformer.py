@@ -320,6 +320,16 @@ def test_history_frame(wine):
     np.testing.assert_allclose(frame["train_loss"], ae.history_[:, "train_loss"])
     with pytest.raises(Exception, match="not fitted"):
         history_frame(AutoencoderTransformer())
+    # The history itself, as the training guide invites (issue 19, item 3).
+    pd.testing.assert_frame_equal(history_frame(ae.history_), frame)
+    pd.testing.assert_frame_equal(history_frame(list(ae.history_)), frame)
+
+
+@pytest.mark.parametrize("bad", [42, "history", [1, 2]])
+def test_history_frame_fails_in_one_line(bad):
+    with pytest.raises(TypeError) as info:
+        history_frame(bad)
+    assert "\n" not in str(info.value) and len(str(info.value)) < 120
 
 
 class TiedAutoencoder(torch.nn.Module):
