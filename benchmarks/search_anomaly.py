@@ -239,7 +239,8 @@ def per_kind_auc(results, kinds, score):
     return table
 
 
-def choose(top=40):
+def tables():
+    """Per-kind mean ROC-AUC of every candidate and of the baselines."""
     results = load_results()
     for runs in (r for kind in results.values() for r in kind.values()):
         for d in runs[1:]:  # ECOD is deterministic: computed for seed 0 only
@@ -255,6 +256,24 @@ def choose(top=40):
     for name in ("iso", "knn", "ecod"):
         baselines[name] = per_kind_auc(
             results, kinds, lambda d, n=name: d.get(f"{n}|test"))
+    return kinds, table, baselines
+
+
+def loko():
+    """{kind: (candidate chosen on the other kinds by their mean, its held-out ROC-AUC)}."""
+    if not OUT.is_dir():
+        return {}
+    kinds, table, _ = tables()
+    out = {}
+    for kind in kinds:
+        others = [k for k in kinds if k != kind]
+        best = max(table, key=lambda c: np.mean([table[c][k] for k in others]))
+        out[kind] = (best, table[best][kind])
+    return out
+
+
+def choose(top=40):
+    kinds, table, baselines = tables()
     today = "rec@e10+iso"
     print(f"{'candidate':>34} " + " ".join(f"{k:>10}" for k in kinds) + "       mean")
     ranked = sorted(table, key=lambda c: -np.mean(list(table[c].values())))

@@ -10,6 +10,7 @@ from sklearn.base import OutlierMixin
 from sklearn.ensemble import IsolationForest
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ._anomaly_scores import SCORE_PARTS, float64_column_errors, robust_center_scale
 from ._base import BaseAutoencoder, _float_dtype
 from ._docstrings import fill_doc
 
@@ -21,13 +22,26 @@ AUTO_FENCE_IQRS = 3.0
 #: hybrid, the threshold) are estimated on at most this many training rows.
 SCORE_STATISTICS_ROWS = 20_000
 
+#: With ``max_epochs=None`` the network trains for about this many optimizer
+#: steps, and for at most 10 epochs when its code is as wide as its input.
+STEP_BUDGET = 5_000
+
+#: The columns of ``explain(X, relative=False)`` beside the features: the
+#: parts of the score that no single feature owns.
+SCORE_PART_COLUMNS = {
+    "combined": ["neighbours", "tails"],
+    "hybrid": ["isolation"],
+    "reconstruction": [],
+    "variational": ["kl"],
+}
+
 
 @fill_doc(
     hidden_default="(64,)",
     activation_default='"relu"',
     scaling_auto='``robust``',
     dropout_default="0.2",
-    max_epochs_default="10",
+    max_epochs_default="None",
     batch_size_default="32",
     lr_default="1e-3",
     n_iter_no_change_default="10",
@@ -138,7 +152,10 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
             StrOptions({"auto"}),
             Interval(numbers.Real, 0, 0.5, closed="right"),
         ],
-        "score_method": [StrOptions({"hybrid", "reconstruction", "variational"})],
+        "score_method": [
+            StrOptions({"combined", "hybrid", "reconstruction", "variational"})
+        ],
+        "max_epochs": [None, Interval(numbers.Integral, 1, None, closed="left")],
     }
 
     _default_scaling = "robust"
@@ -148,7 +165,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         n_components=None,
         *,
         contamination="auto",
-        score_method="hybrid",
+        score_method="combined",
         module=None,
         hidden_layer_sizes=(64,),
         activation="relu",
@@ -156,7 +173,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         scaling="auto",
         categorical_features="from_dtype",
         handle_unknown="missing",
-        max_epochs=10,
+        max_epochs=None,
         batch_size=32,
         lr=1e-3,
         optimizer="adam",
@@ -203,6 +220,17 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
             return min(32, self.n_features_in_)
         return self.n_components
 
+    def _training_epochs(self, n_rows: int) -> int:
+        if self.max_epochs is not None:
+            return self.max_epochs
+        steps_per_epoch = -(-n_rows // self.batch_size)
+        epochs = -(-STEP_BUDGET // steps_per_epoch)
+        if self._n_code() >= self.encoder_.width:
+            # A code as wide as the input can learn to copy its input,
+            # anomalies included: stop early.
+            epochs = min(epochs, 10)
+        return epochs
+
     def _module_kwargs(self):
         # A plain MLP: the PCA start that serves the transformer would let the
         # network reconstruct anomalies from the first epoch.
@@ -224,16 +252,28 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         # A floor, so that a feature reconstructed perfectly in training
         # does not turn any later error into an infinite relative error.
         self.error_scale_ = np.maximum(typical, max(float(typical.mean()), 1e-12) * 1e-3)
-        reconstruction = self._reconstruction_scores(errors)
-        self._reconstruction_center = _robust_center_scale(reconstruction)
+        self._score_parts, self._centers = {}, {}
         self.isolation_forest_ = None
+        if self.score_method in ("combined", "hybrid"):
+            self._fit_score_parts(X, errors)
+        scores = sum(self._score_parts_of(X, errors).values())
+        self.offset_ = -self._threshold(scores)
+
+    def _fit_score_parts(self, X, errors):
+        """Fit the parts beside the reconstruction error, and each part's centre and scale."""
+        rng = np.random.default_rng((self._seed_, 0xA41))
+        encoded = self._network_input(X)
+        self._centers = {"reconstruction": robust_center_scale(
+            self._reconstruction_scores(errors))}
         if self.score_method == "hybrid":
             self.isolation_forest_ = IsolationForest(random_state=self._seed_ % (2**32))
-            self.isolation_forest_.fit(self._network_input(X))
-            isolation = -self.isolation_forest_.score_samples(self._network_input(X))
-            self._isolation_center = _robust_center_scale(isolation)
-        scores = self._anomaly_scores(X, errors)
-        self.offset_ = -self._threshold(scores)
+            self.isolation_forest_.fit(encoded)
+            isolation = -self.isolation_forest_.score_samples(encoded)
+            self._centers["isolation"] = robust_center_scale(isolation)
+            return
+        for name, (fit, _) in SCORE_PARTS.items():
+            self._score_parts[name], scores = fit(encoded, rng)
+            self._centers[name] = robust_center_scale(scores)
 
     def _threshold(self, scores: np.ndarray) -> float:
         if self.contamination != "auto":
@@ -244,20 +284,33 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
     def _reconstruction_scores(self, errors: np.ndarray) -> np.ndarray:
         return errors.mean(axis=1)
 
-    def _anomaly_scores(self, X, errors: np.ndarray) -> np.ndarray:
-        reconstruction = self._reconstruction_scores(errors)
+    def _column_errors(self, X) -> np.ndarray:
+        # In float64, so that a row's score does not depend on the other
+        # rows of the call (see float64_column_errors).
+        return float64_column_errors(self, X)
+
+    def _score_parts_of(self, X, errors: np.ndarray) -> dict[str, np.ndarray]:
+        """The parts of the anomaly score of each row; the score is their sum.
+
+        ``"reconstruction"`` always comes first; for the combined and hybrid
+        scores every part is standardized on the training rows.
+        """
+        parts = {"reconstruction": self._reconstruction_scores(errors)}
         if self.score_method == "variational":
             kl = self._map_scaled_rows(
                 X, lambda x: self.module_.kl_divergence(x)[:, None], 1, np.float64
             )[:, 0]
-            return reconstruction + self.module_.beta * kl / self.encoder_.width
-        if self.isolation_forest_ is None:
-            return reconstruction
-        isolation = -self.isolation_forest_.score_samples(self._network_input(X))
-        center, scale = self._reconstruction_center
-        score = (reconstruction - center) / scale
-        center, scale = self._isolation_center
-        return score + (isolation - center) / scale
+            parts["kl"] = self.module_.beta * kl / self.encoder_.width
+            return parts
+        if self.score_method == "reconstruction":
+            return parts
+        encoded = self._network_input(X)
+        if self.isolation_forest_ is not None:
+            parts["isolation"] = -self.isolation_forest_.score_samples(encoded)
+        for name, state in self._score_parts.items():
+            parts[name] = SCORE_PARTS[name][1](state, encoded)
+        return {name: (score - self._centers[name][0]) / self._centers[name][1]
+                for name, score in parts.items()}
 
     def score_samples(self, X):
         """Opposite of the anomaly score: higher means more normal.
@@ -275,7 +328,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
             score, each standardized on the training rows.
         """
         X = self._check_fitted_input(X)
-        return -self._anomaly_scores(X, self._column_errors(X)).astype(np.float64)
+        return -sum(self._score_parts_of(X, self._column_errors(X)).values())
 
     def decision_function(self, X):
         """Shifted score: negative for outliers, positive for inliers.
@@ -318,34 +371,48 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
             ``True``: each feature's squared reconstruction error divided by
             its mean on the training rows (``error_scale_``), so 1 is a usual
             error for that feature and 20 an error twenty times its usual
-            size, whatever the feature. ``False``: each feature's share of
-            the row's mean squared reconstruction error (robustly scaled
-            units); a row's entries then add up to its reconstruction error,
-            the whole anomaly score when ``score_method="reconstruction"``.
+            size, whatever the feature. ``False``: an account of the whole
+            anomaly score: each feature's share of it, plus one column for
+            each part of the score that no feature owns, so that a row's
+            entries add up to its anomaly score, ``-score_samples(X)``. The
+            extra columns are ``"neighbours"`` and ``"tails"`` for
+            ``score_method="combined"``, ``"isolation"`` for ``"hybrid"``,
+            ``"kl"`` for ``"variational"``, each that part's (standardized)
+            score; the standardized scores also have an ``"offset"`` column,
+            the constant that centres the reconstruction error.
 
         Returns
         -------
-        errors : pandas.DataFrame of shape (n_samples, n_features)
+        errors : pandas.DataFrame of shape (n_samples, n_features + n_extra)
             Columns are the feature names seen in ``fit`` (``x0``, ``x1``,
-            ... for arrays); a DataFrame input keeps its index.
+            ... for arrays), then, with ``relative=False``, the extra columns
+            (``n_extra`` is 0 for ``score_method="reconstruction"``); a
+            DataFrame input keeps its index.
         """
         index = X.index if isinstance(X, pd.DataFrame) else None
         X = self._check_fitted_input(X)
         errors = self._column_errors(X)
-        if relative:
-            errors = errors / self.error_scale_
-        else:
-            errors = errors / self.encoder_.n_columns
         columns = getattr(self, "feature_names_in_", None)
         if columns is None:
             columns = [f"x{i}" for i in range(self.n_features_in_)]
-        return pd.DataFrame(errors.astype(_float_dtype(X)), columns=list(columns), index=index)
+        columns = list(columns)
+        if relative:
+            table = errors / self.error_scale_
+        else:
+            table, extra = self._score_account(X, errors)
+            columns += list(extra)
+            table = np.column_stack([table, *extra.values()])
+        return pd.DataFrame(table.astype(_float_dtype(X)), columns=columns, index=index)
 
-
-def _robust_center_scale(scores: np.ndarray) -> tuple[float, float]:
-    """Median and scaled median absolute deviation, never zero."""
-    center = float(np.median(scores))
-    scale = 1.4826 * float(np.median(np.abs(scores - center)))
-    if not scale > 0:
-        scale = float(np.std(scores)) or 1.0
-    return center, scale
+    def _score_account(self, X, errors):
+        """Each feature's share of the anomaly score, and the parts no feature owns."""
+        shares = errors / self.encoder_.n_columns
+        parts = self._score_parts_of(X, errors)
+        parts.pop("reconstruction")
+        if "reconstruction" not in getattr(self, "_centers", {}):
+            return shares, parts
+        # (mean error - center) / scale: each feature's share over the scale,
+        # and the centre as a constant column.
+        center, scale = self._centers["reconstruction"]
+        parts["offset"] = np.full(len(errors), -center / scale)
+        return shares / scale, parts

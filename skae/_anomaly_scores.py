@@ -19,86 +19,83 @@ from ._base import _rows
 from ._data import map_row_chunks
 
 
-class RobustStandardizer:
-    """``(score - median) / (1.4826 * MAD)`` with the training rows' statistics."""
-
-    def fit(self, scores: np.ndarray) -> RobustStandardizer:
-        self.center = float(np.median(scores))
-        scale = 1.4826 * float(np.median(np.abs(scores - self.center)))
-        if not scale > 0:
-            scale = float(np.std(scores)) or 1.0
-        self.scale = scale
-        return self
-
-    def __call__(self, scores: np.ndarray) -> np.ndarray:
-        return (scores - self.center) / self.scale
+def robust_center_scale(scores: np.ndarray) -> tuple[float, float]:
+    """Median and scaled median absolute deviation (never zero) of ``scores``."""
+    center = float(np.median(scores))
+    scale = 1.4826 * float(np.median(np.abs(scores - center)))
+    if not scale > 0:
+        scale = float(np.std(scores)) or 1.0
+    return center, scale
 
 
-class NeighbourDistance:
-    """Distance to the ``k``-th nearest of (at most ``max_rows``) training rows.
+def _sample_rows(Z: np.ndarray, max_rows: int, rng: np.random.Generator) -> np.ndarray:
+    if len(Z) <= max_rows:
+        return np.arange(len(Z))
+    return np.sort(rng.choice(len(Z), max_rows, replace=False))
+
+
+# The fitted state of each part is a dict of arrays and numbers, so that
+# skops.io loads it without trusting new types.
+def fit_neighbour_distance(Z, rng, n_neighbors: int = 5, max_rows: int = 2000):
+    """State and training scores of :func:`neighbour_distance`.
+
+    A training row's score leaves out its own distance of zero.
+    """
+    Z = np.asarray(Z, dtype=np.float64)
+    std = Z.std(axis=0)
+    state = {"mean": Z.mean(axis=0), "scale": np.where(std > 0, std, 1.0)}
+    reference = _sample_rows(Z, max_rows, rng)
+    state["reference"] = (Z[reference] - state["mean"]) / state["scale"]
+    state["k"] = max(1, min(n_neighbors, len(reference) - 1))
+    scores = neighbour_distance(state, Z)
+    if len(reference) > 1:
+        index = NearestNeighbors().fit(state["reference"])
+        own = index.kneighbors(state["reference"], n_neighbors=state["k"] + 1)[0][:, -1]
+        scores[reference] = own
+    return state, scores
+
+
+def neighbour_distance(state: dict, Z) -> np.ndarray:
+    """Distance to the k-th nearest of (at most 2,000) training rows.
 
     Features are standardized by their training mean and standard deviation.
-    :meth:`fit` returns the training rows' scores, each reference row's own
-    distance of zero left out.
     """
-
-    def __init__(self, n_neighbors: int = 5, max_rows: int = 2000):
-        self.n_neighbors = n_neighbors
-        self.max_rows = max_rows
-
-    def fit(self, Z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        Z = np.asarray(Z, dtype=np.float64)
-        self.mean = Z.mean(axis=0)
-        std = Z.std(axis=0)
-        self.scale = np.where(std > 0, std, 1.0)
-        Z = (Z - self.mean) / self.scale
-        reference = np.arange(len(Z))
-        if len(Z) > self.max_rows:
-            reference = np.sort(rng.choice(len(Z), self.max_rows, replace=False))
-        self.k = min(self.n_neighbors, len(reference) - 1) if len(reference) > 1 else 1
-        self.index = NearestNeighbors(n_neighbors=self.k).fit(Z[reference])
-        scores = self.index.kneighbors(Z, n_neighbors=self.k)[0][:, -1]
-        if len(reference) > 1:
-            own = self.index.kneighbors(Z[reference], n_neighbors=self.k + 1)[0][:, -1]
-            scores[reference] = own
-        return scores
-
-    def __call__(self, Z: np.ndarray) -> np.ndarray:
-        Z = (np.asarray(Z, dtype=np.float64) - self.mean) / self.scale
-        return self.index.kneighbors(Z, n_neighbors=self.k)[0][:, -1]
+    Z = (np.asarray(Z, dtype=np.float64) - state["mean"]) / state["scale"]
+    index = NearestNeighbors().fit(state["reference"])
+    return index.kneighbors(Z, n_neighbors=state["k"])[0][:, -1]
 
 
-class TailProbability:
+def fit_tail_probability(Z, rng, max_rows: int = 2000):
+    """State and training scores of :func:`tail_probability`."""
+    Z = np.asarray(Z, dtype=np.float64)
+    state = {"sorted": np.sort(Z[_sample_rows(Z, max_rows, rng)], axis=0)}
+    return state, tail_probability(state, Z)
+
+
+def tail_probability(state: dict, Z) -> np.ndarray:
     """ECOD's score: how far into the tails of each feature's distribution a row lies.
 
     The sum over features of ``-log`` of the smaller of the left and right
     tail probabilities, read off each feature's empirical distribution on (at
-    most ``max_rows``) training rows, with one pseudo-count so that values
-    beyond the training range stay finite (Li et al., "ECOD", IEEE TKDE 2022).
+    most 2,000) training rows, with one pseudo-count so that values beyond
+    the training range stay finite (Li et al., "ECOD", IEEE TKDE 2022).
     """
+    Z = np.asarray(Z, dtype=np.float64)
+    ordered = state["sorted"]
+    n = ordered.shape[0]
+    total = np.zeros(len(Z))
+    for j in range(Z.shape[1]):
+        at_most = np.searchsorted(ordered[:, j], Z[:, j], side="right")
+        at_least = n - np.searchsorted(ordered[:, j], Z[:, j], side="left")
+        total -= np.log((np.minimum(at_most, at_least) + 1.0) / (n + 1.0))
+    return total
 
-    def __init__(self, max_rows: int = 2000):
-        self.max_rows = max_rows
 
-    def fit(self, Z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        Z = np.asarray(Z, dtype=np.float64)
-        sample = Z
-        if len(Z) > self.max_rows:
-            sample = Z[np.sort(rng.choice(len(Z), self.max_rows, replace=False))]
-        self.sorted = np.sort(sample, axis=0)
-        return self(Z)
-
-    def __call__(self, Z: np.ndarray) -> np.ndarray:
-        Z = np.asarray(Z, dtype=np.float64)
-        n = self.sorted.shape[0]
-        total = np.zeros(len(Z))
-        for j in range(Z.shape[1]):
-            column = self.sorted[:, j]
-            at_most = np.searchsorted(column, Z[:, j], side="right")
-            at_least = n - np.searchsorted(column, Z[:, j], side="left")
-            smaller = np.minimum(at_most, at_least)
-            total -= np.log((smaller + 1.0) / (n + 1.0))
-        return total
+#: The parts beside the reconstruction error, by name: (fit, score).
+SCORE_PARTS = {
+    "neighbours": (fit_neighbour_distance, neighbour_distance),
+    "tails": (fit_tail_probability, tail_probability),
+}
 
 
 def float64_column_errors(estimator, X) -> np.ndarray:
