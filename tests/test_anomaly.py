@@ -171,17 +171,17 @@ def test_a_row_scores_the_same_alone_or_with_others(detector, data):
 
 
 def test_training_length_adapts_to_the_bottleneck():
-    # About 5,000 steps when the code is narrower than the input; at most 10
+    # About 1,500 steps when the code is narrower than the input; at most 10
     # epochs when it is as wide (it could learn to copy the anomalies).
     rng = np.random.default_rng(0)
     narrow = AutoencoderAnomalyDetector(random_state=0)
     narrow.fit(rng.normal(size=(64, 40)))
-    assert narrow._n_epochs == 2500
+    assert narrow._n_epochs == 750
     wide = AutoencoderAnomalyDetector(random_state=0).fit(rng.normal(size=(64, 6)))
     assert wide._n_epochs == 10
     big = AutoencoderAnomalyDetector(random_state=0, max_epochs=None)
     big.encoder_, big.n_features_in_ = wide.encoder_, 6
-    assert big._training_epochs(100_000) == 2
+    assert big._training_epochs(100_000) == 1
     assert AutoencoderAnomalyDetector(max_epochs=3)._training_epochs(10) == 3
 
 
