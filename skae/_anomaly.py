@@ -1,4 +1,10 @@
-"""AutoencoderAnomalyDetector: anomaly detection from reconstruction error."""
+"""AutoencoderAnomalyDetector: anomaly detection from reconstruction error.
+
+Owns what the detector adds to the base: anomaly scores (combined with
+neighbour distances and tail scores, hybrid with an isolation forest,
+reconstruction, variational; the parts in ``_anomaly_scores``), their
+threshold from ``contamination``, the training length, and explanations.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,10 @@ from sklearn.base import OutlierMixin
 from sklearn.ensemble import IsolationForest
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._anomaly_scores import SCORE_PARTS, float64_column_errors, robust_center_scale
-from ._base import BaseAutoencoder, _float_dtype
+from ._anomaly_scores import SCORE_PARTS, robust_center_scale
+from ._base import BaseAutoencoder, check_n_components, float_dtype, store_params
 from ._docstrings import fill_doc
+from ._modules._protocol import capabilities
 
 #: ``contamination="auto"`` flags training scores beyond the upper quartile
 #: by this many interquartile ranges (Tukey's "far out" fence).
@@ -26,26 +33,8 @@ SCORE_STATISTICS_ROWS = 20_000
 #: steps, and for at most 10 epochs when its code is as wide as its input.
 STEP_BUDGET = 1_500
 
-#: The columns of ``explain(X, relative=False)`` beside the features: the
-#: parts of the score that no single feature owns.
-SCORE_PART_COLUMNS = {
-    "combined": ["neighbours", "tails"],
-    "hybrid": ["isolation"],
-    "reconstruction": [],
-    "variational": ["kl"],
-}
 
-
-@fill_doc(
-    hidden_default="(64,)",
-    activation_default='"relu"',
-    scaling_auto='``robust``',
-    dropout_default="0.2",
-    max_epochs_default="None",
-    batch_size_default="32",
-    lr_default="1e-3",
-    n_iter_no_change_default="10",
-)
+@fill_doc
 class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
     """Unsupervised anomaly detection from autoencoder reconstruction errors.
 
@@ -210,132 +199,101 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         random_state=None,
         device="auto",
         mixed_precision=False,
+        n_jobs=None,
         verbose=0,
         callbacks=None,
         **kwargs,
     ):
-        self.n_components = n_components
-        self.contamination = contamination
-        self.score_method = score_method
-        super().__init__(
-            module=module,
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            dropout=dropout,
-            scaling=scaling,
-            categorical_features=categorical_features,
-            handle_unknown=handle_unknown,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            lr=lr,
-            optimizer=optimizer,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            random_state=random_state,
-            device=device,
-            mixed_precision=mixed_precision,
-            verbose=verbose,
-            callbacks=callbacks,
-            **kwargs,
-        )
-
-    def _n_code(self) -> int:
-        if self.n_components is None:
-            return min(32, self.n_features_in_)
-        return self.n_components
+        store_params(self, locals())
 
     def _training_epochs(self, n_rows: int) -> int:
         if self.max_epochs is not None:
             return self.max_epochs
         steps_per_epoch = -(-n_rows // self.batch_size)
         epochs = -(-STEP_BUDGET // steps_per_epoch)
-        if self._n_code() >= self.encoder_.width:
+        code = self.n_components or min(32, self.n_features_in_)
+        if code >= self.n_features_in_:
             # A code as wide as the input can learn to copy its input,
             # anomalies included: stop early.
             epochs = min(epochs, 10)
         return epochs
 
-    def _module_kwargs(self):
+    def _module_arguments(self):
+        n_components = self.n_components
+        if n_components is None:
+            n_components = min(32, self.n_features_in_)
         # A plain MLP: the PCA start that serves the transformer would let the
         # network reconstruct anomalies from the first epoch.
-        return {**super()._module_kwargs(), "linear_path": False}
+        return {**super()._module_arguments(), "n_components": n_components,
+                "linear_path": False}
 
-    def _fit_preprocessing(self, X):
-        module = self.module if self.module is not None else self._default_module()
-        if self.score_method == "variational" and not getattr(module, "variational", False):
+    def _validate_training_data(self, X, *, reset: bool):
+        X = super()._validate_training_data(X, reset=reset)
+        check_n_components(self.n_components, self.n_features_in_)
+        if self.score_method == "variational" and not capabilities(self._module()).variational:
             raise ValueError(
                 "score_method='variational' needs a variational module, such as "
                 "module=VariationalAutoencoder."
             )
-        super()._fit_preprocessing(X)
+        return X
 
-    def _after_training(self, X):
-        X = self._row_sample(X, SCORE_STATISTICS_ROWS, salt=0xA40)
-        errors = self._column_errors(X)
+    def _after_training(self, X, data):
+        x = data[self._row_sample(len(data), SCORE_STATISTICS_ROWS, salt=0xA40)]
+        errors = self._column_errors(x, float_dtype(X), exact=True)
         typical = errors.mean(axis=0)
         # A floor, so that a feature reconstructed perfectly in training
         # does not turn any later error into an infinite relative error.
         self.error_scale_ = np.maximum(typical, max(float(typical.mean()), 1e-12) * 1e-3)
-        self._score_parts, self._centers = {}, {}
+        self._score_parts_, self._centers_ = {}, {}
         self.isolation_forest_ = None
         if self.score_method in ("combined", "hybrid"):
-            self._fit_score_parts(X, errors)
-        scores = sum(self._score_parts_of(X, errors).values())
+            self._fit_score_parts(x, errors)
+        scores = sum(self._score_parts_of(x, errors).values())
         self.offset_ = -self._threshold(scores)
 
-    def _fit_score_parts(self, X, errors):
+    def _fit_score_parts(self, x, errors):
         """Fit the parts beside the reconstruction error, and each part's centre and scale."""
-        rng = np.random.default_rng((self._seed_, 0xA41))
-        encoded = self._network_input(X)
-        self._centers = {"reconstruction": robust_center_scale(
-            self._reconstruction_scores(errors))}
+        self._centers_["reconstruction"] = robust_center_scale(
+            self._reconstruction_scores(errors))
         if self.score_method == "hybrid":
             self.isolation_forest_ = IsolationForest(random_state=self._seed_ % (2**32))
-            self.isolation_forest_.fit(encoded)
-            isolation = -self.isolation_forest_.score_samples(encoded)
-            self._centers["isolation"] = robust_center_scale(isolation)
+            self.isolation_forest_.fit(x)
+            self._centers_["isolation"] = robust_center_scale(
+                -self.isolation_forest_.score_samples(x))
             return
+        rng = np.random.default_rng((self._seed_, 0xA41))
         for name, (fit, _) in SCORE_PARTS.items():
-            self._score_parts[name], scores = fit(encoded, rng)
-            self._centers[name] = robust_center_scale(scores)
+            self._score_parts_[name], scores = fit(x, rng)
+            self._centers_[name] = robust_center_scale(scores)
 
     def _threshold(self, scores: np.ndarray) -> float:
         if self.contamination != "auto":
             return float(np.quantile(scores, 1.0 - self.contamination))
-        q1, q3 = np.quantile(scores, [0.25, 0.75])
-        return float(q3 + AUTO_FENCE_IQRS * (q3 - q1))
+        return auto_threshold(scores)
 
     def _reconstruction_scores(self, errors: np.ndarray) -> np.ndarray:
         return errors.mean(axis=1)
 
-    def _column_errors(self, X) -> np.ndarray:
-        # In float64, so that a row's score does not depend on the other
-        # rows of the call (see float64_column_errors).
-        return float64_column_errors(self, X)
-
-    def _score_parts_of(self, X, errors: np.ndarray) -> dict[str, np.ndarray]:
-        """The parts of the anomaly score of each row; the score is their sum.
+    def _score_parts_of(self, x: np.ndarray, errors: np.ndarray) -> dict[str, np.ndarray]:
+        """The parts of the anomaly score of the encoded rows ``x``; the score is their sum.
 
         ``"reconstruction"`` always comes first; for the combined and hybrid
         scores every part is standardized on the training rows.
         """
         parts = {"reconstruction": self._reconstruction_scores(errors)}
         if self.score_method == "variational":
-            kl = self._map_scaled_rows(
-                X, lambda x: self.module_.kl_divergence(x)[:, None], 1, np.float64
+            kl = self._map_encoded(
+                x, lambda t: self.module_.kl_divergence(t)[:, None], 1, np.float64
             )[:, 0]
             parts["kl"] = self.module_.beta * kl / self.encoder_.width
             return parts
         if self.score_method == "reconstruction":
             return parts
-        encoded = self._network_input(X)
         if self.isolation_forest_ is not None:
-            parts["isolation"] = -self.isolation_forest_.score_samples(encoded)
-        for name, state in self._score_parts.items():
-            parts[name] = SCORE_PARTS[name][1](state, encoded)
-        return {name: (score - self._centers[name][0]) / self._centers[name][1]
+            parts["isolation"] = -self.isolation_forest_.score_samples(x)
+        for name, state in self._score_parts_.items():
+            parts[name] = SCORE_PARTS[name][1](state, x)
+        return {name: (score - self._centers_[name][0]) / self._centers_[name][1]
                 for name, score in parts.items()}
 
     def score_samples(self, X):
@@ -349,12 +307,15 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         Returns
         -------
         scores : ndarray of shape (n_samples,)
-            The negative anomaly score: the negative mean squared
-            reconstruction error, plus (``score_method="hybrid"``) the negative isolation
-            score, each standardized on the training rows.
+            The negative anomaly score: the negative sum of the parts of
+            the score (see ``score_method``), each standardized on the
+            training rows, or the negative mean squared reconstruction error
+            for ``score_method="reconstruction"``.
         """
         X = self._check_fitted_input(X)
-        return -sum(self._score_parts_of(X, self._column_errors(X)).values())
+        x = self._network_input(X)
+        errors = self._column_errors(x, float_dtype(X), exact=True)
+        return -sum(self._score_parts_of(x, errors).values()).astype(np.float64)
 
     def decision_function(self, X):
         """Shifted score: negative for outliers, positive for inliers.
@@ -417,7 +378,8 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         """
         index = X.index if isinstance(X, pd.DataFrame) else None
         X = self._check_fitted_input(X)
-        errors = self._column_errors(X)
+        x = self._network_input(X)
+        errors = self._column_errors(x, float_dtype(X), exact=True)
         columns = getattr(self, "feature_names_in_", None)
         if columns is None:
             columns = [f"x{i}" for i in range(self.n_features_in_)]
@@ -425,20 +387,62 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         if relative:
             table = errors / self.error_scale_
         else:
-            table, extra = self._score_account(X, errors)
+            table, extra = self._score_account(x, errors)
             columns += list(extra)
             table = np.column_stack([table, *extra.values()])
-        return pd.DataFrame(table.astype(_float_dtype(X)), columns=columns, index=index)
+        return pd.DataFrame(table.astype(float_dtype(X)), columns=columns, index=index)
 
-    def _score_account(self, X, errors):
+    def _score_account(self, x, errors):
         """Each feature's share of the anomaly score, and the parts no feature owns."""
         shares = errors / self.encoder_.n_columns
-        parts = self._score_parts_of(X, errors)
+        parts = self._score_parts_of(x, errors)
         parts.pop("reconstruction")
-        if "reconstruction" not in getattr(self, "_centers", {}):
+        if "reconstruction" not in self._centers_:
             return shares, parts
         # (mean error - center) / scale: each feature's share over the scale,
         # and the centre as a constant column.
-        center, scale = self._centers["reconstruction"]
+        center, scale = self._centers_["reconstruction"]
         parts["offset"] = np.full(len(errors), -center / scale)
         return shares / scale, parts
+
+
+def auto_threshold(scores: np.ndarray) -> float:
+    """The score above which ``contamination="auto"`` flags a row.
+
+    Tukey's far-out fence (upper quartile plus :data:`AUTO_FENCE_IQRS`
+    interquartile ranges) of the scores, or lower: when the highest scores
+    form a group that lies wholly beyond the fence of the rest, that group is
+    flagged, however large (up to half the rows), provided a gap of more than
+    :data:`AUTO_FENCE_IQRS` interquartile ranges of the rest sets it apart.
+    The plain fence misses such a group once it holds a quarter of the rows,
+    since the upper quartile then falls inside it. On data without such a group (a smooth tail) the two
+    agree, up to the few rows at the edge of the fence.
+    """
+    s = np.sort(np.asarray(scores, dtype=np.float64))
+    n = len(s)
+    fence = _fences(s, np.array([n]))[0][0]
+    # Splits with i rows below and n - i above, i >= n / 2: rows s[:i] have
+    # the fence f_i, and the split holds when f_i < s[i] and a gap of more
+    # than AUTO_FENCE_IQRS of their interquartile ranges precedes s[i].
+    i = np.arange(max(1, -(-n // 2)), n)
+    if len(i):
+        f, iqr = _fences(s, i)
+        gap = s[i] - s[i - 1]
+        holds = (f < s[i]) & (gap > AUTO_FENCE_IQRS * iqr)
+        if holds.any():
+            fence = min(fence, float(f[np.argmax(holds)]))  # the largest group
+    return float(fence)
+
+
+def _fences(sorted_scores: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Far-out fence and interquartile range of each prefix ``sorted_scores[:size]``."""
+
+    def quantile(q):
+        position = q * (sizes - 1)
+        low = np.floor(position).astype(int)
+        high = np.minimum(low + 1, sizes - 1)
+        weight = position - low
+        return sorted_scores[low] * (1 - weight) + sorted_scores[high] * weight
+
+    q1, q3 = quantile(0.25), quantile(0.75)
+    return q3 + AUTO_FENCE_IQRS * (q3 - q1), q3 - q1

@@ -4,19 +4,13 @@ Each part maps encoded rows (the network's input) to one number per row,
 larger for more anomalous rows, and depends on nothing but the row and what
 was fitted: a row's score never depends on the other rows of the call. The
 detector standardizes every part by its median and median absolute deviation
-on the training rows (:class:`RobustStandardizer`) and adds them up.
+on the training rows (:func:`robust_center_scale`) and adds them up.
 """
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
-import torch
 from sklearn.neighbors import NearestNeighbors
-
-from ._base import _rows
-from ._data import map_row_chunks
 
 
 def robust_center_scale(scores: np.ndarray) -> tuple[float, float]:
@@ -96,23 +90,3 @@ SCORE_PARTS = {
     "neighbours": (fit_neighbour_distance, neighbour_distance),
     "tails": (fit_tail_probability, tail_probability),
 }
-
-
-def float64_column_errors(estimator, X) -> np.ndarray:
-    """Reconstruction error of each column of each row, computed in float64.
-
-    In float32, a row's error changes in the 7th digit with the number of
-    rows in the call (matrix products take other paths for one row than for
-    many); in float64 the difference is far below any tolerance, so a row's
-    score does not depend on the other rows it is scored with.
-    """
-    module = copy.deepcopy(estimator.module_).double().eval()
-    encoder = estimator.encoder_
-
-    def errors(rows):
-        x = estimator._network_input(_rows(X, rows))
-        x = torch.from_numpy(np.asarray(x, dtype=np.float64)).to(estimator.device_)
-        return encoder.column_errors(module.decode(module.encode(x)), x).cpu().numpy()
-
-    out = np.empty((X.shape[0], encoder.n_columns), dtype=np.float64)
-    return map_row_chunks(errors, X.shape[0], out, estimator._chunk_rows())

@@ -3,15 +3,11 @@
 :class:`TableEncoder` is the one path between a validated table and the
 network: numeric columns are scaled, categorical columns become one-hot
 groups, and the network's output goes back to a table with the input's
-column types. It also scores reconstructions column by column, so that
-numbers and categories weigh the same: a number's error is its squared error
-in scaled units, a category's is its cross-entropy divided by the entropy of
-the column's category frequencies in ``fit``. Predicting each column's
-marginal (its mean, its frequencies) then scores 1 for every column, whatever
-its type.
+column types. It learns each categorical column's entropy, which the
+criterion (:mod:`skae._criterion`) divides that column's cross-entropy by, so
+that numbers and categories weigh the same.
 
-For a table of numbers only, encoding is the scaler alone and the errors are
-squared errors: the same arithmetic as before categories existed.
+For a table of numbers only, encoding is the scaler alone.
 """
 
 from __future__ import annotations
@@ -22,7 +18,6 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import torch
-import torch.nn.functional as F
 from sklearn.preprocessing import RobustScaler
 
 from ._preprocessing import fit_on_stored
@@ -329,44 +324,12 @@ class TableEncoder:
         return torch.repeat_interleave(columns, self._repeat.to(columns.device), dim=1)
 
     # ------------------------------------------------------------------
-    def column_errors(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Error of each column of each row, on the balanced scale.
-
-        Parameters
-        ----------
-        output : torch.Tensor of shape (n, width)
-            The network's output: numbers, and logits for each category.
-        target : torch.Tensor of shape (n, width)
-            The encoded rows.
-
-        Returns
-        -------
-        errors : torch.Tensor of shape (n, n_columns)
-            Squared errors of numbers; cross-entropies of categories divided
-            by their column's entropy, 0 for a missing or unknown category.
-            Entries of missing numbers are meaningless: mask them.
-        """
-        if not self.mixed:
-            return (output - target) ** 2
-        errors = output.new_empty((len(output), self.n_columns))
-        if self.numeric:
-            idx = torch.as_tensor(self.numeric_positions, device=output.device)
-            errors[:, self.numeric] = (output[:, idx] - target[:, idx]) ** 2
-        for j in self.categorical:
-            s = self.slices[j]
-            labels = target[:, s].argmax(dim=1)
-            ce = F.cross_entropy(output[:, s].float(), labels, reduction="none")
-            # A missing or unknown category (no one-hot bit) has no error.
-            known = target[:, s].sum(dim=1) > 0
-            errors[:, j] = torch.where(known, ce / self.entropy[j], 0.0).to(errors.dtype)
-        return errors
-
     def decode(self, output: np.ndarray, like=None, rng=None):
         """Turn the network's output back into values of the input's types.
 
         Returns an array for numbers only; otherwise a DataFrame with the
-        fitted columns (and the index of ``like``), numbers unscaled and
-        categories by largest logit, or drawn from the softmax of the logits
+        fitted columns and their dtypes (and the index of ``like``), numbers
+        unscaled (rounded for integer columns) and categories by largest logit, or drawn from the softmax of the logits
         when a NumPy generator ``rng`` is given.
         """
         if not self.mixed:
@@ -391,8 +354,8 @@ class TableEncoder:
                 values = np.asarray(self.categories[j], dtype=object)[picks]
                 data[name] = _as_dtype(values, self.dtypes[j], self.categories[j])
             else:
-                data[name] = numbers_[:, self.numeric.index(j)]
-        index = like.index if isinstance(like, pd.DataFrame) else None
+                data[name] = _as_number_dtype(numbers_[:, self.numeric.index(j)], self.dtypes[j])
+        index = like.index if isinstance(like, (pd.DataFrame, pd.Series)) else None
         return pd.DataFrame(data, columns=self.columns, index=index)
 
 
@@ -407,6 +370,27 @@ def _restore_dtype(description):
     if isinstance(description, dict):
         return pd.CategoricalDtype(description["categories"], ordered=description["ordered"])
     return pd.api.types.pandas_dtype(description)
+
+
+def _as_number_dtype(values: np.ndarray, dtype):
+    """Decoded numbers of a numeric column in its fitted dtype.
+
+    Integer columns (``int64``, nullable ``Int64``, ...) get rounded values,
+    clipped to what the dtype holds; float ones (``float32``, ``Float64``) a
+    cast. A value the dtype cannot hold (NaN in a NumPy integer column) leaves
+    the column float64.
+    """
+    if pd.api.types.is_integer_dtype(dtype):
+        values = np.round(values)
+        if np.isnan(values).any() and isinstance(dtype, np.dtype):
+            return values
+        info = np.iinfo(getattr(dtype, "numpy_dtype", dtype))
+        values = np.clip(values, info.min, info.max)
+    try:
+        return pd.array(values, dtype=dtype) if not isinstance(dtype, np.dtype) else (
+            values.astype(dtype))
+    except (TypeError, ValueError):
+        return values
 
 
 def _as_dtype(values: np.ndarray, dtype, categories):

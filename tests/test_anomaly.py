@@ -8,6 +8,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from skae import AutoencoderAnomalyDetector
+from skae._anomaly import auto_threshold
 
 
 def correlated(n, rng):
@@ -173,16 +174,19 @@ def test_a_row_scores_the_same_alone_or_with_others(detector, data):
 def test_training_length_adapts_to_the_bottleneck():
     # About 1,500 steps when the code is narrower than the input; at most 10
     # epochs when it is as wide (it could learn to copy the anomalies).
+    def epochs(n_rows, n_features, **params):
+        det = AutoencoderAnomalyDetector(**params)
+        det.n_features_in_ = n_features
+        return det._training_epochs(n_rows)
+
+    assert epochs(64, 40) == 750
+    assert epochs(64, 6) == 10
+    assert epochs(100_000, 50) == 1
+    assert epochs(64, 40, n_components=40) == 10
+    assert epochs(64, 40, max_epochs=3) == 3
     rng = np.random.default_rng(0)
-    narrow = AutoencoderAnomalyDetector(random_state=0)
-    narrow.fit(rng.normal(size=(64, 40)))
-    assert narrow._n_epochs == 750
-    wide = AutoencoderAnomalyDetector(random_state=0).fit(rng.normal(size=(64, 6)))
-    assert wide._n_epochs == 10
-    big = AutoencoderAnomalyDetector(random_state=0, max_epochs=None)
-    big.encoder_, big.n_features_in_ = wide.encoder_, 6
-    assert big._training_epochs(100_000) == 1
-    assert AutoencoderAnomalyDetector(max_epochs=3)._training_epochs(10) == 3
+    det = AutoencoderAnomalyDetector(random_state=0).fit(rng.normal(size=(64, 40)))
+    assert 10 < len(det.history_) <= 750
 
 
 def test_n_components_validation(data):
@@ -238,3 +242,27 @@ def test_beats_isolation_forest_on_digits_as_anomalies():
         y_test, -IsolationForest(random_state=42).fit(X_train).score_samples(X_test)
     )
     assert ours > 0.55 and ours > forest + 0.05
+
+
+def test_auto_contamination_flags_a_large_group_of_outliers():
+    # scikit-learn's IsolationForest toy: 8 rows, the last 2 are outliers; the
+    # upper quartile of the scores falls among them, so a plain fence misses them.
+    X = np.array([[-2, -1], [-1, -1], [-1, -2], [1, 1], [1, 2], [2, 1], [7, 4], [-5, 9]],
+                 dtype=float)
+    det = AutoencoderAnomalyDetector(random_state=0).fit(X)
+    np.testing.assert_array_equal(det.predict(X), [1, 1, 1, 1, 1, 1, -1, -1])
+
+
+@pytest.mark.parametrize("share", [0.3, 0.45])
+def test_auto_threshold_flags_heavy_contamination_and_follows_clean_tails(share):
+    rng = np.random.default_rng(0)
+    n_out = int(1000 * share)
+    scores = np.r_[rng.exponential(size=1000 - n_out), 30 + rng.exponential(size=n_out)]
+    assert (scores > auto_threshold(scores)).sum() >= n_out
+    assert (scores > auto_threshold(scores)).mean() < share + 0.02
+    # Smooth tails, no separate group: Tukey's far-out fence, no flood of flags.
+    for clean in (rng.exponential(size=2000), rng.lognormal(size=2000), rng.normal(size=2000)):
+        q1, q3 = np.quantile(clean, [0.25, 0.75])
+        fence = q3 + 3 * (q3 - q1)
+        assert (clean > auto_threshold(clean)).mean() <= (clean > fence).mean() + 0.002
+        assert (clean > auto_threshold(clean)).mean() < 0.05
