@@ -15,10 +15,17 @@ import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_array, check_is_fitted
+from skorch import NeuralNet
 
 from ._base import BaseAutoencoder, check_n_components, float_dtype, store_params
 from ._data import draw_seed
 from ._docstrings import fill_doc
+
+#: What the default module (``module=None``) trains with in the transformer:
+#: a denoising autoencoder. Gaussian noise of 0.3 standard deviations on the
+#: scaled inputs regularises the nonlinear correction; chosen on the
+#: development tables of ``benchmarks/bench_transformer.py`` (issue 17).
+_DEFAULT_MODULE_SETTINGS = {"noise": 0.3}
 
 
 @fill_doc
@@ -33,11 +40,14 @@ class AutoencoderTransformer(
     reconstruction error, so model selection works without a scorer.
 
     Features are standardized in ``fit``, so raw columns of any scale train
-    well. The default network starts from PCA's solution (a linear path set
-    to the principal axes, plus a nonlinear correction that starts at zero)
-    and is trained with early stopping on a held-out part of the rows, so it
-    reconstructs at least about as well as PCA and better where the data
-    are nonlinear.
+    well. The default network starts from PCA's solution on the training
+    rows (a linear path set to the principal axes, plus a nonlinear
+    correction that starts at zero), trains as a denoising autoencoder
+    (inputs corrupted with Gaussian noise of 0.3 standard deviations,
+    ``module__noise=0.3``), and stops early on a held-out part of the rows,
+    scored on clean rows against the PCA start: it reconstructs held-out
+    rows at least about as well as PCA and better where the data are
+    nonlinear.
 
     Parameters
     ----------
@@ -123,6 +133,36 @@ class AutoencoderTransformer(
         X = super()._validate_training_data(X, reset=reset)
         check_n_components(self.n_components, self.n_features_in_)
         return X
+
+    # ------------------------------------------------------------------
+    # Training suited to dimensionality reduction (issue 17)
+    # ------------------------------------------------------------------
+    def _module_kwargs(self):
+        kwargs = super()._module_kwargs()
+        if self.module is None:  # module__* parameters still override these
+            kwargs.update(_DEFAULT_MODULE_SETTINGS)
+        return kwargs
+
+    def _initialize_from_data(self, dataset):
+        # Deferred to get_split_datasets: the PCA start must not see the
+        # validation rows, or early stopping compares a model fitted to them
+        # with one that is not, and keeps the PCA start on small tables.
+        pass
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        """Split off the validation rows, then start a fresh network from the rest."""
+        train, valid = super().get_split_datasets(X, y, **fit_params)
+        if len(self.history_) == 0:  # a fresh fit, not a partial_fit that continues
+            super()._initialize_from_data(train)
+        return train, valid
+
+    def validation_step(self, batch, **fit_params):
+        """Score validation rows as they are, without the training corruption.
+
+        Early stopping then keeps the network (the PCA start included) that
+        reconstructs held-out rows best: what ``score`` measures.
+        """
+        return NeuralNet.validation_step(self, batch, **fit_params)
 
     @property
     def _n_features_out(self):
