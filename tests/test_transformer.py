@@ -385,23 +385,6 @@ def test_small_tables_beat_pca_and_never_lose(load, k):
     assert heldout_ratio(X, k) < 1.0
 
 
-def test_pca_start_excludes_the_validation_rows(wine):
-    X, _ = wine
-    ae = AutoencoderTransformer(n_components=2, early_stopping=True, max_epochs=1,
-                                lr=1e-12, activation="identity", random_state=0).fit(X)
-    # With no training to speak of, the model is PCA of the training part: the
-    # 10% validation rows left out, so it differs from PCA of all the rows.
-    pca_all = PCA(2).fit(ae.scaler_.transform(X))
-    weight = ae.module_.encoder_linear.weight.detach().numpy().astype(np.float64)
-    overlap = np.abs(weight @ pca_all.components_.T)
-    assert not np.allclose(overlap, np.eye(2), atol=1e-4)
-    # A fit without validation rows starts from PCA of every row.
-    ae = AutoencoderTransformer(n_components=2, early_stopping=False, max_epochs=1,
-                                lr=1e-12, activation="identity", random_state=0).fit(X)
-    weight = ae.module_.encoder_linear.weight.detach().numpy().astype(np.float64)
-    np.testing.assert_allclose(np.abs(weight @ pca_all.components_.T), np.eye(2), atol=1e-4)
-
-
 def test_default_module_denoises_and_validates_on_clean_rows(wine):
     X, _ = wine
     ae = AutoencoderTransformer(n_components=2, module__noise=3.0, max_epochs=3,
@@ -429,3 +412,18 @@ def test_downstream_pipeline_at_least_as_good_as_pca(digits):
     skae_score = cv_accuracy(AutoencoderTransformer(n_components=4, random_state=0))
     pca_score = cv_accuracy(make_pipeline(StandardScaler(), PCA(4)))
     assert skae_score >= pca_score - 0.005
+
+
+def test_keeps_exact_pca_of_all_rows_when_training_does_not_help(wine):
+    # A learning rate far too high: training never beats the PCA start (fitted
+    # to the training part without the validation rows), and the model
+    # becomes PCA of every row, exactly what PCA gives.
+    X, _ = wine
+    ae = AutoencoderTransformer(n_components=2, lr=5.0, n_iter_no_change=2,
+                                random_state=0).fit(X)
+    S = ae.scaler_.transform(X)
+    pca = PCA(2).fit(S)
+    expected = np.mean((pca.inverse_transform(pca.transform(S)) - S) ** 2, axis=1)
+    np.testing.assert_allclose(-ae.score_samples(X), expected, rtol=1e-4, atol=1e-6)
+    codes = ae.transform(X)
+    np.testing.assert_allclose(np.abs(codes), np.abs(pca.transform(S)), rtol=1e-3, atol=1e-4)
