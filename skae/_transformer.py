@@ -102,8 +102,9 @@ class AutoencoderTransformer(
     correction that starts at zero), trains as a denoising autoencoder
     (inputs corrupted with Gaussian noise of 0.3 standard deviations,
     ``module__noise=0.3``), and stops early on a held-out part of the rows,
-    scored on clean rows against the PCA start: it reconstructs held-out
-    rows at least about as well as PCA and better where the data are
+    scored on clean rows against the PCA start. When training does not
+    beat that start, the model is PCA of all the rows, exactly; otherwise it
+    reconstructs held-out rows better than PCA, most where the data are
     nonlinear.
 
     Parameters
