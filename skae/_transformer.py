@@ -296,7 +296,9 @@ class AutoencoderTransformer(
             Higher is better (a better reconstruction).
         """
         X = self._check_fitted_input(X)
-        return -self._column_errors(self._network_input(X), float_dtype(X)).mean(axis=1)
+        # exact: a row's score must not depend on the chunk it is computed in.
+        errors = self._column_errors(self._network_input(X), float_dtype(X), exact=True)
+        return -errors.mean(axis=1)
 
     def score(self, X, y=None):
         """Negative mean squared reconstruction error over all rows.
