@@ -105,6 +105,8 @@ class BaseAutoencoder(BaseEstimator):
     _default_scaling = "standard"
     #: The training criterion; built from the fitted encoder.
     _criterion_class = ColumnLoss
+    #: The skorch net built in ``fit`` (the transformer refines it).
+    _net_class = AutoencoderNet
     #: What the entries a scipy.sparse X does not store are ("zero" or "missing").
     _sparse_unstored = "zero"
 
@@ -467,7 +469,7 @@ class BaseAutoencoder(BaseEstimator):
         module = self._module()
         self._check_layer_sizes()
         optimizer = self.optimizer
-        return AutoencoderNet(
+        return self._net_class(
             module=module,
             criterion=self._criterion_class(self.encoder_),
             optimizer=OPTIMIZERS.get(optimizer, optimizer) if isinstance(optimizer, str)
