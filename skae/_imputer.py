@@ -376,6 +376,12 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
     def _default_module(self):
         return DenoisingImputerMLP
 
+    def _initialize_from_data(self, dataset):
+        """Let the module see the scaled rows and which entries are observed."""
+        init = getattr(self.module_, "init_from_data", None)
+        if init is not None and isinstance(dataset, TensorDataset):
+            init(dataset.tensors[0], self.encoder_.expand(dataset.tensors[1]))
+
     def _scaled_with_mask(self, X) -> tuple[np.ndarray, np.ndarray]:
         """Encoded rows of the imputed features (gaps at 0) and the observed mask."""
         return self.encoder_.encode(_columns(X, self._valid), self.handle_unknown)
