@@ -459,10 +459,14 @@ class BaseAutoencoder(NeuralNet):
         return {
             "n_features": self.encoder_.width,
             "n_components": self._n_code(),
-            "hidden_layer_sizes": tuple(int(h) for h in self.hidden_layer_sizes),
+            "hidden_layer_sizes": self._hidden_sizes(),
             "activation": self.activation,
             "dropout": self.dropout,
         }
+
+    def _hidden_sizes(self) -> tuple[int, ...]:
+        """Widths of the hidden layers (the imputer derives them from the table)."""
+        return tuple(int(h) for h in self.hidden_layer_sizes)
 
     def _training_dataset(self, X) -> TensorDataset:
         """Encoded training rows as tensors on the compute device."""
@@ -769,7 +773,7 @@ class BaseAutoencoder(NeuralNet):
     def _chunk_rows(self) -> int:
         # A module whose activations are wider than its layers (a recurrent
         # one keeps a state per time step) says so with ``activation_width``.
-        widest = max([self.encoder_.width, *map(int, self.hidden_layer_sizes),
+        widest = max([self.encoder_.width, *self._hidden_sizes(),
                       int(getattr(self.module_, "activation_width", 0))])
         return int(np.clip(_INFERENCE_CHUNK_BYTES // (4 * widest), 1024, 1 << 17))
 

@@ -9,6 +9,9 @@ from torch import nn
 
 from ._layers import make_mlp
 
+#: Narrowest bin of DenoisingImputerMLP's encoding, in scaled units.
+_MIN_BIN_WIDTH = 0.01
+
 
 class DenoisingImputerMLP(nn.Module):
     """Denoising imputation network that sees the missing-value mask.
@@ -99,12 +102,17 @@ class DenoisingImputerMLP(nn.Module):
             if len(values):
                 # At most 100,000 values: plenty for eight quantiles.
                 edges[j] = torch.quantile(values[:100_000].float(), levels).to(edges.device)
+        # Features with few distinct values repeat a quantile. Tied edges are
+        # spread 0.01 (a hundredth of a standard deviation) apart, so that a
+        # value sitting on one gets the same code whatever its rounding.
+        for t in range(1, self.n_bins + 1):
+            edges[:, t] = torch.maximum(edges[:, t], edges[:, t - 1] + _MIN_BIN_WIDTH)
         self.edges.copy_(edges)
 
     def _bins(self, filled: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
         """Piecewise-linear encoding of each visible value over its feature's bins."""
         low, high = self.edges[:, :-1], self.edges[:, 1:]
-        width = (high - low).clamp(min=1e-6)
+        width = (high - low).clamp(min=_MIN_BIN_WIDTH)
         code = ((filled.unsqueeze(-1) - low) / width).clamp(0.0, 1.0) * visible.unsqueeze(-1)
         return code.flatten(1)
 
