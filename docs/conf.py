@@ -44,13 +44,6 @@ numpydoc_validation_exclude = {
     r"\.set_output$",
     r"\.fit_predict$",
     r"\.get_params$",
-    # skorch's extension hooks, overridden by the training base; documented in
-    # the source, not part of the estimators' public interface.
-    r"\.(get_iterator|get_loss|infer|initialize\w*|run_single_epoch|validation_step"
-    r"|on_\w+|get_split_datasets|train_step\w*|evaluation_step|fit_loop|forward_iter"
-    r"|notify|check_\w+|get_dataset|get_default_callbacks|get_params_for\w*"
-    r"|get_all_learnable_params|get_train_step_accumulator|initialized_instance"
-    r"|load_params|save_params|torch_compile|trim_for_prediction)$",
 }
 
 sphinx_gallery_conf = {

@@ -16,7 +16,6 @@ The network is a parameter: recurrent ones (:class:`RecurrentAutoencoder`,
 __version__ = "0.1.0.dev0"
 
 from ._anomaly import AutoencoderAnomalyDetector  # noqa: E402
-from ._base import TrainingDivergedError  # noqa: E402
 from ._imputer import AutoencoderImputer  # noqa: E402
 from ._modules import (  # noqa: E402
     ConvAutoencoder,
@@ -27,6 +26,7 @@ from ._modules import (  # noqa: E402
     VariationalAutoencoder,
     VariationalImputerMLP,
 )
+from ._net import TrainingDivergedError  # noqa: E402
 from ._recommend import top_n_items  # noqa: E402
 from ._transformer import AutoencoderTransformer  # noqa: E402
 from ._utils import history_frame  # noqa: E402

@@ -1,4 +1,9 @@
-"""AutoencoderAnomalyDetector: anomaly detection from reconstruction error."""
+"""AutoencoderAnomalyDetector: anomaly detection from reconstruction error.
+
+Owns what the detector adds to the base: anomaly scores (reconstruction,
+hybrid with an isolation forest, variational), their threshold from
+``contamination``, and per-feature explanations.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,14 @@ import numbers
 
 import numpy as np
 import pandas as pd
+from scipy.stats import median_abs_deviation
 from sklearn.base import OutlierMixin
 from sklearn.ensemble import IsolationForest
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseAutoencoder, _float_dtype
+from ._base import BaseAutoencoder, check_n_components, float_dtype, store_params
 from ._docstrings import fill_doc
+from ._modules._protocol import capabilities
 
 #: ``contamination="auto"`` flags training scores beyond the upper quartile
 #: by this many interquartile ranges (Tukey's "far out" fence).
@@ -22,16 +29,7 @@ AUTO_FENCE_IQRS = 3.0
 SCORE_STATISTICS_ROWS = 20_000
 
 
-@fill_doc(
-    hidden_default="(64,)",
-    activation_default='"relu"',
-    scaling_auto='``robust``',
-    dropout_default="0.2",
-    max_epochs_default="10",
-    batch_size_default="32",
-    lr_default="1e-3",
-    n_iter_no_change_default="10",
-)
+@fill_doc
 class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
     """Unsupervised anomaly detection from autoencoder reconstruction errors.
 
@@ -171,68 +169,43 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         callbacks=None,
         **kwargs,
     ):
-        self.n_components = n_components
-        self.contamination = contamination
-        self.score_method = score_method
-        super().__init__(
-            module=module,
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            dropout=dropout,
-            scaling=scaling,
-            categorical_features=categorical_features,
-            handle_unknown=handle_unknown,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            lr=lr,
-            optimizer=optimizer,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            random_state=random_state,
-            device=device,
-            mixed_precision=mixed_precision,
-            verbose=verbose,
-            callbacks=callbacks,
-            **kwargs,
-        )
+        store_params(self, locals())
 
-    def _n_code(self) -> int:
-        if self.n_components is None:
-            return min(32, self.n_features_in_)
-        return self.n_components
-
-    def _module_kwargs(self):
+    def _module_arguments(self):
+        n_components = self.n_components
+        if n_components is None:
+            n_components = min(32, self.n_features_in_)
         # A plain MLP: the PCA start that serves the transformer would let the
         # network reconstruct anomalies from the first epoch.
-        return {**super()._module_kwargs(), "linear_path": False}
+        return {**super()._module_arguments(), "n_components": n_components,
+                "linear_path": False}
 
-    def _fit_preprocessing(self, X):
-        module = self.module if self.module is not None else self._default_module()
-        if self.score_method == "variational" and not getattr(module, "variational", False):
+    def _validate_training_data(self, X, *, reset: bool):
+        X = super()._validate_training_data(X, reset=reset)
+        check_n_components(self.n_components, self.n_features_in_)
+        if self.score_method == "variational" and not capabilities(self._module()).variational:
             raise ValueError(
                 "score_method='variational' needs a variational module, such as "
                 "module=VariationalAutoencoder."
             )
-        super()._fit_preprocessing(X)
+        return X
 
-    def _after_training(self, X):
-        X = self._row_sample(X, SCORE_STATISTICS_ROWS, salt=0xA40)
-        errors = self._column_errors(X)
+    def _after_training(self, X, data):
+        x = data[self._row_sample(len(data), SCORE_STATISTICS_ROWS, salt=0xA40)]
+        errors = self._column_errors(x, float_dtype(X), exact=True)
         typical = errors.mean(axis=0)
         # A floor, so that a feature reconstructed perfectly in training
         # does not turn any later error into an infinite relative error.
         self.error_scale_ = np.maximum(typical, max(float(typical.mean()), 1e-12) * 1e-3)
         reconstruction = self._reconstruction_scores(errors)
-        self._reconstruction_center = _robust_center_scale(reconstruction)
+        self._reconstruction_center_ = _robust_center_scale(reconstruction)
         self.isolation_forest_ = None
         if self.score_method == "hybrid":
             self.isolation_forest_ = IsolationForest(random_state=self._seed_ % (2**32))
-            self.isolation_forest_.fit(self._network_input(X))
-            isolation = -self.isolation_forest_.score_samples(self._network_input(X))
-            self._isolation_center = _robust_center_scale(isolation)
-        scores = self._anomaly_scores(X, errors)
+            self.isolation_forest_.fit(x)
+            self._isolation_center_ = _robust_center_scale(
+                -self.isolation_forest_.score_samples(x))
+        scores = self._anomaly_scores(x, errors)
         self.offset_ = -self._threshold(scores)
 
     def _threshold(self, scores: np.ndarray) -> float:
@@ -244,19 +217,20 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
     def _reconstruction_scores(self, errors: np.ndarray) -> np.ndarray:
         return errors.mean(axis=1)
 
-    def _anomaly_scores(self, X, errors: np.ndarray) -> np.ndarray:
+    def _anomaly_scores(self, x: np.ndarray, errors: np.ndarray) -> np.ndarray:
+        """Anomaly scores of the encoded rows ``x`` with their column ``errors``."""
         reconstruction = self._reconstruction_scores(errors)
         if self.score_method == "variational":
-            kl = self._map_scaled_rows(
-                X, lambda x: self.module_.kl_divergence(x)[:, None], 1, np.float64
+            kl = self._map_encoded(
+                x, lambda t: self.module_.kl_divergence(t)[:, None], 1, np.float64
             )[:, 0]
             return reconstruction + self.module_.beta * kl / self.encoder_.width
         if self.isolation_forest_ is None:
             return reconstruction
-        isolation = -self.isolation_forest_.score_samples(self._network_input(X))
-        center, scale = self._reconstruction_center
+        isolation = -self.isolation_forest_.score_samples(x)
+        center, scale = self._reconstruction_center_
         score = (reconstruction - center) / scale
-        center, scale = self._isolation_center
+        center, scale = self._isolation_center_
         return score + (isolation - center) / scale
 
     def score_samples(self, X):
@@ -275,7 +249,9 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
             score, each standardized on the training rows.
         """
         X = self._check_fitted_input(X)
-        return -self._anomaly_scores(X, self._column_errors(X)).astype(np.float64)
+        x = self._network_input(X)
+        return -self._anomaly_scores(x, self._column_errors(x, float_dtype(X), exact=True)).astype(
+            np.float64)
 
     def decision_function(self, X):
         """Shifted score: negative for outliers, positive for inliers.
@@ -331,7 +307,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         """
         index = X.index if isinstance(X, pd.DataFrame) else None
         X = self._check_fitted_input(X)
-        errors = self._column_errors(X)
+        errors = self._column_errors(self._network_input(X), float_dtype(X), exact=True)
         if relative:
             errors = errors / self.error_scale_
         else:
@@ -339,13 +315,13 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         columns = getattr(self, "feature_names_in_", None)
         if columns is None:
             columns = [f"x{i}" for i in range(self.n_features_in_)]
-        return pd.DataFrame(errors.astype(_float_dtype(X)), columns=list(columns), index=index)
+        return pd.DataFrame(errors.astype(float_dtype(X)), columns=list(columns), index=index)
 
 
 def _robust_center_scale(scores: np.ndarray) -> tuple[float, float]:
     """Median and scaled median absolute deviation, never zero."""
     center = float(np.median(scores))
-    scale = 1.4826 * float(np.median(np.abs(scores - center)))
+    scale = float(median_abs_deviation(scores, scale="normal"))
     if not scale > 0:
         scale = float(np.std(scores)) or 1.0
     return center, scale

@@ -1,24 +1,27 @@
-"""The training base that every skae estimator shares.
+"""The estimator base every skae estimator shares; it owns a skorch net, it is not one.
 
-:class:`BaseAutoencoder` is a :class:`skorch.NeuralNet` that behaves like a
-scikit-learn estimator: a constructor that only stores its arguments,
-parameter validation in ``fit``, ``validate_data`` on every public method,
-outputs in the input's float dtype, and no global state touched. Training
-itself is skorch's: its ``fit_loop``, callbacks (early stopping, logging,
-progress bars), history, ``module__`` / ``optimizer__`` / ``callbacks__``
-parameter routing and pickling. What differs from a plain ``NeuralNet`` is
-what an in-memory table needs: features scaled in ``fit``, data moved to the
-device once and sliced a batch at a time, a seeded and forked random state,
-and chunked inference with bounded memory.
+:class:`BaseAutoencoder` is a scikit-learn :class:`~sklearn.base.BaseEstimator`:
+a constructor that only stores its arguments, parameter validation in
+``fit``, ``validate_data`` on every public method, outputs in the input's
+float dtype, no global state touched. It owns the data path and the fitted
+state::
+
+    X --validate--> TableEncoder (encoder_) --> network input (float32, once per call)
+                                                     |
+    fit:   AutoencoderNet (net_, skorch) --trains--> module_ (torch, skae._modules)
+                 criterion: ColumnLoss (skae._criterion), callbacks (skae._net)
+    infer: chunks of network input --> module_ --> ColumnLoss(reduction="none")
+
+What an estimator adds (its module's arguments, its training data, what it
+computes after training) it says through the hooks below; this file knows no
+estimator's or module's specifics.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import difflib
 import inspect
-import io
 import numbers
 import warnings
 from typing import Any
@@ -28,32 +31,37 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
+from sklearn.utils import gen_batches
+from sklearn.utils._chunking import get_chunk_n_rows
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch import NeuralNet
-from skorch.callbacks import (
-    EarlyStopping,
-    EpochTimer,
-    PassthroughScoring,
-    PrintLog,
-    ProgressBar,
-)
-from skorch.dataset import get_len
+from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog, ProgressBar
 from skorch.history import History
 from torch import nn
 
 from . import __version__
+from ._criterion import ColumnLoss
 from ._data import (
     BatchIterator,
     TensorDataset,
     draw_seed,
     forked_torch_rng,
-    map_row_chunks,
     resolve_device,
 )
 from ._modules import ACTIVATIONS, MLPAutoencoder
+from ._modules._protocol import capabilities
+from ._net import (
+    AutoencoderNet,
+    ConvergenceCheck,
+    DivergenceCheck,
+    EarlyStoppingFromStart,
+    HoldOut,
+    TrainingDivergedError,
+)
 from ._preprocessing import SCALINGS, make_scaler
 from ._tabular import TableEncoder, categorical_columns, check_column_dtypes
+
+__all__ = ["BaseAutoencoder", "TrainingDivergedError"]
 
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "adam": torch.optim.Adam,
@@ -65,79 +73,33 @@ OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
 # Named optimizers with fused kernels (CPU since torch 2.4, CUDA earlier).
 _FUSABLE = {"adam", "adamw", "sgd"}
 
-# Rows per inference chunk are chosen so that one chunk's widest activation
-# stays under this many bytes.
-_INFERENCE_CHUNK_BYTES = 64 * 2**20
+#: Bytes of working memory per float of a row's widest activation during
+#: inference: a few activations of that width are alive at once.
+_BYTES_PER_ACTIVATION = 16
+
+#: The estimator parameters that shape the default network; a module that
+#: does not take one of them refuses a non-default value.
+NETWORK_PARAMETERS = ("hidden_layer_sizes", "activation", "dropout")
 
 
-class _NotForAutoencoders:
-    """Hide an inherited skorch method that has no meaning for an estimator.
+class BaseAutoencoder(BaseEstimator):
+    """Shared machinery of the skae estimators. Not for direct use.
 
-    skorch's ``predict`` and ``predict_proba`` are for supervised nets;
-    scikit-learn decides what an estimator is from the methods it has, so
-    they must be absent (``hasattr`` false) rather than merely unused.
+    Subclasses give their module's arguments (``_module_arguments``), their
+    training data (``_training_data``, ``_dataset``) and what they compute
+    after training (``_after_training``); the base does validation,
+    encoding, seeding, device placement, building and training the net
+    (``net_``), ``partial_fit``, chunked inference and persistence.
+
+    ``set_params`` on a fitted estimator changes parameters for the next
+    ``fit``; ``partial_fit`` also picks up ``lr``, ``batch_size`` and
+    ``max_epochs``. Everything else needs a refit.
     """
-
-    def __set_name__(self, owner, name):
-        self.name = name
-
-    def __get__(self, instance, owner=None):
-        raise AttributeError(f"{owner.__name__!r} object has no attribute {self.name!r}")
-
-
-class _EarlyStopping(EarlyStopping):
-    """skorch's :class:`~skorch.callbacks.EarlyStopping`, counting the start.
-
-    The network before its first update is scored on the validation rows and
-    competes as "epoch 0": a module that starts from a good solution (PCA's,
-    for the default module) is restored if training never beats it.
-    """
-
-    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        if len(net.history) != 1 or dataset_valid is None or self.monitor != "valid_loss":
-            return
-        score = net._evaluate_loss(dataset_valid)
-        self.dynamic_threshold_ = self._calc_new_threshold(score)
-        self.best_epoch_ = 0
-        if self.load_best:
-            self.best_model_weights_ = copy.deepcopy(net.module_.state_dict())
-
-
-class TrainingDivergedError(FloatingPointError):
-    """Raised when the training loss or the network's weights become NaN or infinite.
-
-    ``fit`` leaves the estimator unfitted; ``partial_fit`` leaves it as it
-    was before the call. Lowering ``lr`` usually helps.
-    """
-
-
-class BaseAutoencoder(NeuralNet):
-    """Shared training machinery of the skae estimators. Not for direct use.
-
-    Subclasses set ``_module_kwargs`` (what the module is built from),
-    ``_training_dataset`` (which tensors train it) and ``get_loss``; the base
-    does validation, scaling, seeding, device placement, the training loop
-    (through skorch), early stopping, ``partial_fit`` and chunked inference.
-    """
-
-    # skorch attributes that skae estimators do not expose as parameters.
-    # They are class attributes, so ``get_params`` does not list them.
-    criterion = nn.MSELoss
-    train_split = None
-    iterator_train = BatchIterator
-    iterator_valid = BatchIterator
-    dataset = TensorDataset
-    predict_nonlinearity = None
-    warm_start = False
-    compile = False
-    use_caching = "auto"
-    torch_load_kwargs = {"weights_only": False}
-
-    predict = _NotForAutoencoders()
-    predict_proba = _NotForAutoencoders()
 
     #: What ``scaling="auto"`` means for tables; the detector uses "robust".
     _default_scaling = "standard"
+    #: The training criterion; built from the fitted encoder.
+    _criterion_class = ColumnLoss
 
     _parameter_constraints: dict = {
         "module": [None, type, nn.Module, callable],
@@ -162,58 +124,11 @@ class BaseAutoencoder(NeuralNet):
         "callbacks": [None, list, StrOptions({"disable"})],
     }
 
-    def __init__(
-        self,
-        *,
-        module=None,
-        hidden_layer_sizes=(256, 128),
-        activation="silu",
-        dropout=0.0,
-        scaling="auto",
-        categorical_features="from_dtype",
-        handle_unknown="missing",
-        max_epochs=500,
-        batch_size=256,
-        lr=3e-3,
-        optimizer="adam",
-        early_stopping=True,
-        validation_fraction=0.1,
-        n_iter_no_change=20,
-        tol=1e-4,
-        random_state=None,
-        device="auto",
-        mixed_precision=False,
-        verbose=0,
-        callbacks=None,
-        **kwargs,
-    ):
-        # Deliberately not calling NeuralNet.__init__: it sets fitted state
-        # (history_, initialized_) at construction, which scikit-learn forbids.
-        self.module = module
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.dropout = dropout
-        self.scaling = scaling
-        self.categorical_features = categorical_features
-        self.handle_unknown = handle_unknown
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.random_state = random_state
-        self.device = device
-        self.mixed_precision = mixed_precision
-        self.verbose = verbose
-        self.callbacks = callbacks
-        # skorch-style routed parameters: module__*, optimizer__*, callbacks__*.
-        vars(self).update(kwargs)
+    # Each estimator declares its full signature (scikit-learn reads it) and
+    # stores it with ``store_params(self, locals())``.
 
     # ------------------------------------------------------------------
-    # Parameters: scikit-learn's view of them, with skorch's routing kept.
+    # Parameters: scikit-learn's, plus skorch's routed ones
     # ------------------------------------------------------------------
     @classmethod
     def _declared_param_names(cls) -> list[str]:
@@ -224,30 +139,38 @@ class BaseAutoencoder(NeuralNet):
             if p.name != "self" and p.kind != p.VAR_KEYWORD
         )
 
-    def _get_param_names(self) -> list[str]:
-        # Declared parameters first, then routed ones (module__* ...) that
-        # were passed to the constructor or set_params.
-        declared = self._declared_param_names()
-        routed = sorted(
-            key
-            for key in vars(self)
+    def _routed_params(self) -> dict[str, Any]:
+        """The ``module__*``, ``optimizer__*``, ... parameters, passed to the net."""
+        declared = set(self._declared_param_names())
+        return {
+            key: value
+            for key, value in vars(self).items()
             if key not in declared and not key.startswith("_") and not key.endswith("_")
-        )
-        return declared + routed
+        }
 
-    @property
-    def _params_to_validate(self) -> set[str]:
-        # skorch checks these routed names against its prefixes in initialize().
-        return set(self._get_param_names()) - set(self._declared_param_names())
+    def get_params(self, deep=True):
+        """Get the parameters of this estimator, routed ones included.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Ignored beyond scikit-learn's meaning: no parameter is an estimator.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        return {**super().get_params(deep=deep), **self._routed_params()}
 
     def set_params(self, **params):
         """Set the parameters of this estimator.
 
         Accepts the declared parameters and skorch's routed ones
         (``module__*``, ``optimizer__*``, ``callbacks__*``,
-        ``iterator_train__*``). On a fitted estimator, skorch's rules apply:
-        ``lr`` and ``optimizer__*`` change the live optimizer and
-        ``module__*`` rebuilds the module.
+        ``iterator_train__*``). On a fitted estimator the new values take
+        effect at the next ``fit``; ``partial_fit`` also picks up ``lr``,
+        ``batch_size`` and ``max_epochs``.
 
         Parameters
         ----------
@@ -259,28 +182,20 @@ class BaseAutoencoder(NeuralNet):
         self : object
             Estimator instance.
         """
-        if getattr(self, "initialized_", False):
-            with self._skorch_sees_resolved_device():
-                return super().set_params(**params)
-        valid = set(self._get_param_names())
+        valid = set(self._declared_param_names()) | set(self._routed_params())
         for key, value in params.items():
-            if key not in valid and "__" not in key:
-                close = difflib.get_close_matches(key, sorted(valid), n=1)
+            if "__" in key:
+                setattr(self, key, value)
+            elif key not in valid:
+                valid = sorted(valid)
+                close = difflib.get_close_matches(key, valid, n=1)
                 hint = f" Did you mean {close[0]!r}?" if close else ""
                 raise ValueError(
                     f"Invalid parameter {key!r} for estimator {type(self).__name__}."
-                    f"{hint} Valid parameters are: {sorted(valid)!r}."
+                    f"{hint} Valid parameters are: {valid!r}."
                 )
-            setattr(self, key, value)
+        super().set_params(**{k: v for k, v in params.items() if "__" not in k})
         return self
-
-    def _validate_params(self):
-        # scikit-learn's constraint check, then skorch's check of routed names.
-        BaseEstimator._validate_params(self)
-        if getattr(self, "init_context_", None) is None and "module_" in vars(self):
-            NeuralNet._validate_params(self)
-
-    __repr__ = BaseEstimator.__repr__
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -289,7 +204,20 @@ class BaseAutoencoder(NeuralNet):
         return tags
 
     def __sklearn_is_fitted__(self) -> bool:
-        return bool(getattr(self, "initialized_", False)) and hasattr(self, "n_features_in_")
+        return hasattr(self, "net_") and hasattr(self, "n_features_in_")
+
+    # ------------------------------------------------------------------
+    # What the net trains, read through
+    # ------------------------------------------------------------------
+    @property
+    def module_(self) -> nn.Module:
+        """The trained torch module (``net_.module_``)."""
+        return self.net_.module_
+
+    @property
+    def history_(self) -> History:
+        """skorch's per-epoch record of training (``net_.history_``)."""
+        return self.net_.history_
 
     # ------------------------------------------------------------------
     # Fitting
@@ -309,7 +237,7 @@ class BaseAutoencoder(NeuralNet):
         self : object
             Fitted estimator.
         """
-        BaseEstimator._validate_params(self)
+        self._validate_params()
         X = self._validate_training_data(X, reset=True)
         return self._fit(X, reset=True)
 
@@ -335,44 +263,41 @@ class BaseAutoencoder(NeuralNet):
         """
         first_call = not self.__sklearn_is_fitted__()
         if first_call:
-            BaseEstimator._validate_params(self)
+            self._validate_params()
         X = self._validate_training_data(X, reset=first_call)
         return self._fit(X, reset=first_call)
 
     def _validate_training_data(self, X, *, reset: bool):
-        X = self._validate_input(X, reset=reset)
-        n_components = getattr(self, "n_components", None)
-        if n_components is not None and n_components > self.n_features_in_:
-            raise ValueError(
-                f"n_components={n_components} must be at most the number of "
-                f"features, {self.n_features_in_}."
-            )
-        return X
+        return self._validate_input(X, reset=reset)
 
     def _fit(self, X, *, reset: bool):
         """Train on validated ``X``; ``reset`` starts from a fresh network."""
-        if reset:
-            self.device_ = resolve_device(self.device)
-            self._fit_preprocessing(X)
-            self._seed_ = draw_seed(self.random_state)
-        # A new stream of random numbers for every call, reproducible from
-        # random_state: partial_fit does not replay the same shuffles.
-        n_epochs_done = 0 if reset else len(self.history_)
-        seed = (self._seed_ + 1_000_003 * n_epochs_done) % (2**63)
-        self._n_epochs = self._training_epochs(X.shape[0])
-        before = None if reset else self._training_state()
+        n_epochs = self._training_epochs(X.shape[0])
         try:
+            if reset:
+                self.device_ = resolve_device(self.device)
+                self._seed_ = draw_seed(self.random_state)
+                self._fit_encoder(X)
+                net = self._build_net(max_epochs=n_epochs)
+                before = None
+            else:
+                net = self.net_
+                net.set_params(lr=self.lr, batch_size=self.batch_size, max_epochs=n_epochs)
+                before = self._training_state()
+            # A new stream of random numbers for every call, reproducible from
+            # random_state: partial_fit does not replay the same shuffles.
+            n_epochs_done = 0 if reset else len(net.history_)
+            seed = (self._seed_ + 1_000_003 * n_epochs_done) % (2**63)
             with forked_torch_rng(seed, self.device_):
                 if reset:
-                    self.history_ = None
-                    self.initialized_ = False
-                    self.initialize()
-                dataset = self._training_dataset(X)
-                if reset:
-                    self._initialize_from_data(dataset)
-                NeuralNet.partial_fit(self, dataset, epochs=self._n_epochs)
-                self._check_finite_weights()
-            self._after_training(X)
+                    net.initialize()
+                data = self._training_data(X)
+                dataset = self._dataset(data)
+                if reset and net.capabilities_.init_from_data:
+                    self._init_module_from_data(net.module_, dataset)
+                net.partial_fit(dataset)
+            self.net_ = net
+            self._after_training(X, data)
         except BaseException as error:
             if reset:
                 self._discard_fitted_state()
@@ -381,29 +306,28 @@ class BaseAutoencoder(NeuralNet):
             raise
         return self
 
+    def _init_module_from_data(self, module, dataset):
+        """Let the module start from the data (PCA's solution, by default)."""
+        if isinstance(dataset, TensorDataset):
+            module.init_from_data(dataset.tensors[0])
+
+    def _hidden_sizes(self) -> tuple[int, ...]:
+        """Widths of the hidden layers (the imputer derives them from the table)."""
+        return _layer_sizes(self.hidden_layer_sizes)
+
     def _training_state(self) -> tuple:
         """What a training call changes: weights, optimizer state, history length."""
         return (
             copy.deepcopy(self.module_.state_dict()),
-            copy.deepcopy(self.optimizer_.state_dict()),
+            copy.deepcopy(self.net_.optimizer_.state_dict()),
             len(self.history_),
         )
 
     def _restore_training_state(self, state: tuple):
         module, optimizer, n_epochs = state
         self.module_.load_state_dict(module)
-        self.optimizer_.load_state_dict(optimizer)
+        self.net_.optimizer_.load_state_dict(optimizer)
         del self.history_[n_epochs:]
-
-    def _check_finite_weights(self):
-        # The last step of training can break the weights after its loss was
-        # recorded; no later loss would show it.
-        finite = [p.isfinite().all() for p in self.module_.parameters()]
-        if finite and not bool(torch.stack(finite).all()):
-            raise TrainingDivergedError(
-                "Training diverged: the network's weights became NaN or infinite. "
-                f"Lower lr (now {self.lr}) or check the input for extreme values."
-            )
 
     def _training_epochs(self, n_rows: int) -> int:
         """Epochs per training call (``max_epochs``; subclasses may derive it)."""
@@ -411,262 +335,157 @@ class BaseAutoencoder(NeuralNet):
 
     def _discard_fitted_state(self):
         for key in list(vars(self)):
-            if key.endswith("_") and not key.startswith("_") or key == "_seed_":
+            if key.endswith("_") and not key.startswith("__"):
                 delattr(self, key)
 
-    def _fit_preprocessing(self, X, is_categorical=None):
-        """Learn what ``fit`` needs before the network exists: the encoding.
+    def _module(self):
+        """The module parameter, or the estimator's default module class."""
+        return self.module if self.module is not None else self._default_module()
+
+    def _fit_encoder(self, X, is_categorical=None):
+        """Learn the encoding of ``X`` (scaling and categories), before the net exists.
 
         ``is_categorical`` marks the categorical columns of ``X`` when it is
         not the validated input itself (the imputer drops empty columns).
         """
-        module = self.module if self.module is not None else self._default_module()
-        self.scaler_ = make_scaler(self.scaling, self._default_scaling, module)
+        module = self._module()
+        self.scaler_ = make_scaler(
+            self.scaling, self._default_scaling, capabilities(module).prefers_global_scaling
+        )
         if is_categorical is None:
             is_categorical = self.is_categorical_
         self.encoder_ = TableEncoder(np.flatnonzero(is_categorical), self.scaler_).fit(X)
 
-    def _initialize_from_data(self, dataset: TensorDataset):
-        """Let the module start from the data (PCA's solution, by default)."""
-        init = getattr(self.module_, "init_from_data", None)
-        if init is not None and isinstance(dataset, TensorDataset):
-            init(dataset.tensors[0])
+    def _training_data(self, X):
+        """The network input of ``X``, encoded once for training and ``_after_training``."""
+        return self._network_input(X)
 
-    def _after_training(self, X):
+    def _dataset(self, data) -> TensorDataset:
+        """The training data as tensors on the compute device."""
+        return TensorDataset(self._to_tensor(data))
+
+    def _after_training(self, X, data):
         """Hook run after every training call (the detector sets its threshold)."""
 
-    def _row_sample(self, X, max_rows: int, salt: int):
-        """At most ``max_rows`` rows of ``X``, drawn reproducibly, in order.
+    def _row_sample(self, n_rows: int, max_rows: int, salt: int):
+        """At most ``max_rows`` of ``n_rows`` row positions, drawn reproducibly, in order.
 
         Statistics computed after training (thresholds, residual spreads) need
         a few thousand rows, not all of them. The seed is salted: users' own
         masks and splits often come from ``default_rng(random_state)``.
         """
-        if X.shape[0] <= max_rows:
-            return X
+        if n_rows <= max_rows:
+            return slice(None)
         rng = np.random.default_rng((self._seed_, salt))
-        return _rows(X, np.sort(rng.choice(X.shape[0], max_rows, replace=False)))
+        return np.sort(rng.choice(n_rows, max_rows, replace=False))
 
-    def _n_code(self) -> int:
-        raise NotImplementedError
-
+    # ------------------------------------------------------------------
+    # The net
+    # ------------------------------------------------------------------
     def _default_module(self):
         """The module class used when ``module=None``."""
         return MLPAutoencoder
 
-    def _module_kwargs(self) -> dict[str, Any]:
-        """Constructor arguments the estimator gives its module."""
+    def _module_arguments(self) -> dict[str, Any]:
+        """Constructor arguments the estimator offers its module class."""
         return {
             "n_features": self.encoder_.width,
-            "n_components": self._n_code(),
             "hidden_layer_sizes": self._hidden_sizes(),
             "activation": self.activation,
             "dropout": self.dropout,
         }
 
-    def _hidden_sizes(self) -> tuple[int, ...]:
-        """Widths of the hidden layers (the imputer derives them from the table)."""
-        return tuple(int(h) for h in self.hidden_layer_sizes)
+    def _module_kwargs(self, module) -> dict[str, Any]:
+        """The arguments ``module`` takes, refusing network parameters it cannot use."""
+        offered = self._module_arguments()
+        accepted = {} if isinstance(module, nn.Module) else _accepted_kwargs(module, offered)
+        defaults = inspect.signature(type(self).__init__).parameters
+        for name in NETWORK_PARAMETERS:
+            if name in accepted or name not in offered:
+                continue
+            value, default = getattr(self, name), defaults[name].default
+            if _same_value(value, default):
+                continue
+            if isinstance(module, nn.Module):
+                why = f"a module instance ({type(module).__name__}) is used as given"
+            else:
+                why = f"{getattr(module, '__name__', module)} does not take it"
+            raise ValueError(
+                f"{name}={value!r} cannot be used with this module: {why}. Leave "
+                f"{name} at its default and set the module's own parameters with "
+                "module__<name>."
+            )
+        return {f"module__{k}": v for k, v in accepted.items()}
 
-    def _training_dataset(self, X) -> TensorDataset:
-        """Encoded training rows as tensors on the compute device."""
-        return TensorDataset(self._to_tensor(self._network_input(X)))
+    def _batches(self, training: bool):
+        """The batch iterator class (or factory) of training or validation."""
+        return BatchIterator
 
-    # ------------------------------------------------------------------
-    # skorch hooks
-    # ------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _skorch_sees_resolved_device(self):
-        # skorch places modules on ``self.device``; ours may be "auto".
-        requested = vars(self)["device"]
-        device = vars(self).get("device_")
-        vars(self)["device"] = device if device is not None else resolve_device(requested)
-        try:
-            yield
-        finally:
-            vars(self)["device"] = requested
-
-    def initialize(self):
-        """Build callbacks, module, criterion, optimizer and history."""
-        with self._skorch_sees_resolved_device():
-            return super().initialize()
-
-    @property
-    def _default_callbacks(self):
+    def _default_callbacks(self) -> list[tuple[str, Any]]:
+        """The built-in callbacks: divergence, timing, losses, early stopping, log."""
         monitor = "valid_loss" if self.early_stopping else "train_loss"
         callbacks = [
+            ("divergence", DivergenceCheck()),
             ("epoch_timer", EpochTimer()),
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
         ]
         if self.early_stopping:
             callbacks.append(("valid_loss", PassthroughScoring(name="valid_loss")))
-        callbacks += [
-            (
-                "early_stopping",
-                _EarlyStopping(
-                    monitor=monitor,
-                    patience=self.n_iter_no_change,
-                    threshold=self.tol,
-                    threshold_mode="rel",
-                    load_best=bool(self.early_stopping),
-                ),
+        callbacks.append((
+            "early_stopping",
+            EarlyStoppingFromStart(
+                monitor=monitor,
+                patience=self.n_iter_no_change,
+                threshold=self.tol,
+                threshold_mode="rel",
+                load_best=bool(self.early_stopping),
             ),
-            ("print_log", PrintLog()),
-        ]
+        ))
+        if self.early_stopping:
+            callbacks.append(("convergence", ConvergenceCheck(monitor)))
+        callbacks.append(("print_log", PrintLog()))
         if self.verbose and int(self.verbose) >= 2:
             callbacks.append(("progress_bar", ProgressBar()))
         return callbacks
 
-    def initialize_module(self):
-        """Instantiate the module from the estimator's parameters."""
-        kwargs = self._module_kwargs()
-        routed = self.get_params_for("module")
-        module = self.module if self.module is not None else self._default_module()
-        if isinstance(module, nn.Module):
-            # Train a copy: refitting starts afresh and the parameter is untouched.
-            self.module_ = copy.deepcopy(module)
-            return self
-        self.module_ = module(**{**_accepted_kwargs(module, kwargs), **routed})
-        return self
+    def _build_net(self, max_epochs: int) -> AutoencoderNet:
+        """The skorch net for this estimator's parameters and fitted encoder."""
+        module = self._module()
+        self._check_layer_sizes()
+        optimizer = self.optimizer
+        return AutoencoderNet(
+            module=module,
+            criterion=self._criterion_class(self.encoder_),
+            optimizer=OPTIMIZERS.get(optimizer, optimizer) if isinstance(optimizer, str)
+            else optimizer,
+            lr=self.lr,
+            max_epochs=max_epochs,
+            batch_size=self.batch_size,
+            iterator_train=self._batches(training=True),
+            iterator_valid=self._batches(training=False),
+            dataset=TensorDataset,
+            train_split=HoldOut(self.validation_fraction) if self.early_stopping else None,
+            callbacks=self.callbacks,
+            default_callbacks=self._default_callbacks(),
+            predict_nonlinearity=None,
+            verbose=self.verbose,
+            device=self.device_,
+            fused_optimizer=isinstance(optimizer, str) and optimizer in _FUSABLE,
+            mixed_precision=self.mixed_precision,
+            seed=self._seed_,
+            **self._module_kwargs(module),
+            **self._routed_params(),
+        )
 
-    def initialize_optimizer(self, triggered_directly=None):
-        """Instantiate the optimizer; ``optimizer`` may be a name or a class.
-
-        The named optimizers use torch's fused kernels where the device and
-        torch version have them (a third faster on a CPU for small networks),
-        unless ``optimizer__fused`` or ``optimizer__foreach`` says otherwise.
-        """
-        named_parameters = self.get_all_learnable_params()
-        args, kwargs = self.get_params_for_optimizer("optimizer", named_parameters)
-        optimizer = OPTIMIZERS.get(self.optimizer, self.optimizer)
-        if self.optimizer in _FUSABLE and not {"fused", "foreach"} & set(kwargs):
-            try:
-                self.optimizer_ = optimizer(*args, fused=True, **kwargs)
-                return self
-            except (RuntimeError, TypeError, ValueError):
-                pass  # no fused kernel here: the default implementation
-        self.optimizer_ = optimizer(*args, **kwargs)
-        return self
-
-    def initialize_history(self):
-        """Start an empty training history."""
-        self.history_ = History()
-        return self
-
-    def get_split_datasets(self, X, y=None, **fit_params):
-        """Hold out ``validation_fraction`` of the rows for early stopping.
-
-        Tiny data sets, where the held-out part would be empty, monitor the
-        loss on the training rows instead.
-        """
-        if not self.early_stopping:
-            return X, None
-        n = len(X)
-        n_valid = int(np.floor(self.validation_fraction * n))
-        if n_valid < 1 or n - n_valid < 1:
-            return X, X
-        order = torch.randperm(n, device=X.device)
-        return X.subset(order[n_valid:]), X.subset(order[:n_valid])
-
-    def get_iterator(self, dataset, training=False):
-        """Batches sliced from tensors already on the device."""
-        prefix = "iterator_train" if training else "iterator_valid"
-        kwargs = {"batch_size": self.batch_size, "shuffle": training}
-        kwargs.update(self.get_params_for(prefix))
-        return BatchIterator(dataset, **kwargs)
-
-    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
-        """One pass over ``iterator``, as in skorch, with one device sync per epoch.
-
-        skorch records each batch's loss with ``loss.item()``, which makes a
-        GPU wait for every batch. Here the losses stay on the device and are
-        written to the history once the pass is over; callbacks are notified
-        exactly as in skorch.
-        """
-        if iterator is None:
-            return
-        losses, sizes = [], []
-        for batch in iterator:
-            self.notify("on_batch_begin", batch=batch, training=training)
-            step = step_fn(batch, **fit_params)
-            losses.append(step["loss"].detach())
-            sizes.append(get_len(batch[0]))
-            self.notify("on_batch_end", batch=batch, training=training, **step)
-        if losses:
-            records = self.history[-1]["batches"][-len(losses) :]
-            for record, loss, size in zip(records, torch.stack(losses).tolist(), sizes):
-                record[prefix + "_loss"] = loss
-                record[prefix + "_batch_size"] = size
-        self.history.record(prefix + "_batch_count", len(losses))
-
-    def _set_training(self, training=True):
-        # skorch sets the mode on every batch; walking the module tree each
-        # time costs a few percent of a small network's step.
-        if self.module_.training != training:
-            super()._set_training(training)
-
-    def _autocast(self):
-        """bfloat16 autocast on CUDA when ``mixed_precision`` is set."""
-        if self.mixed_precision and self.device_.type == "cuda":
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
-
-    def infer(self, x, **fit_params):
-        """Run the module on a batch that already lives on the device."""
-        with self._autocast():
-            return self._forward(x, **fit_params)
-
-    def _forward(self, x, **fit_params):
-        module = self.module_
-        if type(module).forward is nn.Module.forward:  # encode/decode only
-            return module.decode(module.encode(x))
-        return module(x, **fit_params)
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        """Mean reconstruction error over columns, plus the module's penalty.
-
-        Squared error for numbers; for categories, cross-entropy divided by
-        the column's entropy (:class:`TableEncoder`), so both weigh the same.
-        """
-        x_hat, penalty = _split_output(y_pred)
-        target = X if y_true is None else y_true
-        return self.encoder_.column_errors(x_hat, target).mean() + penalty
-
-    def validation_step(self, batch, **fit_params):
-        """skorch's validation step; denoising modules see corrupted inputs.
-
-        A module with ``corrupt_inputs`` (a denoising one) is validated on
-        corrupted rows against the clean ones, the objective it trains on. The
-        noise is drawn from a generator reset for every pass, so it is the
-        same at every epoch.
-        """
-        corrupt = getattr(self.module_, "corrupt_inputs", None)
-        if corrupt is None or not getattr(self.module_, "noise", 0):
-            return super().validation_step(batch, **fit_params)
-        x, target = batch
-        # The same noise for the same rows at every epoch.
-        with forked_torch_rng(self._seed_ + len(x), self.device_), torch.no_grad():
-            noisy = corrupt(x)
-        return super().validation_step((noisy, x if target is None else target), **fit_params)
-
-    def _evaluate_loss(self, dataset) -> float:
-        """Mean validation loss of the current network over ``dataset``."""
-        total = 0.0
-        for batch in self.get_iterator(dataset, training=False):
-            total += self.validation_step(batch)["loss"].item() * get_len(batch[0])
-        return total / len(dataset)
-
-    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        # Runs before the scoring callbacks, so read the batch losses.
-        for batch in self.history[-1]["batches"]:
-            for key in ("train_loss", "valid_loss"):
-                value = batch.get(key)
-                if value is not None and not np.isfinite(value):
-                    raise TrainingDivergedError(
-                        f"Training diverged: {key} became {value} in epoch "
-                        f"{len(self.history)}. Lower lr (now {self.lr}) or check "
-                        "the input for extreme values."
-                    )
+    def _check_layer_sizes(self):
+        sizes = np.asarray(self.hidden_layer_sizes, dtype=object).ravel()
+        bad = [s for s in sizes if not (isinstance(s, numbers.Integral)
+                                         and not isinstance(s, bool) and s >= 1)]
+        if bad or np.ndim(self.hidden_layer_sizes) > 1:
+            raise ValueError(
+                "hidden_layer_sizes must be a sequence of positive ints; got "
+                f"{self.hidden_layer_sizes!r}."
+            )
 
     # ------------------------------------------------------------------
     # Data in and out
@@ -701,7 +520,7 @@ class BaseAutoencoder(NeuralNet):
                 X,
                 reset=reset,
                 dtype=[np.float64, np.float32],
-                ensure_all_finite="allow-nan" if self._allows_nan() else True,
+                ensure_all_finite="allow-nan",
                 ensure_min_samples=1,
             )
         except ValueError as error:
@@ -714,6 +533,12 @@ class BaseAutoencoder(NeuralNet):
                 "columns listed in categorical_features; otherwise encode them "
                 "first, for example with a ColumnTransformer and a OneHotEncoder."
             ) from None
+        if not self._allows_nan():
+            gaps = np.flatnonzero(np.isnan(X).any(axis=0))
+            if len(gaps):
+                names = getattr(self, "feature_names_in_", None)
+                raise ValueError(_nan_message(names[gaps[0]] if names is not None
+                                              else int(gaps[0])))
         if reset:
             self.is_categorical_ = np.zeros(X.shape[1], dtype=bool)
         return X
@@ -754,14 +579,11 @@ class BaseAutoencoder(NeuralNet):
                 if np.isinf(values).any():
                     raise ValueError(f"Input X contains infinity in column {name!r}.")
             if not self._allows_nan() and column.isna().any():
-                raise ValueError(
-                    f"Input X contains NaN (missing values) in column {name!r}; "
-                    "AutoencoderImputer can fill them first."
-                )
+                raise ValueError(_nan_message(name))
         return frame
 
     def _network_input(self, X) -> np.ndarray:
-        """The network's float32 input for rows ``X``."""
+        """The network's float32 input for rows ``X``: the one encoding per call."""
         return self.encoder_.encode(X, self.handle_unknown)[0]
 
     def _to_tensor(self, array: np.ndarray) -> torch.Tensor:
@@ -770,38 +592,54 @@ class BaseAutoencoder(NeuralNet):
             array = array.copy()
         return torch.from_numpy(array).to(self.device_)
 
-    def _chunk_rows(self) -> int:
-        # A module whose activations are wider than its layers (a recurrent
-        # one keeps a state per time step) says so with ``activation_width``.
+    def _chunk_rows(self, n_rows: int) -> int:
+        """Rows per inference chunk, within scikit-learn's ``working_memory``."""
         widest = max([self.encoder_.width, *self._hidden_sizes(),
-                      int(getattr(self.module_, "activation_width", 0))])
-        return int(np.clip(_INFERENCE_CHUNK_BYTES // (4 * widest), 1024, 1 << 17))
+                      self.net_.capabilities_.activation_width])
+        return get_chunk_n_rows(row_bytes=_BYTES_PER_ACTIVATION * widest,
+                                max_n_rows=max(n_rows, 1))
 
-    def _map_scaled_rows(self, X, fn, n_out: int, dtype) -> np.ndarray:
-        """Apply ``fn`` to the scaled rows of ``X`` in chunks, in eval mode.
+    def _map_chunks(self, n_rows: int, fn, n_out: int, dtype) -> np.ndarray:
+        """Gather ``fn(rows)`` over chunks of rows, in eval and inference mode.
 
-        ``fn`` takes a float32 tensor of scaled rows on the device and returns
-        a tensor of ``n_out`` columns; results are gathered in ``dtype``.
+        The one inference loop of every method: ``fn`` takes a slice of rows
+        and returns a tensor of ``n_out`` columns; results come back in
+        ``dtype``, and a chunk's size keeps its memory within
+        ``sklearn.get_config()["working_memory"]``.
         """
         self.module_.eval()
-        out = np.empty((X.shape[0], n_out), dtype=dtype)
+        out = np.empty((n_rows, n_out), dtype=dtype)
+        with torch.inference_mode():
+            for rows in gen_batches(n_rows, self._chunk_rows(n_rows)):
+                with self.net_.autocast():
+                    result = fn(rows)
+                out[rows] = result.float().cpu().numpy()
+        return out
 
-        def run(rows):
-            with self._autocast():
-                out = fn(self._to_tensor(self._network_input(_rows(X, rows))))
-            return out.float().cpu().numpy()
+    def _map_encoded(self, x: np.ndarray, fn, n_out: int, dtype) -> np.ndarray:
+        """``fn`` on chunks of the encoded rows ``x``, as tensors on the device."""
+        return self._map_chunks(len(x), lambda rows: fn(self._to_tensor(x[rows])), n_out, dtype)
 
-        return map_row_chunks(run, X.shape[0], out, self._chunk_rows())
+    def _scoring_criterion(self) -> ColumnLoss:
+        """The training criterion with ``reduction="none"``: per-column errors."""
+        return self._criterion_class(self.encoder_, reduction="none")
 
-    def _column_errors(self, X) -> np.ndarray:
-        """Reconstruction error of each column of each row (balanced scale)."""
-        def errors(x):
-            return self.encoder_.column_errors(self._reconstruct(x), x)
+    def _column_errors(self, x: np.ndarray, dtype=np.float64, exact=False) -> np.ndarray:
+        """Reconstruction error of each column of each encoded row (balanced scale).
 
-        return self._map_scaled_rows(X, errors, self.encoder_.n_columns, _float_dtype(X))
+        ``exact`` runs a float64 copy of the module: a float32 matrix product
+        sums in an order that depends on how many rows it holds, so a row's
+        error would otherwise change in the last digits with its chunk.
+        """
+        errors = self._scoring_criterion()
+        module = copy.deepcopy(self.module_).double().eval() if exact else self.module_
 
-    def _reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        return self.module_.decode(self.module_.encode(x))
+        def column_errors(t):
+            if exact:
+                t = t.double()
+            return errors(module.decode(module.encode(t)), t)
+
+        return self._map_encoded(x, column_errors, self.encoder_.n_columns, dtype)
 
     def _check_fitted_input(self, X):
         check_is_fitted(self)
@@ -813,27 +651,21 @@ class BaseAutoencoder(NeuralNet):
     def __getstate__(self):
         """The estimator's state for pickle, joblib and ``skops.io``.
 
-        The torch objects are not pickled: the module and optimizer are kept
-        as their state dicts (tensors only, serialized by :func:`torch.save`)
-        and rebuilt from the estimator's parameters on load, where
-        :func:`torch.load` reads them with ``weights_only=True``. Callbacks
-        are rebuilt too. Everything else is plain Python, NumPy and
-        scikit-learn objects, so ``skops.io`` can load the state without
-        running code from the file.
+        The net is not pickled: its module and optimizer are kept as state
+        dicts of NumPy arrays, with its history as a list, and the net is
+        rebuilt from the estimator's parameters on load. Everything is plain
+        Python, NumPy and scikit-learn objects, so ``skops.io`` can load the
+        state without running code from the file.
         """
         state = dict(vars(self))
-        for name in [*self.cuda_dependent_attributes_, "callbacks_", "virtual_params_"]:
-            state.pop(name, None)
-        if getattr(self, "initialized_", False):
-            weights = {
-                name: getattr(self, name + "_").state_dict()
-                for name in [*self._modules, *self._criteria, *self._optimizers]
+        net = state.pop("net_", None)
+        if net is not None:
+            state["_net_state"] = {
+                "max_epochs": int(net.max_epochs),
+                "module": _arrays(net.module_.state_dict()),
+                "optimizer": _arrays(net.optimizer_.state_dict()),
+                "history": list(net.history_),
             }
-            buffer = io.BytesIO()
-            torch.save(weights, buffer)
-            state["_torch_weights"] = buffer.getvalue()
-        if state.get("history_") is not None:
-            state["history_"] = list(state["history_"])
         if state.get("device_") is not None:
             state["device_"] = str(state["device_"])
         state["_skae_version"] = __version__
@@ -850,29 +682,76 @@ class BaseAutoencoder(NeuralNet):
                 UserWarning,
                 stacklevel=2,
             )
-        weights = state.pop("_torch_weights", None)
-        if state.get("history_") is not None:
-            state["history_"] = History(state["history_"])
+        saved = state.pop("_net_state", None)
         if state.get("device_") is not None:
             state["device_"] = _available_device(state["device_"], state["device"], self)
         vars(self).update(state)
-        if weights is not None:
-            self._rebuild_torch_objects(weights)
+        if saved is not None:
+            self._rebuild_net(saved)
 
-    def _rebuild_torch_objects(self, weights: bytes):
-        """Module, criterion and optimizer from the parameters, then their weights."""
-        tensors = torch.load(io.BytesIO(weights), map_location="cpu", weights_only=True)
-        self.initialized_ = False  # skorch would announce a re-initialization
-        self.virtual_params_ = {}  # lr and optimizer__* setters, registered again
+    def _rebuild_net(self, saved: dict):
+        """The net from the parameters, then its weights and history."""
+        net = self._build_net(max_epochs=saved["max_epochs"])
         # Building a module draws initial weights: keep the global generator as it was.
-        with forked_torch_rng(0, torch.device("cpu")), self._skorch_sees_resolved_device():
-            self._initialize_module()
-            self._initialize_criterion()
-            self._initialize_optimizer()
-            self.initialize_callbacks()
-        for name in [*self._modules, *self._criteria, *self._optimizers]:
-            getattr(self, name + "_").load_state_dict(tensors[name])
-        self.initialized_ = True
+        with forked_torch_rng(0, torch.device("cpu")):
+            net.initialize()
+        net.module_.load_state_dict(_tensors(saved["module"]))
+        net.optimizer_.load_state_dict(_tensors(saved["optimizer"]))
+        net.history_ = History(saved["history"])
+        self.net_ = net
+
+
+def store_params(estimator, params: dict):
+    """Store an estimator's constructor arguments, routed ``**kwargs`` included.
+
+    Called as ``store_params(self, locals())`` at the start of ``__init__``:
+    the constructor only stores its arguments, as scikit-learn requires.
+    """
+    params = {k: v for k, v in params.items() if k not in ("self", "__class__")}
+    routed = params.pop("kwargs", {})
+    vars(estimator).update(params)
+    # skorch's routed parameters: module__*, optimizer__*, callbacks__*, ...
+    vars(estimator).update(routed)
+
+
+def _nan_message(column) -> str:
+    return (f"Input X contains NaN (missing values) in column {column!r}; "
+            "AutoencoderImputer can fill them first.")
+
+
+def _arrays(state):
+    """A (nested) state dict with its tensors as NumPy arrays, for compact files."""
+    if isinstance(state, torch.Tensor):
+        return state.detach().cpu().numpy()
+    if isinstance(state, dict):
+        return {key: _arrays(value) for key, value in state.items()}
+    if isinstance(state, (list, tuple)):
+        return type(state)(_arrays(value) for value in state)
+    return state
+
+
+def _tensors(state):
+    """Undo :func:`_arrays`."""
+    if isinstance(state, np.ndarray):
+        return torch.from_numpy(np.array(state))
+    if isinstance(state, dict):
+        return {key: _tensors(value) for key, value in state.items()}
+    if isinstance(state, (list, tuple)):
+        return type(state)(_tensors(value) for value in state)
+    return state
+
+
+def _layer_sizes(sizes) -> tuple[int, ...]:
+    return tuple(int(h) for h in sizes)
+
+
+def _same_value(value, default) -> bool:
+    if isinstance(default, tuple):
+        try:
+            return tuple(value) == default
+        except TypeError:
+            return False
+    return value == default
 
 
 def _accepted_kwargs(factory, kwargs: dict) -> dict:
@@ -904,17 +783,20 @@ def _available_device(saved: str, requested, estimator) -> torch.device:
     return device
 
 
-def _split_output(output):
-    """Split a module's output into ``(reconstruction, penalty)``."""
-    if isinstance(output, tuple):
-        return output[0], output[1]
-    return output, 0.0
-
-
-def _float_dtype(X) -> type:
+def float_dtype(X) -> type:
+    """The float dtype outputs keep: float32 for float32 input, float64 otherwise."""
     return np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
 
 
-def _rows(X, index):
-    """Rows of an array or a DataFrame."""
+def take_rows(X, index):
+    """Rows of an array, a sparse matrix or a DataFrame."""
     return X.iloc[index] if isinstance(X, pd.DataFrame) else X[index]
+
+
+def check_n_components(n_components, n_features: int):
+    """A code may be at most as wide as the input."""
+    if n_components is not None and n_components > n_features:
+        raise ValueError(
+            f"n_components={n_components} must be at most the number of "
+            f"features, {n_features}."
+        )

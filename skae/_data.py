@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import numbers
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -254,21 +254,3 @@ def _forked(seed: int, device: torch.device):
         for index in cuda_devices:
             torch.cuda.default_generators[index].manual_seed(seed)
         yield
-
-
-def map_row_chunks(
-    fn: Callable[[np.ndarray, slice], np.ndarray],
-    n_rows: int,
-    out: np.ndarray,
-    chunk_rows: int,
-) -> np.ndarray:
-    """Fill ``out`` chunk by chunk with ``fn(rows)`` under inference mode.
-
-    Keeping the chunk bounded keeps the memory of inference a small multiple
-    of the input, however many rows there are.
-    """
-    with torch.inference_mode():
-        for start in range(0, n_rows, chunk_rows):
-            rows = slice(start, min(start + chunk_rows, n_rows))
-            out[rows] = fn(rows)
-    return out

@@ -2,23 +2,45 @@
 
 The three estimators share their network and training parameters; their
 descriptions live here once and are spliced into each class docstring with
-:func:`fill_doc` (``%(name)s`` placeholders, as MNE-Python does).
+:func:`fill_doc` (``%(name)s`` placeholders, as MNE-Python does). Defaults are
+never written by hand: ``%(<parameter>_default)s`` is filled from the class's
+constructor signature, so the documentation cannot drift from the code
+(``tests/test_docstrings.py`` checks every documented default).
 """
 
 from __future__ import annotations
 
-_NETWORK_PARAMETERS = """\
-module : torch.nn.Module class or instance, default=None
+import inspect
+
+_AUTOENCODER_MODULE = """module : torch.nn.Module class or instance, default=None
         The autoencoder to train. ``None`` builds an :class:`MLPAutoencoder`
         from ``hidden_layer_sizes``, ``activation`` and ``dropout``. A class
         is instantiated with ``n_features`` and ``n_components`` (and those
-        three parameters, where its constructor accepts them) plus any
+        three parameters, where its constructor accepts them; a non-default
+        value it cannot take raises a ``ValueError``) plus any
         ``module__<name>`` parameters; it must follow the protocol described
         in :mod:`skae` (``encode`` and ``decode``).
 
-    hidden_layer_sizes : tuple of int, default=%(hidden_default)s
-        Widths of the encoder's hidden layers; the decoder mirrors them.
-        ``()`` gives a linear autoencoder.
+    hidden_layer_sizes : tuple of int, default=%(hidden_layer_sizes_default)s
+        Widths of the encoder's hidden layers (positive ints); the decoder
+        mirrors them. ``()`` gives a linear autoencoder."""
+
+_IMPUTER_MODULE = """module : torch.nn.Module class or instance, default=None
+        The imputation network to train. ``None`` builds a
+        :class:`DenoisingImputerMLP` from ``hidden_layer_sizes``,
+        ``activation`` and ``dropout``. A class is instantiated with
+        ``n_features`` (and those three parameters, where its constructor
+        accepts them; a non-default value it cannot take raises a
+        ``ValueError``) plus any ``module__<name>`` parameters; it must follow
+        the imputer protocol of :mod:`skae` (``forward(x, visible)``).
+
+    hidden_layer_sizes : tuple of int, default=%(hidden_layer_sizes_default)s
+        Widths of the hidden layers (positive ints). There is no bottleneck:
+        the network maps each row and its mask of visible entries to the
+        whole row."""
+
+_NETWORK_PARAMETERS = """\
+%(module_parameters)s
 
     activation : {"silu", "relu", "tanh", "logistic", "identity", "elu", \
 "gelu", "leaky_relu"}, default=%(activation_default)s
@@ -28,12 +50,12 @@ module : torch.nn.Module class or instance, default=None
     dropout : float in [0, 1), default=%(dropout_default)s
         Dropout probability after each hidden activation during training.
 
-    scaling : {"auto", "standard", "robust", "global"} or None, default="auto"
+    scaling : {"auto", "standard", "robust", "global"} or None, default=%(scaling_default)s
         Feature scaling learned in ``fit``; the network sees scaled data.
         ``"standard"``: each feature to zero mean and unit variance;
         ``"robust"``: each feature by its median and interquartile range;
         ``"global"``: all features by one mean and standard deviation (for
-        pixels and signals); None: no scaling. ``"auto"`` is %(scaling_auto)s,
+        pixels and signals); None: no scaling. ``"auto"`` is ``"%(scaling_auto)s"``,
         and ``"global"`` for image modules such as :class:`ConvAutoencoder`.
 
     categorical_features : "from_dtype", None, or array-like of str, int or \
@@ -46,7 +68,7 @@ bool, default="from_dtype"
         error; each column's loss is divided by that of predicting its
         marginal, so both kinds weigh the same.
 
-    handle_unknown : {"missing", "error"}, default="missing"
+    handle_unknown : {"missing", "error"}, default=%(handle_unknown_default)s
         A category not seen in ``fit``: treat the entry as missing (the
         imputer fills it with a known category), or raise a ``ValueError``
         naming the column."""
@@ -67,39 +89,39 @@ default="adam"
         Optimizer; its other arguments are set with ``optimizer__<name>``
         (for example ``optimizer__weight_decay=1e-4``).
 
-    early_stopping : bool, default=True
+    early_stopping : bool, default=%(early_stopping_default)s
         Hold out ``validation_fraction`` of the rows and stop when their
         loss has not improved by ``tol`` (relative) for ``n_iter_no_change``
         epochs, then restore the best weights. When False, training stops
         when the training loss stops improving in the same sense.
 
-    validation_fraction : float in (0, 1), default=0.1
+    validation_fraction : float in (0, 1), default=%(validation_fraction_default)s
         Share of the rows held out for early stopping.
 
     n_iter_no_change : int, default=%(n_iter_no_change_default)s
         Epochs without improvement before training stops.
 
-    tol : float, default=1e-4
+    tol : float, default=%(tol_default)s
         Relative improvement of the monitored loss that counts as progress.
 
-    random_state : int, RandomState instance or None, default=None
+    random_state : int, RandomState instance or None, default=%(random_state_default)s
         Seeds weight initialisation, shuffling, dropout and the validation
         split. Training runs under a forked torch random state, so global
         random state (``random``, ``numpy``, ``torch``) is left untouched.
         Pass an int for reproducible results across calls.
 
-    device : str or torch.device, default="auto"
+    device : str or torch.device, default=%(device_default)s
         Where the network trains and runs: ``"auto"`` picks CUDA when it is
         available and the CPU otherwise; ``"cpu"``, ``"cuda"``,
         ``"cuda:1"``, ``"mps"`` choose explicitly. Fitted models load on a
         CPU-only machine whatever device trained them.
 
-    mixed_precision : bool, default=False
+    mixed_precision : bool, default=%(mixed_precision_default)s
         On a CUDA device, train and run the network under bfloat16 autocast
         (matrix products in bfloat16, losses and outputs in float32): faster
         for wide networks and large batches. Ignored on the CPU.
 
-    verbose : int, default=0
+    verbose : int, default=%(verbose_default)s
         ``1`` prints one line per epoch (losses, duration, best so far);
         ``2`` adds a progress bar over each epoch's batches (skorch's
         ``ProgressBar``), for long epochs. The record is kept in
@@ -117,7 +139,17 @@ default=None
 
 _NETWORK_ATTRIBUTES = """\
 module_ : torch.nn.Module
-        The trained autoencoder.
+        The trained network (``net_.module_``).
+
+    net_ : skorch.NeuralNet
+        The private skorch net that trained ``module_``: its callbacks
+        (``net_.callbacks_``), optimizer (``net_.optimizer_``) and criterion.
+        Rebuilt from the parameters by every ``fit``; not meant to be
+        trained directly.
+
+    encoder_ : TableEncoder
+        The encoding learned in ``fit``: numeric columns scaled with
+        ``scaler_``, categorical columns one-hot, and back.
 
     scaler_ : sklearn transformer
         Feature scaling learned in ``fit``; the network sees scaled data.
@@ -147,15 +179,29 @@ DOCS = {
 }
 
 
-def fill_doc(**defaults):
+def format_default(value) -> str:
+    """A default as scikit-learn's docstrings write it: ``"auto"``, ``(64,)``, ``None``."""
+    if isinstance(value, str):
+        return f'"{value}"'
+    return repr(value)
+
+
+def fill_doc(cls):
     """Class decorator splicing the shared fragments into ``__doc__``.
 
-    ``defaults`` gives the ``%(<name>_default)s`` values of the class.
+    Every ``%(<parameter>_default)s`` comes from the constructor's signature;
+    ``%(scaling_auto)s`` from the class's ``_default_scaling``; the imputer
+    gets its own ``module`` and ``hidden_layer_sizes`` text.
     """
-
-    def decorate(cls):
-        fragments = {key: value % defaults for key, value in DOCS.items()}
-        cls.__doc__ = cls.__doc__ % fragments
-        return cls
-
-    return decorate
+    values = {
+        f"{name}_default": format_default(parameter.default)
+        for name, parameter in inspect.signature(cls.__init__).parameters.items()
+        if parameter.default is not inspect.Parameter.empty
+    }
+    values["scaling_auto"] = cls._default_scaling
+    # The imputer (the estimator that hides entries) has no bottleneck.
+    module_text = _IMPUTER_MODULE if "hide_fraction_default" in values else _AUTOENCODER_MODULE
+    values["module_parameters"] = module_text % values
+    fragments = {key: value % values for key, value in DOCS.items()}
+    cls.__doc__ = cls.__doc__ % fragments
+    return cls

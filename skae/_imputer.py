@@ -1,4 +1,11 @@
-"""AutoencoderImputer: missing-value imputation with a denoising autoencoder."""
+"""AutoencoderImputer: missing-value imputation with a denoising autoencoder.
+
+Owns what the imputer adds to the base: the hiding of observed entries
+(its batch iterator), the masked criterion, the training budget and its
+learning-rate schedule, imputation and multiple imputation, empty features
+and the missing indicator. Rows reach it through :mod:`skae._rows`, dense or
+sparse alike.
+"""
 
 from __future__ import annotations
 
@@ -15,28 +22,29 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 from skorch.callbacks import LRScheduler
 from torch.optim.lr_scheduler import CosineAnnealingLR
 
-from ._base import BaseAutoencoder, _float_dtype, _split_output
-from ._data import BatchIterator, SparseRowsDataset, TensorDataset, map_row_chunks
+from ._base import BaseAutoencoder, float_dtype, store_params
+from ._criterion import MaskedColumnLoss, split_output
+from ._data import BatchIterator
 from ._docstrings import fill_doc
 from ._imputer_budget import hidden_sizes, training_epochs
 from ._modules import DenoisingImputerMLP
-from ._preprocessing import dense_blocks, entry_rows
+from ._preprocessing import entry_rows
+from ._rows import DenseRows, missing_mask, row_source, select_columns
 from ._tabular import categorical_columns
 
 
 class _CosineSchedule(LRScheduler):
     """skorch's ``LRScheduler``: a cosine decay from ``lr`` to zero per training call.
 
-    The length of the decay is the estimator's number of epochs for the call,
-    known only once ``fit`` has seen the data, so it is read from the net
-    when training starts. Every call (of ``partial_fit`` too) starts again
-    from ``lr``.
+    The length of the decay is the net's ``max_epochs`` for the call, known
+    only once ``fit`` has seen the data, so it is read when training starts.
+    Every call (of ``partial_fit`` too) starts again from ``lr``.
     """
 
     def __init__(self):
-        super().__init__(policy=CosineAnnealingLR)
+        super().__init__(policy=CosineAnnealingLR, T_max=1, eta_min=0.0, last_epoch=-1)
 
-    def _get_scheduler(self, net, policy, **scheduler_kwargs):
+    def on_train_begin(self, net, **kwargs):
         # ``initial_lr`` remembers the rate a decay starts from; a new ``lr``
         # set since the last call (set_params) replaces it.
         lr_changed = getattr(self, "lr_", net.lr) != net.lr
@@ -45,7 +53,29 @@ class _CosineSchedule(LRScheduler):
                 group["initial_lr"] = group["lr"]
             group["lr"] = group["initial_lr"]
         self.lr_ = net.lr
-        return policy(net.optimizer_, T_max=net._n_epochs, eta_min=0.0)
+        self.T_max = net.max_epochs
+        super().on_train_begin(net, **kwargs)
+
+
+class _HidingBatches:
+    """Batch iterator factory for the net: batches that hide observed entries.
+
+    Each batch of ``(x, observed)`` hides a further ``hide_fraction`` of the
+    observed entries: the module gets ``(x, visible)`` (``visible`` repeated
+    over each column's encoded entries) and the criterion ``(x, observed,
+    visible)``. Training draws a new pattern every time (from torch's forked
+    global generator); validation (``seed`` given) uses a fixed pattern, so
+    its loss is comparable across epochs.
+    """
+
+    def __init__(self, hide_fraction: float, expand, seed: int | None = None):
+        self.hide_fraction = hide_fraction
+        self.expand = expand
+        self.seed = seed
+
+    def __call__(self, dataset, batch_size, shuffle=False, **kwargs):
+        batches = BatchIterator(dataset, batch_size, shuffle=shuffle, **kwargs)
+        return _HidingIterator(batches, self)
 
 
 #: Entries of the rows the module may study before training (``init_from_data``).
@@ -53,43 +83,25 @@ _INIT_ENTRIES = 2**22
 
 
 class _HidingIterator:
-    """Turn batches of ``(x, observed)`` into denoising batches.
-
-    Each batch hides a further ``hide_fraction`` of the observed entries:
-    the module gets ``(x, visible)`` and the loss gets ``(observed,
-    visible)``. Training draws a new pattern every time (from torch's forked
-    global generator); validation uses a fixed pattern, so its loss is
-    comparable across epochs.
-    """
-
-    def __init__(self, batches: BatchIterator, hide_fraction: float, seed: int | None):
+    def __init__(self, batches: BatchIterator, hiding: _HidingBatches):
         self.batches = batches
-        self.hide_fraction = hide_fraction
-        self.seed = seed
+        self.hiding = hiding
 
     def __len__(self) -> int:
         return len(self.batches)
 
     def __iter__(self):
-        generator = None
+        generator, seed = None, self.hiding.seed
         for x, observed in self.batches:
-            if self.seed is not None and generator is None:
-                generator = torch.Generator(device=x.device).manual_seed(self.seed)
+            if seed is not None and generator is None:
+                generator = torch.Generator(device=x.device).manual_seed(seed)
             keep = torch.rand(observed.shape, device=x.device, generator=generator)
-            visible = observed * (keep >= self.hide_fraction)
-            yield (x, visible), (observed, visible)
+            visible = observed * (keep >= self.hiding.hide_fraction)
+            yield (x, self.hiding.expand(visible)), (x, observed, visible)
 
 
-@fill_doc(
-    hidden_default='"auto"',
-    activation_default='"relu"',
-    scaling_auto='``standard``',
-    dropout_default="0.0",
-    max_epochs_default="None",
-    batch_size_default="512",
-    lr_default="4e-3",
-    n_iter_no_change_default="50",
-)
+
+@fill_doc
 class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
     """Impute missing values with a denoising autoencoder.
 
@@ -196,6 +208,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
     (3, 3)
     """
 
+    _criterion_class = MaskedColumnLoss
+
     _parameter_constraints: dict = {
         **BaseAutoencoder._parameter_constraints,
         "missing_values": [numbers.Real, numbers.Integral, str, None],
@@ -239,35 +253,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         callbacks=None,
         **kwargs,
     ):
-        self.missing_values = missing_values
-        self.add_indicator = add_indicator
-        self.keep_empty_features = keep_empty_features
-        self.min_value = min_value
-        self.max_value = max_value
-        self.hide_fraction = hide_fraction
-        super().__init__(
-            module=module,
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            dropout=dropout,
-            scaling=scaling,
-            categorical_features=categorical_features,
-            handle_unknown=handle_unknown,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            lr=lr,
-            optimizer=optimizer,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            random_state=random_state,
-            device=device,
-            mixed_precision=mixed_precision,
-            verbose=verbose,
-            callbacks=callbacks,
-            **kwargs,
-        )
+        store_params(self, locals())
 
     # ------------------------------------------------------------------
     # Validation and preprocessing
@@ -315,32 +301,30 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             self.is_categorical_ = np.zeros(X.shape[1], dtype=bool)
         return X
 
-    def _fit_preprocessing(self, X):
-        if sp.issparse(X):
-            n_missing = X.shape[0] - np.bincount(X.indices, minlength=X.shape[1])
-        else:
-            n_missing = _missing(X).sum(axis=0)
-        self._valid = n_missing < X.shape[0]
-        if not self._valid.any():
+    def _fit_encoder(self, X):
+        n_missing = row_source(X).n_missing()
+        self._observed_features_ = n_missing < X.shape[0]
+        observed = self._observed_features_
+        if not observed.any():
             raise ValueError(
                 "Every feature of X is missing in every row; there is nothing to "
                 "learn from."
             )
-        layout = {"sequence_shape", "image_shape"} & set(self.get_params_for("module"))
-        if layout and not self._valid.all():
+        layout = {"sequence_shape", "image_shape"} & {
+            key.removeprefix("module__") for key in self._routed_params()}
+        if layout and not observed.all():
             raise ValueError(
-                f"Feature(s) {np.flatnonzero(~self._valid)[:10].tolist()} are missing in every "
+                f"Feature(s) {np.flatnonzero(~observed)[:10].tolist()} are missing in every "
                 f"row. The module reads each row with module__{layout.pop()}; dropping "
                 "empty features, as scikit-learn's imputers do, would break that layout. "
                 "Fit on rows in which every feature is observed at least once."
             )
-        kept = X[:, self._valid] if sp.issparse(X) else _columns(X, self._valid)
-        super()._fit_preprocessing(kept, self.is_categorical_[self._valid])
-        self._min, self._max = (
+        super()._fit_encoder(select_columns(X, observed), self.is_categorical_[observed])
+        self._min_value_, self._max_value_ = (
             self._limit(self.min_value, -np.inf, "min_value"),
             self._limit(self.max_value, np.inf, "max_value"),
         )
-        if np.any(self._min > self._max):
+        if np.any(self._min_value_ > self._max_value_):
             raise ValueError("min_value must be at most max_value for every feature.")
         self.indicator_ = None
         if self.add_indicator:
@@ -349,26 +333,27 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             self.indicator_.fit((n_missing > 0).astype(np.float64)[np.newaxis])
 
     def _limit(self, value, default, name):
+        n_kept = int(self._observed_features_.sum())
         if value is None:
-            return np.full(self._valid.sum(), default)
+            return np.full(n_kept, default)
         limit = np.asarray(value, dtype=np.float64)
         if limit.ndim == 0:
-            return np.full(self._valid.sum(), float(limit))
+            return np.full(n_kept, float(limit))
         if limit.shape != (self.n_features_in_,):
             raise ValueError(
                 f"{name} should be a scalar or an array of shape "
                 f"({self.n_features_in_},); got shape {limit.shape}."
             )
-        return limit[self._valid]
+        return limit[self._observed_features_]
 
     def _training_epochs(self, n_rows: int) -> int:
         if self.max_epochs is not None:
             return self.max_epochs
-        return training_epochs(n_rows, int(self._valid.sum()), self.batch_size)
+        # Called before the encoder is fitted: every input feature counts.
+        return training_epochs(n_rows, self.n_features_in_, self.batch_size)
 
-    @property
     def _default_callbacks(self):
-        callbacks = super()._default_callbacks
+        callbacks = super()._default_callbacks()
         if not self.early_stopping:
             # A fixed budget runs to its end: no stop on a training-loss plateau.
             callbacks = [(name, cb) for name, cb in callbacks if name != "early_stopping"]
@@ -376,29 +361,26 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
 
     def _hidden_sizes(self) -> tuple[int, ...]:
         if isinstance(self.hidden_layer_sizes, str):  # "auto"
-            return hidden_sizes(int(self._valid.sum()))
+            return hidden_sizes(int(self._observed_features_.sum()))
         return super()._hidden_sizes()
 
-    def _module_kwargs(self):
-        return {
-            "n_features": self.encoder_.width,
-            "hidden_layer_sizes": self._hidden_sizes(),
-            "activation": self.activation,
-            "dropout": self.dropout,
-        }
+    def _check_layer_sizes(self):
+        if not isinstance(self.hidden_layer_sizes, str):  # "auto" is checked by its constraint
+            super()._check_layer_sizes()
 
     def _default_module(self):
         return DenoisingImputerMLP
 
-    def _initialize_from_data(self, dataset):
+    def _batches(self, training: bool):
+        seed = None if training else (self._seed_ * 7919 + 0x1A7E) % (2**31)
+        return _HidingBatches(self.hide_fraction, self.encoder_.expand, seed=seed)
+
+    def _init_module_from_data(self, module, dataset):
         """Let the module see scaled rows and which of their entries are observed.
 
         At most ``_INIT_ENTRIES`` entries' worth of rows, drawn reproducibly;
         dense and sparse input give the module the same rows.
         """
-        init = getattr(self.module_, "init_from_data", None)
-        if init is None:
-            return
         n_rows = len(dataset)
         max_rows = max(1, _INIT_ENTRIES // max(1, self.encoder_.width))
         index = np.arange(n_rows)
@@ -406,79 +388,42 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             rng = np.random.default_rng((self._seed_, 0xB125))
             index = np.sort(rng.choice(n_rows, max_rows, replace=False))
         x, observed = dataset.rows(torch.as_tensor(index, device=dataset.device))
-        init(x, self.encoder_.expand(observed))
+        module.init_from_data(x, self.encoder_.expand(observed))
 
     def _scaled_with_mask(self, X) -> tuple[np.ndarray, np.ndarray]:
         """Encoded rows of the imputed features (gaps at 0) and the observed mask."""
-        return self.encoder_.encode(_columns(X, self._valid), self.handle_unknown)
+        return DenseRows(X).training_data(
+            self.encoder_, self._observed_features_, self.handle_unknown)
 
-    def _training_dataset(self, X):
-        if sp.issparse(X):
-            # Stored entries only, on the device; batches are densified one at a time.
-            kept = X[:, self._valid]
-            values = self.encoder_.encode_stored(kept)
+    def _training_data(self, X):
+        source = row_source(X)
+        return source, source.training_data(
+            self.encoder_, self._observed_features_, self.handle_unknown)
 
-            def on_device(array, dtype):
-                return torch.from_numpy(np.asarray(array, dtype=dtype)).to(self.device_)
+    def _dataset(self, data):
+        source, encoded = data
+        return source.dataset(encoded, self._to_tensor)
 
-            return SparseRowsDataset(
-                on_device(kept.indptr, np.int64),
-                on_device(kept.indices, np.int64),
-                on_device(values, np.float32),
-                kept.shape[1],
-            )
-        S, observed = self._scaled_with_mask(X)
-        return TensorDataset(self._to_tensor(S), self._to_tensor(observed))
-
-    # ------------------------------------------------------------------
-    # skorch hooks: hide entries, feed the mask, score hidden entries
-    # ------------------------------------------------------------------
-    def get_iterator(self, dataset, training=False):
-        """Batches that hide a share of the observed entries."""
-        batches = super().get_iterator(dataset, training=training)
-        seed = None if training else (self._seed_ * 7919 + 0x1A7E) % (2**31)
-        return _HidingIterator(batches, self.hide_fraction, seed=seed)
-
-    def _forward(self, x, **fit_params):
-        rows, visible = x
-        return self.module_(rows, self.encoder_.expand(visible), **fit_params)
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        """Squared error on the hidden entries, plus on the visible ones in training.
-
-        Validation scores the hidden entries alone: that is the imputation
-        error early stopping watches.
-        """
-        rows, _ = X
-        observed, visible = y_true
-        prediction, penalty = _split_output(y_pred)
-        errors = self.encoder_.column_errors(prediction, rows)
-        hidden = observed - visible
-        loss = (errors * hidden).sum() / hidden.sum().clamp(min=1)
-        if training:
-            loss = loss + (errors * visible).sum() / visible.sum().clamp(min=1)
-        return loss + penalty
-
-    def _after_training(self, X):
+    def _after_training(self, X, data):
         # Residual spread of numbers on hidden entries, per feature; 10,000
         # rows are plenty for a standard deviation.
-        X = self._row_sample(X, 10_000, salt=0x1A7E)
+        source = row_source(X).rows(self._row_sample(X.shape[0], 10_000, salt=0x1A7E))
         rng = np.random.default_rng((self._seed_, 0x1A7E))
+        errors_of = self._scoring_criterion()
         totals, counts = 0.0, 0
-        for rows in self._dense_blocks(X):
+        for rows in source.blocks(self._chunk_rows(X.shape[0])):
             S, observed = self._scaled_with_mask(rows)
             hidden = observed & (rng.random(observed.shape) < max(self.hide_fraction, 0.1))
             predicted = self._predict_scaled(S, observed & ~hidden)
             with torch.inference_mode():
-                errors = self.encoder_.column_errors(
-                    torch.from_numpy(predicted), torch.from_numpy(S)
-                ).numpy()
+                S_t = torch.from_numpy(S)
+                errors = errors_of(torch.from_numpy(predicted), (S_t, None, None)).numpy()
             totals = totals + np.where(hidden, errors, 0.0).sum(axis=0)
             counts = counts + hidden.sum(axis=0)
         spread = np.sqrt(totals / np.maximum(counts, 1))
         spread = np.where(counts > 0, spread, 1.0)
         numeric = self.encoder_.numeric
-        self._noise_scaled = spread[numeric]
+        self._noise_scaled_ = spread[numeric]
         std = np.full(len(spread), np.nan)
         if numeric:
             scale = getattr(self.scaler_, "scale_", None)  # None for scaling=None
@@ -490,9 +435,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
     # ------------------------------------------------------------------
     def _predict_scaled(self, S, visible, generator=None) -> np.ndarray:
         """Network output for encoded rows ``S`` seeing the ``visible`` columns."""
-        self.module_.eval()
-        out = np.empty((S.shape[0], self.encoder_.width), dtype=np.float32)
-        draw_codes = generator is not None and hasattr(self.module_, "sample")
+        draw_codes = generator is not None and self.net_.capabilities_.samples_imputations
 
         def run(rows):
             x = self._to_tensor(S[rows])
@@ -501,33 +444,19 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
                 keep = torch.rand(v.shape, generator=generator).to(x.device)
                 v = v * (keep >= self.hide_fraction)
             v = self.encoder_.expand(v)
-            with self._autocast():
-                if draw_codes:
-                    out = self.module_.sample(x, v, generator)
-                else:
-                    out = _split_output(self.module_(x, v))[0]
-            return out.float().cpu().numpy()
+            if draw_codes:
+                return self.module_.sample(x, v, generator)
+            return split_output(self.module_(x, v))[0]
 
-        return map_row_chunks(run, S.shape[0], out, self._chunk_rows())
-
-    def _dense_blocks(self, X):
-        """``X`` itself when dense; blocks of its rows, densified, when sparse.
-
-        A sparse block is a float array with NaN where no entry is stored, so
-        the dense path handles it; its size bounds the memory beyond ``X``.
-        """
-        if not sp.issparse(X):
-            yield X
-            return
-        yield from dense_blocks(X, max_rows=self._chunk_rows())
+        return self._map_chunks(S.shape[0], run, self.encoder_.width, np.float32)
 
     def _impute(self, X, generator=None, noise_rng=None):
         """Imputed rows of validated ``X``; a sparse ``X`` gives a dense array."""
-        if not sp.issparse(X):
-            return self._impute_dense(X, generator, noise_rng)
         out, start = None, 0
-        for rows in self._dense_blocks(X):
+        for rows in row_source(X).blocks(self._chunk_rows(X.shape[0])):
             imputed = self._impute_dense(rows, generator, noise_rng)
+            if len(imputed) == X.shape[0]:
+                return imputed  # the whole input in one block
             if out is None:
                 out = np.empty((X.shape[0], imputed.shape[1]), dtype=imputed.dtype)
             out[start : start + len(imputed)] = imputed
@@ -541,12 +470,12 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         if noise_rng is not None:
             positions = encoder.numeric_positions if encoder.mixed else slice(None)
             predicted[:, positions] += (
-                noise_rng.normal(size=(len(S), len(self._noise_scaled))) * self._noise_scaled
+                noise_rng.normal(size=(len(S), len(self._noise_scaled_))) * self._noise_scaled_
             )
-        kept = _columns(X, self._valid)
+        kept = select_columns(X, self._observed_features_)
         if not encoder.mixed:
-            values = np.clip(encoder.decode(predicted), self._min, self._max)
-            imputed = np.where(observed, kept, values).astype(_float_dtype(X), copy=False)
+            values = np.clip(encoder.decode(predicted), self._min_value_, self._max_value_)
+            imputed = np.where(observed, kept, values).astype(float_dtype(X), copy=False)
             return self._finish(imputed, X)
         decoded = encoder.decode(predicted, like=kept, rng=noise_rng)
         imputed = kept.copy()
@@ -556,7 +485,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
                 continue
             fill = decoded.iloc[:, j]
             if j in encoder.numeric:
-                fill = fill.clip(self._min[j], self._max[j])
+                fill = fill.clip(self._min_value_[j], self._max_value_[j])
             imputed[name] = kept[name].where(~gaps, fill)
         return self._finish(imputed, X)
 
@@ -564,21 +493,21 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         """Empty features back in when kept, then the indicator columns."""
         if isinstance(imputed, pd.DataFrame):
             if self.keep_empty_features:
-                for position in np.flatnonzero(~self._valid):
+                for position in np.flatnonzero(~self._observed_features_):
                     imputed.insert(int(position), X.columns[position], 0.0)
             if self.indicator_ is not None:
                 names = X.columns[self.indicator_.features_]
-                flags = self.indicator_.transform(_missing(X).astype(np.float64))
+                flags = self.indicator_.transform(missing_mask(X).astype(np.float64))
                 for name, flag in zip(names, flags.T):
                     imputed[f"missingindicator_{name}"] = flag.astype(np.float64)
             return imputed
         dtype = imputed.dtype
         if self.keep_empty_features:
             full = np.zeros(X.shape, dtype=dtype)
-            full[:, self._valid] = imputed
+            full[:, self._observed_features_] = imputed
             imputed = full
         if self.indicator_ is not None:
-            indicator = self.indicator_.transform(_missing(X).astype(np.float64)).astype(dtype)
+            indicator = self.indicator_.transform(missing_mask(X).astype(np.float64)).astype(dtype)
             imputed = np.hstack([imputed, indicator])
         return imputed
 
@@ -685,7 +614,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
 
         check_is_fitted(self)
         names = _check_feature_names_in(self, input_features)
-        kept = names if self.keep_empty_features else names[self._valid]
+        kept = names if self.keep_empty_features else names[self._observed_features_]
         if self.indicator_ is None:
             return np.asarray(kept, dtype=object)
         indicator = [f"missingindicator_{n}" for n in names[self.indicator_.features_]]
@@ -697,20 +626,6 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         tags.input_tags.sparse = _is_zero(self.missing_values)
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
-
-
-def _missing(X) -> np.ndarray:
-    """Boolean mask of the missing entries of an array or a DataFrame."""
-    if isinstance(X, pd.DataFrame):
-        return X.isna().to_numpy()
-    return np.isnan(X)
-
-
-def _columns(X, mask):
-    """The columns of ``X`` where ``mask`` is true."""
-    if isinstance(X, pd.DataFrame):
-        return X.iloc[:, np.flatnonzero(mask)]
-    return X[:, mask]
 
 
 def _is_nan(value) -> bool:

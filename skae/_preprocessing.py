@@ -1,4 +1,8 @@
-"""Feature scaling the estimators learn in ``fit``."""
+"""Feature scaling the estimators learn in ``fit``, for dense and CSR input.
+
+Owns the ``scaling`` parameter's scalers (:class:`GlobalScaler` beside
+scikit-learn's) and fitting them on the stored entries of a sparse matrix.
+"""
 
 from __future__ import annotations
 
@@ -83,14 +87,14 @@ class GlobalScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return (X * self.scale_ + self.mean_).astype(X.dtype, copy=False)
 
 
-def make_scaler(scaling: str | None, default: str, module) -> TransformerMixin:
+def make_scaler(scaling: str | None, default: str, prefers_global: bool = False
+                ) -> TransformerMixin:
     """The scaler for the ``scaling`` parameter.
 
     ``"auto"`` is ``"global"`` for modules that prefer it (images) and the
     estimator's ``default`` otherwise; ``None`` leaves the data as they are.
     """
     if scaling == "auto":
-        prefers_global = getattr(module, "prefers_global_scaling", False)
         scaling = "global" if prefers_global else default
     if scaling is None:
         return StandardScaler(with_mean=False, with_std=False)

@@ -3,15 +3,11 @@
 :class:`TableEncoder` is the one path between a validated table and the
 network: numeric columns are scaled, categorical columns become one-hot
 groups, and the network's output goes back to a table with the input's
-column types. It also scores reconstructions column by column, so that
-numbers and categories weigh the same: a number's error is its squared error
-in scaled units, a category's is its cross-entropy divided by the entropy of
-the column's category frequencies in ``fit``. Predicting each column's
-marginal (its mean, its frequencies) then scores 1 for every column, whatever
-its type.
+column types. It learns each categorical column's entropy, which the
+criterion (:mod:`skae._criterion`) divides that column's cross-entropy by, so
+that numbers and categories weigh the same.
 
-For a table of numbers only, encoding is the scaler alone and the errors are
-squared errors: the same arithmetic as before categories existed.
+For a table of numbers only, encoding is the scaler alone.
 """
 
 from __future__ import annotations
@@ -22,7 +18,6 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import torch
-import torch.nn.functional as F
 from sklearn.preprocessing import RobustScaler
 
 from ._preprocessing import fit_on_stored
@@ -329,38 +324,6 @@ class TableEncoder:
         return torch.repeat_interleave(columns, self._repeat.to(columns.device), dim=1)
 
     # ------------------------------------------------------------------
-    def column_errors(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Error of each column of each row, on the balanced scale.
-
-        Parameters
-        ----------
-        output : torch.Tensor of shape (n, width)
-            The network's output: numbers, and logits for each category.
-        target : torch.Tensor of shape (n, width)
-            The encoded rows.
-
-        Returns
-        -------
-        errors : torch.Tensor of shape (n, n_columns)
-            Squared errors of numbers; cross-entropies of categories divided
-            by their column's entropy, 0 for a missing or unknown category.
-            Entries of missing numbers are meaningless: mask them.
-        """
-        if not self.mixed:
-            return (output - target) ** 2
-        errors = output.new_empty((len(output), self.n_columns))
-        if self.numeric:
-            idx = torch.as_tensor(self.numeric_positions, device=output.device)
-            errors[:, self.numeric] = (output[:, idx] - target[:, idx]) ** 2
-        for j in self.categorical:
-            s = self.slices[j]
-            labels = target[:, s].argmax(dim=1)
-            ce = F.cross_entropy(output[:, s].float(), labels, reduction="none")
-            # A missing or unknown category (no one-hot bit) has no error.
-            known = target[:, s].sum(dim=1) > 0
-            errors[:, j] = torch.where(known, ce / self.entropy[j], 0.0).to(errors.dtype)
-        return errors
-
     def decode(self, output: np.ndarray, like=None, rng=None):
         """Turn the network's output back into values of the input's types.
 

@@ -1,4 +1,9 @@
-"""AutoencoderTransformer: nonlinear dimensionality reduction, a PCA drop-in."""
+"""AutoencoderTransformer: nonlinear dimensionality reduction, a PCA drop-in.
+
+Owns what the transformer adds to the base: codes (``transform``), decoding
+(``inverse_transform``), reconstruction scores and sampling from a
+variational module.
+"""
 
 from __future__ import annotations
 
@@ -10,21 +15,12 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._base import BaseAutoencoder, _float_dtype
-from ._data import draw_seed, map_row_chunks
+from ._base import BaseAutoencoder, check_n_components, float_dtype, store_params
+from ._data import draw_seed
 from ._docstrings import fill_doc
 
 
-@fill_doc(
-    hidden_default="(256, 128)",
-    activation_default='"silu"',
-    scaling_auto='``standard``',
-    dropout_default="0.0",
-    max_epochs_default="500",
-    batch_size_default="256",
-    lr_default="3e-3",
-    n_iter_no_change_default="20",
-)
+@fill_doc
 class AutoencoderTransformer(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseAutoencoder
 ):
@@ -116,33 +112,15 @@ class AutoencoderTransformer(
         callbacks=None,
         **kwargs,
     ):
-        self.n_components = n_components
-        super().__init__(
-            module=module,
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            dropout=dropout,
-            scaling=scaling,
-            categorical_features=categorical_features,
-            handle_unknown=handle_unknown,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            lr=lr,
-            optimizer=optimizer,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            random_state=random_state,
-            device=device,
-            mixed_precision=mixed_precision,
-            verbose=verbose,
-            callbacks=callbacks,
-            **kwargs,
-        )
+        store_params(self, locals())
 
-    def _n_code(self) -> int:
-        return self.n_components
+    def _module_arguments(self):
+        return {**super()._module_arguments(), "n_components": self.n_components}
+
+    def _validate_training_data(self, X, *, reset: bool):
+        X = super()._validate_training_data(X, reset=reset)
+        check_n_components(self.n_components, self.n_features_in_)
+        return X
 
     @property
     def _n_features_out(self):
@@ -184,8 +162,8 @@ class AutoencoderTransformer(
         return self._encode(self._check_fitted_input(X))
 
     def _encode(self, X):
-        return self._map_scaled_rows(
-            X, self.module_.encode, self.n_components, _float_dtype(X)
+        return self._map_encoded(
+            self._network_input(X), self.module_.encode, self.n_components, float_dtype(X)
         )
 
     def inverse_transform(self, X):
@@ -210,15 +188,7 @@ class AutoencoderTransformer(
                 f"X has {Z.shape[1]} columns, but inverse_transform expects codes "
                 f"of n_components={self.n_components} columns."
             )
-        self.module_.eval()
-        out = np.empty((Z.shape[0], self.encoder_.width), dtype=_float_dtype(Z))
-
-        def decode(rows):
-            with self._autocast():
-                out = self.module_.decode(self._to_tensor(Z[rows]))
-            return out.float().cpu().numpy()
-
-        map_row_chunks(decode, Z.shape[0], out, self._chunk_rows())
+        out = self._map_encoded(Z, self.module_.decode, self.encoder_.width, float_dtype(Z))
         return self.encoder_.decode(out)
 
     def score_samples(self, X):
@@ -239,7 +209,7 @@ class AutoencoderTransformer(
             Higher is better (a better reconstruction).
         """
         X = self._check_fitted_input(X)
-        return -self._column_errors(X).mean(axis=1)
+        return -self._column_errors(self._network_input(X), float_dtype(X)).mean(axis=1)
 
     def score(self, X, y=None):
         """Negative mean squared reconstruction error over all rows.
@@ -262,12 +232,12 @@ class AutoencoderTransformer(
         """
         return float(np.mean(self.score_samples(X)))
 
-    def _after_training(self, X):
+    def _after_training(self, X, data):
         self.noise_std_ = None
-        if getattr(self.module_, "variational", False):
+        if self.net_.capabilities_.variational:
             # The decoder's noise: each feature's residual spread, scaled units.
-            X = self._row_sample(X, 10_000, salt=0x5A3)
-            errors = self._column_errors(X)
+            x = data[self._row_sample(len(data), 10_000, salt=0x5A3)]
+            errors = self._column_errors(x, float_dtype(X))
             self.noise_std_ = np.sqrt(errors.mean(axis=0))[self.encoder_.numeric]
 
     def sample(self, n_samples=1, random_state=None):
@@ -291,7 +261,7 @@ class AutoencoderTransformer(
             Generated rows.
         """
         check_is_fitted(self)
-        if not getattr(self.module_, "variational", False):
+        if not self.net_.capabilities_.variational:
             raise ValueError(
                 "sample needs a variational module, such as "
                 "module=VariationalAutoencoder; this one is "

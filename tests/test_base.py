@@ -87,12 +87,12 @@ def test_partial_fit_continues(cls, X):
 
 def test_fused_optimizer_by_default_and_user_choices(X):
     est = make(AutoencoderTransformer).fit(X)
-    assert est.optimizer_.defaults.get("fused") in (True, None)  # None: no fused kernel here
+    assert est.net_.optimizer_.defaults.get("fused") in (True, None)  # None: no fused kernel here
     est = make(AutoencoderTransformer, optimizer__foreach=True).fit(X)
-    assert est.optimizer_.defaults["foreach"] is True and not est.optimizer_.defaults.get("fused")
+    assert est.net_.optimizer_.defaults["foreach"] is True and not est.net_.optimizer_.defaults.get("fused")
     est = make(AutoencoderTransformer, optimizer=torch.optim.SGD, optimizer__momentum=0.9).fit(X)
-    assert isinstance(est.optimizer_, torch.optim.SGD)
-    assert est.optimizer_.defaults["momentum"] == 0.9
+    assert isinstance(est.net_.optimizer_, torch.optim.SGD)
+    assert est.net_.optimizer_.defaults["momentum"] == 0.9
 
 
 def test_mixed_precision_is_ignored_on_cpu(X):
@@ -121,7 +121,7 @@ class InterruptAfter(Callback):
 
 def test_user_callbacks_run(X):
     est = make(AutoencoderTransformer, callbacks=[("count", CountEpochs())]).fit(X)
-    assert dict(est.callbacks_)["count"].epochs_ == len(est.history_) == 4
+    assert dict(est.net_.callbacks_)["count"].epochs_ == len(est.history_) == 4
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS)
@@ -154,8 +154,8 @@ def test_verbose_and_device(cls, X, capsys):
 
 def test_verbose_two_adds_a_progress_bar(X, capsys):
     est = make(AutoencoderTransformer, verbose=2, max_epochs=2).fit(X)
-    assert "progress_bar" in dict(est.callbacks_)
+    assert "progress_bar" in dict(est.net_.callbacks_)
     assert "it/s" in capsys.readouterr().err  # tqdm writes to stderr
     quiet = make(AutoencoderTransformer, verbose=0, max_epochs=2).fit(X)
-    assert "progress_bar" not in dict(quiet.callbacks_)
+    assert "progress_bar" not in dict(quiet.net_.callbacks_)
     assert capsys.readouterr().out == ""

@@ -20,6 +20,9 @@ from skae import (
 )
 
 FAST = dict(max_epochs=3, hidden_layer_sizes=(8,), random_state=0)
+# Recurrent modules have their own sizes (module__hidden_size): they refuse
+# hidden_layer_sizes.
+FAST_RECURRENT = dict(max_epochs=3, random_state=0)
 
 ESTIMATORS = [
     AutoencoderTransformer(n_components=1, **FAST),
@@ -31,11 +34,12 @@ ESTIMATORS = [
     AutoencoderImputer(module=VariationalImputerMLP, **FAST),
     # The checks vary the number of features: one channel, length inferred.
     AutoencoderTransformer(n_components=1, module=RecurrentAutoencoder,
-                           module__sequence_shape=(None, 1), module__hidden_size=4, **FAST),
+                           module__sequence_shape=(None, 1), module__hidden_size=4,
+                           **FAST_RECURRENT),
     AutoencoderAnomalyDetector(module=RecurrentAutoencoder, module__sequence_shape=(None, 1),
-                               module__hidden_size=4, **FAST),
+                               module__hidden_size=4, **FAST_RECURRENT),
     AutoencoderImputer(module=RecurrentImputer, module__sequence_shape=(None, 1),
-                       module__hidden_size=4, **FAST),
+                       module__hidden_size=4, **FAST_RECURRENT),
 ]
 
 
@@ -100,3 +104,18 @@ def test_extra_checks(estimator, check):
 )
 def test_transformer_output_checks(estimator, check):
     check(type(estimator).__name__, estimator)
+
+
+DEFAULTS = [AutoencoderTransformer(random_state=0), AutoencoderAnomalyDetector(random_state=0),
+            AutoencoderImputer(random_state=0)]
+
+
+@pytest.mark.parametrize("estimator", DEFAULTS, ids=_ids)
+def test_methods_subset_invariance_with_default_parameters(estimator):
+    ec.check_methods_subset_invariance(type(estimator).__name__, estimator)
+
+
+@pytest.mark.slow
+@parametrize_with_checks(DEFAULTS)
+def test_default_parameters_pass_the_checks(estimator, check):
+    check(estimator)

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from skae import AutoencoderAnomalyDetector, AutoencoderImputer, AutoencoderTransformer
+from skae._criterion import ColumnLoss
 from skae._preprocessing import make_scaler
 from skae._tabular import TableEncoder, categorical_columns
 
@@ -74,7 +75,7 @@ def test_text_column_declared_numeric_is_an_error(spec):
 def test_each_marginal_scores_one():
     """Predicting every column's marginal costs 1 per column, whatever its type."""
     X = make_table(2000)
-    encoder = TableEncoder([1, 3, 4], make_scaler("standard", "standard", None)).fit(X)
+    encoder = TableEncoder([1, 3, 4], make_scaler("standard", "standard")).fit(X)
     x, observed = encoder.encode(X)
     assert x.shape == (2000, 3 + 3 + 2 + 2) and observed.all()
     target = torch.from_numpy(x)
@@ -82,7 +83,7 @@ def test_each_marginal_scores_one():
     for j in encoder.categorical:  # logits of the column's frequencies
         s = encoder.slices[j]
         marginal[:, s] = torch.log(target[:, s].mean(dim=0))
-    errors = encoder.column_errors(marginal, target).mean(dim=0).numpy()
+    errors = ColumnLoss(encoder, reduction="none")(marginal, target).mean(dim=0).numpy()
     np.testing.assert_allclose(errors, 1.0, rtol=0.02)
 
 

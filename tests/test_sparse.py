@@ -87,7 +87,8 @@ def test_stored_nan_counts_as_missing():
 def test_training_data_holds_only_the_stored_entries():
     _, sparse = _ratings(n_users=400, n_items=300, observed=0.02)
     imputer = AutoencoderImputer(missing_values=0, **FAST).fit(sparse)
-    dataset = imputer._training_dataset(imputer._validate_input(sparse, reset=False))
+    X = imputer._validate_input(sparse, reset=False)
+    dataset = imputer._dataset(imputer._training_data(X))
     assert isinstance(dataset, SparseRowsDataset)
     assert dataset.values.numel() == dataset.indices.numel() == sparse.nnz
     assert dataset.indptr.numel() == sparse.shape[0] + 1

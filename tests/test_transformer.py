@@ -235,7 +235,7 @@ def test_early_stopping_stops_and_restores_best(wine):
     X, _ = wine
     ae = AutoencoderTransformer(n_components=2, max_epochs=500, n_iter_no_change=3, random_state=0)
     ae.fit(X)
-    stopper = dict(ae.callbacks_)["early_stopping"]
+    stopper = dict(ae.net_.callbacks_)["early_stopping"]
     n_epochs = len(ae.history_)
     assert n_epochs < 500
     # Stopped n_iter_no_change epochs after the best one (epoch 0 is the start).
@@ -251,7 +251,7 @@ def test_early_stopping_keeps_the_pca_start_when_training_only_hurts(wine):
     X, _ = wine
     ae = AutoencoderTransformer(n_components=2, lr=5.0, n_iter_no_change=2, random_state=0)
     ae.fit(X)
-    assert dict(ae.callbacks_)["early_stopping"].best_epoch_ == 0
+    assert dict(ae.net_.callbacks_)["early_stopping"].best_epoch_ == 0
     pca_like = AutoencoderTransformer(
         n_components=2, activation="identity", max_epochs=1, lr=1e-12, random_state=0
     ).fit(X)

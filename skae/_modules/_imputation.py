@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from ._layers import make_mlp
+from ._variational import code_distribution, prior_kl
 
 #: Narrowest bin of DenoisingImputerMLP's encoding, in scaled units.
 _MIN_BIN_WIDTH = 0.01
@@ -219,12 +220,9 @@ class VariationalImputerMLP(nn.Module):
             The reconstructed rows (with the KL penalty, for the variational network).
         """
         inputs = self._inputs(x, visible)
-        mean, log_var = self.encoder(inputs).chunk(2, dim=1)
-        log_var = log_var.clamp(-20.0, 10.0)
-        z = mean
-        if self.training:
-            z = mean + torch.randn_like(mean) * (0.5 * log_var).exp()
-        kl = 0.5 * (mean.pow(2) + log_var.exp() - 1.0 - log_var).sum(dim=1).mean()
+        codes = code_distribution(self.encoder(inputs))
+        z = codes.rsample() if self.training else codes.loc
+        kl = prior_kl(codes).mean()
         return self._decode(z, inputs), self.beta * kl / self.n_features
 
     def sample(
@@ -247,7 +245,7 @@ class VariationalImputerMLP(nn.Module):
             Reconstructed rows.
         """
         inputs = self._inputs(x, visible)
-        mean, log_var = self.encoder(inputs).chunk(2, dim=1)
-        noise = torch.randn(mean.shape, generator=generator).to(mean.device)
-        z = mean + noise * (0.5 * log_var.clamp(-20.0, 10.0)).exp()
-        return self._decode(z, inputs)
+        codes = code_distribution(self.encoder(inputs))
+        # Normal.sample takes no generator: the reparameterisation by hand.
+        noise = torch.randn(codes.loc.shape, generator=generator).to(codes.loc.device)
+        return self._decode(codes.loc + noise * codes.scale, inputs)

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ._protocol import AutoencoderModule
+
 #: Names accepted by the ``activation`` parameter, as in
 #: :class:`sklearn.neural_network.MLPRegressor` plus the modern choices.
 ACTIVATIONS: dict[str, type[nn.Module]] = {
@@ -118,7 +120,7 @@ def check_noise(noise: float, noise_type: str) -> None:
         )
 
 
-class ReconstructionModule(nn.Module):
+class ReconstructionModule(AutoencoderModule):
     """Training behaviour shared by the autoencoder modules.
 
     Subclasses define ``encode`` and ``decode`` and set ``noise``,

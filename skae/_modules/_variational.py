@@ -5,13 +5,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+from torch.distributions import Normal, kl_divergence
 
 from ._layers import ReconstructionModule, check_noise, make_mlp
 
 
-def gaussian_kl(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
-    """KL divergence of ``N(mean, exp(log_var))`` from ``N(0, I)``, per row."""
-    return 0.5 * (mean.pow(2) + log_var.exp() - 1.0 - log_var).sum(dim=1)
+def code_distribution(encoded: torch.Tensor) -> Normal:
+    """The Gaussian over codes an encoder's output describes (mean, log-variance halves)."""
+    mean, log_var = encoded.chunk(2, dim=1)
+    return Normal(mean, (0.5 * log_var.clamp(-20.0, 10.0)).exp())
+
+
+def prior_kl(codes: Normal) -> torch.Tensor:
+    """KL divergence of each row's code distribution from ``N(0, I)``."""
+    prior = Normal(torch.zeros_like(codes.loc), torch.ones_like(codes.scale))
+    return kl_divergence(codes, prior).sum(dim=1)
 
 
 class VariationalAutoencoder(ReconstructionModule):
@@ -88,8 +96,8 @@ class VariationalAutoencoder(ReconstructionModule):
         log_var : torch.Tensor of shape (n, n_components)
             Posterior log-variances.
         """
-        mean, log_var = self.encoder(x).chunk(2, dim=1)
-        return mean, log_var.clamp(-20.0, 10.0)
+        codes = code_distribution(self.encoder(x))
+        return codes.loc, 2 * codes.scale.log()
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The posterior mean of each row's code.
@@ -104,7 +112,7 @@ class VariationalAutoencoder(ReconstructionModule):
         z : torch.Tensor of shape (n, n_components)
             Codes.
         """
-        return self.encode_distribution(x)[0]
+        return code_distribution(self.encoder(x)).loc
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Map codes to reconstructed rows.
@@ -138,13 +146,10 @@ class VariationalAutoencoder(ReconstructionModule):
         """
         if self.training:
             x = self.corrupt_inputs(x)
-        mean, log_var = self.encode_distribution(x)
-        z = mean
-        if self.training:
-            z = mean + torch.randn_like(mean) * (0.5 * log_var).exp()
-        x_hat = self.decode(z)
-        penalty = self.beta * gaussian_kl(mean, log_var).mean() / self.n_features
-        return x_hat, penalty
+        codes = code_distribution(self.encoder(x))
+        z = codes.rsample() if self.training else codes.loc
+        penalty = self.beta * prior_kl(codes).mean() / self.n_features
+        return self.decode(z), penalty
 
     def kl_divergence(self, x: torch.Tensor) -> torch.Tensor:
         """KL divergence of each row's code distribution from the prior.
@@ -159,7 +164,7 @@ class VariationalAutoencoder(ReconstructionModule):
         kl : torch.Tensor of shape (n,)
             One divergence per row.
         """
-        return gaussian_kl(*self.encode_distribution(x))
+        return prior_kl(code_distribution(self.encoder(x)))
 
     def sample_codes(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Draw ``n`` codes from the standard normal prior.

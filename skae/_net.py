@@ -1,0 +1,280 @@
+"""The private skorch net each estimator builds in ``fit``, and its callbacks.
+
+An estimator owns one :class:`AutoencoderNet` as its fitted attribute
+``net_``; it is not one. The net is a :class:`skorch.NeuralNet` configured
+for in-memory tables: data already on the device and sliced a whole batch
+at a time, the reconstruction criterion of :mod:`skae._criterion`, fused
+optimizers, one device sync per epoch. It uses skorch's public hooks only
+(``initialize_module``, ``initialize_optimizer``, ``get_iterator``,
+``infer``, ``get_loss``, ``train_step_single``, ``validation_step``,
+``run_single_epoch``, ``get_default_callbacks``), and skorch's callbacks for everything that
+happens between epochs: early stopping, divergence detection, the
+convergence warning, logging.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import warnings
+
+import numpy as np
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from skorch import NeuralNet
+from skorch.callbacks import Callback, EarlyStopping
+from skorch.dataset import get_len, unpack_data
+from torch import nn
+
+from ._data import forked_torch_rng
+from ._modules._protocol import capabilities
+
+
+class TrainingDivergedError(FloatingPointError):
+    """Raised when the training loss or the network's weights become NaN or infinite.
+
+    ``fit`` leaves the estimator unfitted; ``partial_fit`` leaves it as it
+    was before the call. Lowering ``lr`` usually helps.
+    """
+
+
+class DivergenceCheck(Callback):
+    """Stop training with :class:`TrainingDivergedError` when it breaks.
+
+    After each epoch, every batch loss must be finite; after training, every
+    weight (the last step can break the weights after its loss was recorded).
+    Listed first, so it runs before the scoring callbacks read the losses.
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        for batch in net.history[-1]["batches"]:
+            for key in ("train_loss", "valid_loss"):
+                value = batch.get(key)
+                if value is not None and not np.isfinite(value):
+                    raise TrainingDivergedError(
+                        f"Training diverged: {key} became {value} in epoch "
+                        f"{len(net.history)}. Lower lr (now {net.lr}) or check "
+                        "the input for extreme values."
+                    )
+
+    def on_train_end(self, net, **kwargs):
+        finite = [p.isfinite().all() for p in net.module_.parameters()]
+        if finite and not bool(torch.stack(finite).all()):
+            raise TrainingDivergedError(
+                "Training diverged: the network's weights became NaN or infinite. "
+                f"Lower lr (now {net.lr}) or check the input for extreme values."
+            )
+
+
+class EarlyStoppingFromStart(EarlyStopping):
+    """skorch's :class:`~skorch.callbacks.EarlyStopping`, counting the start.
+
+    The network before its first update is scored on the validation rows and
+    competes as "epoch 0": a module that starts from a good solution (PCA's,
+    for the default module) is restored if training never beats it.
+    """
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        if len(net.history) != 1 or dataset_valid is None or self.monitor != "valid_loss":
+            return
+        score = net.evaluate_loss(dataset_valid)
+        change = self.threshold * score if self.threshold_mode == "rel" else self.threshold
+        self.dynamic_threshold_ = score - change if self.lower_is_better else score + change
+        self.best_epoch_ = 0
+        if self.load_best:
+            self.best_model_weights_ = copy.deepcopy(net.module_.state_dict())
+
+
+class ConvergenceCheck(Callback):
+    """Warn when ``max_epochs`` ends training while the monitored loss still falls.
+
+    Scikit-learn's MLP warns in the same case. Early stopping that stopped
+    training (the loss converged) silences it, as does an interrupted fit.
+    """
+
+    def __init__(self, monitor="valid_loss"):
+        self.monitor = monitor
+
+    def on_train_begin(self, net, **kwargs):
+        self.start_ = len(net.history)
+
+    def on_train_end(self, net, **kwargs):
+        n_epochs = len(net.history) - self.start_
+        if n_epochs < net.max_epochs or n_epochs == 0:
+            return
+        if net.history[-1].get(self.monitor + "_best"):
+            warnings.warn(
+                f"Training stopped at max_epochs={net.max_epochs} while the "
+                f"{self.monitor} was still falling; increase max_epochs (early "
+                "stopping ends training once the loss has converged).",
+                ConvergenceWarning,
+                # Point at the user's fit: net.notify, net.partial_fit, the
+                # estimator's _fit and fit lie between.
+                stacklevel=6,
+            )
+
+
+class HoldOut:
+    """skorch ``train_split``: hold out a random ``fraction`` of the rows.
+
+    Tiny data sets, where the held-out part would be empty, monitor the
+    loss on the training rows instead. The rows are drawn from torch's
+    (forked, seeded) global generator.
+    """
+
+    def __init__(self, fraction: float):
+        self.fraction = fraction
+
+    def __call__(self, dataset, y=None, **kwargs):
+        n = len(dataset)
+        n_valid = int(np.floor(self.fraction * n))
+        if n_valid < 1 or n - n_valid < 1:
+            return dataset, dataset
+        order = torch.randperm(n, device=dataset.device)
+        return dataset.subset(order[n_valid:]), dataset.subset(order[:n_valid])
+
+
+class AutoencoderNet(NeuralNet):
+    """The skorch net an estimator trains; built in ``fit``, never by users.
+
+    Parameters beyond :class:`skorch.NeuralNet`'s
+    ----------------------------------------------
+    default_callbacks : list of (str, Callback)
+        The estimator's built-in callbacks, run before ``callbacks``.
+    fused_optimizer : bool
+        Try torch's fused optimizer kernel first.
+    mixed_precision : bool
+        bfloat16 autocast on CUDA.
+    seed : int
+        Seeds the fixed corruption of denoising validation.
+    """
+
+    def __init__(self, *args, default_callbacks=(), fused_optimizer=False,
+                 mixed_precision=False, seed=0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.default_callbacks = list(default_callbacks)
+        self.fused_optimizer = fused_optimizer
+        self.mixed_precision = mixed_precision
+        self.seed = seed
+
+    def get_default_callbacks(self):
+        """The estimator's built-in callbacks."""
+        return list(self.default_callbacks)
+
+    def initialize_module(self):
+        """Build the module: a class from its routed arguments; an instance is copied."""
+        if isinstance(self.module, nn.Module):
+            # Train a copy: refitting starts afresh and the parameter is untouched.
+            self.module_ = copy.deepcopy(self.module)
+        else:
+            self.module_ = self.module(**self.get_params_for("module"))
+        self.capabilities_ = capabilities(self.module_)
+        return self
+
+    def initialize_optimizer(self, triggered_directly=None):
+        """Build the optimizer, with the fused kernel where the device has one."""
+        args, kwargs = self.get_params_for_optimizer(
+            "optimizer", self.get_all_learnable_params()
+        )
+        if self.fused_optimizer and not {"fused", "foreach"} & set(kwargs):
+            try:
+                self.optimizer_ = self.optimizer(*args, fused=True, **kwargs)
+                return self
+            except (RuntimeError, TypeError, ValueError):
+                pass  # no fused kernel here: the default implementation
+        self.optimizer_ = self.optimizer(*args, **kwargs)
+        return self
+
+    def get_iterator(self, dataset, training=False):
+        """Batches sliced from tensors already on the device."""
+        prefix = "iterator_train" if training else "iterator_valid"
+        kwargs = {"batch_size": self.batch_size, "shuffle": training,
+                  **self.get_params_for(prefix)}
+        factory = self.iterator_train if training else self.iterator_valid
+        return factory(dataset, **kwargs)
+
+    def autocast(self):
+        """bfloat16 autocast on CUDA when ``mixed_precision`` is set."""
+        if self.mixed_precision and torch.device(self.device).type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def infer(self, x, **fit_params):
+        """Run the module on a batch already on the device (a tensor or a tuple)."""
+        module = self.module_
+        with self.autocast():
+            if isinstance(x, tuple):
+                return module(*x, **fit_params)
+            if not self.capabilities_.custom_forward:  # encode/decode only
+                return module.decode(module.encode(x))
+            return module(x, **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """The criterion on the output; an autoencoder's target is its input."""
+        return self.criterion_(y_pred, X if y_true is None else y_true)
+
+    def set_mode(self, training: bool):
+        """Train or eval mode for the module and the criterion, only when it changes.
+
+        skorch sets the mode on every batch by walking the module tree, about
+        a tenth of a small network's training step.
+        """
+        for part in (self.module_, self.criterion_):
+            if part.training != training:
+                part.train(training)
+
+    def train_step_single(self, batch, **fit_params):
+        """skorch's training step, with the mode set only when it changes."""
+        self.set_mode(True)
+        Xi, yi = unpack_data(batch)
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def validation_step(self, batch, **fit_params):
+        """skorch's validation step; denoising modules see corrupted inputs.
+
+        A denoising module is validated on corrupted rows against the clean
+        ones, the objective it trains on, with the same noise at every epoch.
+        """
+        self.set_mode(False)
+        Xi, yi = unpack_data(batch)
+        with torch.no_grad():
+            if self.capabilities_.denoising:
+                with forked_torch_rng(self.seed + len(Xi), torch.device(self.device)):
+                    Xi, yi = self.module_.corrupt_inputs(Xi), (Xi if yi is None else yi)
+            y_pred = self.infer(Xi, **fit_params)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=False)
+        return {"loss": loss, "y_pred": y_pred}
+
+    def evaluate_loss(self, dataset) -> float:
+        """Mean validation loss of the current network over ``dataset``."""
+        total = 0.0
+        for batch in self.get_iterator(dataset, training=False):
+            total += self.validation_step(batch)["loss"].item() * get_len(batch[0])
+        return total / len(dataset)
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """One pass over ``iterator``, as in skorch, with one device sync per epoch.
+
+        skorch records each batch's loss with ``loss.item()``, which makes a
+        GPU wait for every batch. Here the losses stay on the device and are
+        written to the history once the pass is over; callbacks are notified
+        exactly as in skorch.
+        """
+        if iterator is None:
+            return
+        losses, sizes = [], []
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            losses.append(step["loss"].detach())
+            sizes.append(get_len(batch[0]))
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+        if losses:
+            records = self.history[-1]["batches"][-len(losses):]
+            for record, loss, size in zip(records, torch.stack(losses).tolist(), sizes):
+                record[prefix + "_loss"] = loss
+                record[prefix + "_batch_size"] = size
+        self.history.record(prefix + "_batch_count", len(losses))

@@ -1,0 +1,168 @@
+"""The architecture: estimators own a skorch net, one data path, the module protocol."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import sklearn
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LinearRegression
+from sklearn.model_selection import cross_validate
+from sklearn.pipeline import make_pipeline
+from skorch import NeuralNet
+from torch import nn
+
+from skae import (
+    AutoencoderAnomalyDetector,
+    AutoencoderImputer,
+    AutoencoderTransformer,
+    ConvAutoencoder,
+    MLPAutoencoder,
+    RecurrentAutoencoder,
+)
+from skae._criterion import ColumnLoss, MaskedColumnLoss
+from skae._modules._protocol import AutoencoderModule, capabilities
+
+ESTIMATORS = [AutoencoderTransformer, AutoencoderAnomalyDetector, AutoencoderImputer]
+FAST = dict(max_epochs=2, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def X():
+    return np.random.default_rng(0).normal(size=(60, 4))
+
+
+def data_for(cls, X):
+    if cls is AutoencoderImputer:
+        X = X.copy()
+        X[::7, 1] = np.nan
+    return X
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_estimators_own_a_net_and_are_not_one(cls, X):
+    est = cls(**FAST).fit(data_for(cls, X))
+    assert not isinstance(est, NeuralNet)
+    assert isinstance(est.net_, NeuralNet)
+    assert est.module_ is est.net_.module_
+    assert est.history_ is est.net_.history_
+    assert isinstance(est.net_.criterion_, ColumnLoss)
+    assert isinstance(est.net_.criterion_, MaskedColumnLoss) == (cls is AutoencoderImputer)
+    for name in ("forward", "forward_iter", "fit_loop", "train_step", "infer", "predict_proba"):
+        assert not hasattr(est, name), name
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_metadata_routing(cls, X):
+    """Routing works: get_metadata_routing, a Pipeline routing sample_weight, cross_validate."""
+    data = data_for(cls, X)
+    cls(**FAST).get_metadata_routing()
+    y = np.arange(len(X), dtype=float)
+    with sklearn.config_context(enable_metadata_routing=True):
+        cls(**FAST).get_metadata_routing()
+        if cls is not AutoencoderAnomalyDetector:
+            pipe = make_pipeline(cls(**FAST),
+                                 LinearRegression().set_fit_request(sample_weight=True))
+            pipe.fit(data, y, sample_weight=np.ones(len(X)))
+        scoring = None if hasattr(cls, "score") else (lambda est, X, y=None: 0.0)
+        cross_validate(cls(**FAST), data, cv=2, scoring=scoring)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_routed_parameters_round_trip(cls):
+    est = cls(module__linear_path=False, optimizer__weight_decay=1e-3)
+    assert est.get_params()["module__linear_path"] is False
+    est.set_params(optimizer__weight_decay=1e-2)
+    assert clone(est).get_params()["optimizer__weight_decay"] == 1e-2
+
+
+def test_set_params_on_a_fitted_estimator_takes_effect_in_partial_fit(X):
+    est = AutoencoderTransformer(early_stopping=False, **FAST).fit(X)
+    est.set_params(lr=1e-2)
+    est.partial_fit(X)
+    assert est.net_.optimizer_.param_groups[0]["lr"] == 1e-2
+
+
+def test_convergence_warning_when_max_epochs_cuts_training():
+    digits = load_digits().data[:300]
+    with pytest.warns(ConvergenceWarning, match="max_epochs=3"):
+        AutoencoderTransformer(max_epochs=3, random_state=0).fit(digits)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        # Early stopping that converged, and a deliberate budget without it, are silent.
+        AutoencoderTransformer(max_epochs=500, n_iter_no_change=2, random_state=0).fit(digits)
+        AutoencoderAnomalyDetector(max_epochs=3, random_state=0).fit(digits)
+
+
+@pytest.mark.parametrize("frame", [False, True])
+@pytest.mark.parametrize("cls", [AutoencoderTransformer, AutoencoderAnomalyDetector])
+def test_one_nan_message_for_numeric_and_mixed_input(cls, frame, X):
+    data = X.copy()
+    data[3, 2] = np.nan
+    if frame:
+        data = pd.DataFrame(data, columns=list("abcd"))
+        data["e"] = pd.Categorical(["u", "v"] * 30)
+    column = "'c'" if frame else "2"
+    with pytest.raises(ValueError, match=f"NaN .* in column {column};.*AutoencoderImputer"):
+        cls(**FAST).fit(data)
+
+
+@pytest.mark.parametrize("sizes", [(0,), (2.5,), (-1,), (4, True)])
+def test_hidden_layer_sizes_must_be_positive_ints(sizes, X):
+    with pytest.raises(ValueError, match="positive ints"):
+        AutoencoderTransformer(hidden_layer_sizes=sizes, **FAST).fit(X)
+
+
+@pytest.mark.parametrize("param, value", [("hidden_layer_sizes", (5,)), ("dropout", 0.1)])
+def test_a_module_refuses_network_parameters_it_cannot_use(param, value):
+    images = np.random.default_rng(0).random((20, 16))
+    est = AutoencoderTransformer(module=ConvAutoencoder, module__image_shape=(4, 4),
+                                 **{param: value}, **FAST)
+    with pytest.raises(ValueError, match=f"{param}=.*ConvAutoencoder does not take it"):
+        est.fit(images)
+    instance = MLPAutoencoder(16, 2)
+    with pytest.raises(ValueError, match="instance"):
+        AutoencoderTransformer(module=instance, **{param: value}, **FAST).fit(images)
+
+
+class EncodeDecode(nn.Module):
+    """A user's module: encode and decode, nothing else."""
+
+    def __init__(self, n_features, n_components):
+        super().__init__()
+        self.enc = nn.Linear(n_features, n_components)
+        self.dec = nn.Linear(n_components, n_features)
+
+    def encode(self, x):
+        return self.enc(x)
+
+    def decode(self, z):
+        return self.dec(z)
+
+
+def test_module_protocol_defaults(X):
+    plain = capabilities(EncodeDecode)
+    assert not plain.variational and not plain.denoising and not plain.custom_forward
+    assert plain.activation_width == 0 and not plain.init_from_data
+    assert capabilities(ConvAutoencoder).prefers_global_scaling
+    assert issubclass(RecurrentAutoencoder, AutoencoderModule)
+    assert capabilities(RecurrentAutoencoder(4, 2, sequence_shape=(4, 1))).activation_width > 0
+    est = AutoencoderTransformer(module=EncodeDecode, **FAST).fit(X)
+    assert est.transform(X).shape == (60, 2)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_failed_refit_leaves_no_fitted_state(cls, X):
+    est = cls(**FAST).fit(data_for(cls, X))
+    with pytest.raises(ValueError):
+        est.set_params(hidden_layer_sizes=(0,)).fit(data_for(cls, X))
+    assert not [k for k in vars(est) if k.endswith("_")]
+
+
+def test_imputer_fitted_state_has_trailing_underscores(X):
+    est = AutoencoderImputer(**FAST).fit(data_for(AutoencoderImputer, X))
+    private = [k for k in vars(est) if k.startswith("_") and not k.endswith("_")]
+    assert not private, private
