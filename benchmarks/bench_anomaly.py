@@ -1,129 +1,176 @@
-"""AutoencoderAnomalyDetector against IsolationForest and PyOD's AutoEncoder.
+"""AutoencoderAnomalyDetector against IsolationForest, kNN, ECOD and PyOD's AutoEncoder.
 
-ADBench's unsupervised protocol on every data set in ``../shared/data/adbench``:
+Four kinds of data (``_anomaly_data.py``): ADBench's classical tables, ADBench's
+image and text embeddings (ViT, RoBERTa), ADBench's four synthetic anomaly
+types on classical tables' normal rows, and anomaly tasks built from real
+labelled tables. ADBench's unsupervised protocol:
 ``train_test_split(X, y, test_size=0.3, stratify=y, random_state=42)``, fit on
 the unlabeled train part (anomalies included), ROC-AUC and average precision
-of the anomaly scores on the test part. All three detectors run with their
-default parameters (``IsolationForest(random_state=42)``, PyOD's
-``AutoEncoder()``, skae's ``AutoencoderAnomalyDetector(random_state=0)``);
-fit times are wall-clock seconds of ``fit``.
+of the anomaly scores on the test part; train and test parts capped at
+``--cap`` stratified rows. Every detector runs with its defaults:
+skae's ``AutoencoderAnomalyDetector(random_state=seed)``, today's former
+default (``score_method="hybrid", max_epochs=10``), ``IsolationForest(random_state=42)``,
+the distance to the 5th nearest training row of standardized features (kNN),
+PyOD's ``ECOD()`` and ``AutoEncoder()``. Fit times are wall-clock seconds of
+``fit``, summed over each kind.
 
-``--quick`` runs six small sets; ``--cap N`` caps the train parts at N
-stratified rows; ``--seeds K`` averages skae over K random states;
-``--params '{...}'`` changes skae's parameters.
+The leave-one-kind-out figure of each kind comes from ``search_anomaly.py``'s
+cache (run ``python search_anomaly.py compute`` first): the score chosen on
+the other three kinds, measured on the held-out one.
+
+``--kinds`` picks kinds; ``--seeds K`` averages skae over K random states;
+``--speed`` times ``fit`` on a 100,000 x 50 table instead.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import warnings
 
 import numpy as np
 import torch
-from _common import (
-    adbench_files,
-    dataset_name,
-    load_adbench,
-    machine,
-    print_table,
-    timer,
-)
+from _anomaly_data import KINDS, load_kind
+from _common import machine, timer
+from search_anomaly import knn_scores, split
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import average_precision_score, roc_auc_score
-from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
 
 from skae import AutoencoderAnomalyDetector
 
-QUICK = {"glass", "Pima", "WBC", "cardio", "vowels", "Stamps"}
+DETECTORS = ("skae", "former", "iforest", "knn", "ecod", "pyod_ae")
 
 
-def pyod_detector():
+def pyod_models():
     try:
         from pyod.models.auto_encoder import AutoEncoder
+        from pyod.models.ecod import ECOD
     except ImportError:
         return None
-    return AutoEncoder(verbose=0, device="cpu")
+    return {"ecod": ECOD, "pyod_ae": lambda: AutoEncoder(verbose=0, device="cpu")}
 
 
-def evaluate(name, X, y, params, seeds, cap, with_pyod):
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.3, stratify=y, random_state=42
-    )
-    if cap and len(X_train) > cap:
-        X_train, _, y_train, _ = train_test_split(
-            X_train, y_train, train_size=cap, stratify=y_train, random_state=0
-        )
-    row = {"data": name, "n_train": len(X_train), "d": X.shape[1],
-           "anom%": 100 * y.mean()}
+class KNNDistance:
+    """Distance to the 5th nearest training row, standardized features."""
 
-    def record(label, fit, scores):
-        with timer() as t:
-            model = fit()
-        s = scores(model)
-        row[f"{label}_auc"] = roc_auc_score(y_test, s)
-        row[f"{label}_ap"] = average_precision_score(y_test, s)
-        row[f"{label}_s"] = t[0]
+    def fit(self, X):
+        self.scaler = StandardScaler().fit(X)
+        self.reference = self.scaler.transform(X)
+        return self
 
-    record("iforest", lambda: IsolationForest(random_state=42).fit(X_train),
-           lambda m: -m.score_samples(X_test))
-    if with_pyod:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            record("pyod", lambda: pyod_detector().fit(X_train),
-                   lambda m: m.decision_function(X_test))
-    aucs, aps, secs = [], [], []
-    for seed in range(seeds):
-        det = AutoencoderAnomalyDetector(random_state=seed, **params)
-        with timer() as t:
-            det.fit(X_train)
-        s = -det.score_samples(X_test)
-        aucs.append(roc_auc_score(y_test, s))
-        aps.append(average_precision_score(y_test, s))
-        secs.append(t[0])
-    row["skae_auc"], row["skae_ap"], row["skae_s"] = np.mean(aucs), np.mean(aps), np.mean(secs)
+    def scores(self, X):
+        return knn_scores(self.reference, self.scaler.transform(X))[1]
+
+
+def fit_and_score(name, X_train, X_test, seed, pyod):
+    """(anomaly scores of X_test, fit seconds) of one detector."""
+    if name == "skae":
+        model = AutoencoderAnomalyDetector(random_state=seed)
+    elif name == "former":
+        model = AutoencoderAnomalyDetector(random_state=seed, score_method="hybrid", max_epochs=10)
+    elif name == "iforest":
+        model = IsolationForest(random_state=42)
+    elif name == "knn":
+        model = KNNDistance()
+    else:
+        model = pyod[name]()
+    with timer() as t, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X_train)
+    if isinstance(model, KNNDistance):
+        score = model.scores(X_test)
+    elif hasattr(model, "score_samples"):
+        score = -model.score_samples(X_test)
+    else:
+        score = model.decision_function(X_test)
+    return score, t[0]
+
+
+def evaluate(task, names, seeds, cap, pyod):
+    X_train, X_test, _, y_test = split(task.X, task.y, cap, cap)
+    row = {"kind": task.kind, "data": task.name, "n": len(X_train), "d": task.X.shape[1]}
+    for name in names:
+        runs = seeds if name in ("skae", "former") else 1
+        aucs, aps, secs = [], [], []
+        for seed in range(runs):
+            score, seconds = fit_and_score(name, X_train, X_test, seed, pyod)
+            aucs.append(roc_auc_score(y_test, score))
+            aps.append(average_precision_score(y_test, score))
+            secs.append(seconds)
+        row[name] = (np.mean(aucs), np.mean(aps), np.mean(secs))
     return row
+
+
+def leave_one_kind_out():
+    """{kind: (chosen score, held-out ROC-AUC)} from the search's cache, if any."""
+    try:
+        from search_anomaly import loko
+    except ImportError:
+        return {}
+    return loko()
+
+
+def speed(n_rows=100_000, n_features=50):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n_rows, n_features))
+    pyod = pyod_models()
+    for name in ("skae", "pyod_ae"):
+        if name == "pyod_ae" and pyod is None:
+            continue
+        _, seconds = fit_and_score(name, X, X[:10], 0, pyod)
+        print(f"{name:>8}: fit on {n_rows:,} x {n_features} in {seconds:.1f} s")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--cap", type=int, default=0)
+    parser.add_argument("--kinds", nargs="*", default=list(KINDS))
+    parser.add_argument("--cap", type=int, default=2000)
     parser.add_argument("--seeds", type=int, default=1)
-    parser.add_argument("--params", default="{}")
-    parser.add_argument("--no-pyod", action="store_true")
+    parser.add_argument("--speed", action="store_true")
     args = parser.parse_args(argv)
-    params = json.loads(args.params)
-    with_pyod = not args.no_pyod and pyod_detector() is not None
-    if not with_pyod:
-        print("[note] PyOD not run (pip install -e '.[benchmark]' to include it)")
     print(machine())
+    if args.speed:
+        speed()
+        return
+    pyod = pyod_models()
+    names = [n for n in DETECTORS if pyod is not None or n not in ("ecod", "pyod_ae")]
+    if pyod is None:
+        print("[note] PyOD not installed: ECOD and PyOD's AutoEncoder not run "
+              "(pip install -e '.[benchmark]').")
     rows = []
-    for path in adbench_files():
-        name = dataset_name(path)
-        if args.quick and name not in QUICK:
+    for kind in args.kinds:
+        for task in load_kind(kind):
+            rows.append(evaluate(task, names, args.seeds, args.cap, pyod))
+            r = rows[-1]
+            print(f"{kind:>10} {task.name:>28} n={r['n']:5d} d={r['d']:4d} "
+                  + " ".join(f"{n} {r[n][0]:.3f}" for n in names), flush=True)
+    loko = leave_one_kind_out()
+    print("\nMean ROC-AUC / mean AP per kind (fit seconds summed over the kind)")
+    print(f"{'kind':>10} {'sets':>4} " + " ".join(f"{n:>21}" for n in names)
+          + f" {'skae LOKO':>10}")
+    for kind in args.kinds:
+        kind_rows = [r for r in rows if r["kind"] == kind]
+        if not kind_rows:
             continue
-        X, y = load_adbench(path)
-        rows.append(evaluate(name, X, y, params, args.seeds, args.cap, with_pyod))
-        r = rows[-1]
-        print(f"  {name:>12}: skae {r['skae_auc']:.3f} iforest {r['iforest_auc']:.3f}"
-              + (f" pyod {r['pyod_auc']:.3f}" if with_pyod else "")
-              + f"  (skae fit {r['skae_s']:.1f}s)", flush=True)
-    labels = ["skae", "iforest"] + (["pyod"] if with_pyod else [])
-    columns = ["data", "n_train", "d", "anom%"]
-    columns += [f"{m}_{k}" for k in ("auc", "ap", "s") for m in labels]
-    print()
-    print_table(rows, columns)
-    print()
-    for m in labels:
-        print(f"{m:>8}: mean ROC-AUC {np.mean([r[f'{m}_auc'] for r in rows]):.4f}, "
-              f"mean AP {np.mean([r[f'{m}_ap'] for r in rows]):.4f}, "
-              f"total fit {sum(r[f'{m}_s'] for r in rows):.1f}s")
-    best = max(labels[1:], key=lambda m: np.mean([r[f"{m}_auc"] for r in rows]))
-    wins = sum(r["skae_auc"] >= r[f"{best}_auc"] for r in rows)
-    print(f"skae wins or ties against {best} on {wins}/{len(rows)} data sets")
+        cells = []
+        for n in names:
+            auc, ap, secs = (np.mean([r[n][i] for r in kind_rows]) for i in range(3))
+            cells.append(f"{auc:.3f} / {ap:.3f} {secs * len(kind_rows):6.1f}s")
+        held_out = f"{loko[kind][1]:10.3f}" if kind in loko else f"{'-':>10}"
+        print(f"{kind:>10} {len(kind_rows):4d} " + " ".join(f"{c:>21}" for c in cells)
+              + f" {held_out}")
+    for kind in args.kinds:
+        kind_rows = [r for r in rows if r["kind"] == kind]
+        if kind_rows:
+            wins = {n: sum(r["skae"][0] >= r[n][0] for r in kind_rows)
+                    for n in names if n != "skae"}
+            print(f"{kind:>10}: skae ahead or level on " + ", ".join(
+                f"{n} {w}/{len(kind_rows)}" for n, w in wins.items()))
+    for kind, (chosen, auc) in loko.items():
+        print(f"LOKO {kind:>10}: {chosen} chosen on the other kinds -> {auc:.3f}")
 
 
 if __name__ == "__main__":
-    torch.set_num_threads(int(__import__("os").environ.get("SKAE_BENCH_THREADS", "1")))
+    torch.set_num_threads(int(os.environ.get("SKAE_BENCH_THREADS", "1")))
     main()

@@ -22,7 +22,7 @@ anomalous when it holds at least one anomalous week.
    per week after mapping window scores back to weeks
    (``window_scores_to_steps``, the mean over the windows holding the week).
    Recurrent detector (``RecurrentAutoencoder``, 30 epochs) vs the dense
-   detector (defaults), each with the reconstruction and the hybrid score,
+   detector (defaults), each with the reconstruction and the combined score,
    vs ``IsolationForest``; 3 seeds of the injection.
 2. Reconstruction: on the clean detrended series, the windows of the first
    70% of the weeks train and those of the last 30% are held out; mean
@@ -96,10 +96,10 @@ def detection(series):
         return {
             "recurrent AE, reconstruction": AutoencoderAnomalyDetector(
                 score_method="reconstruction", **recurrent),
-            "recurrent AE, hybrid": AutoencoderAnomalyDetector(**recurrent),
+            "recurrent AE, combined": AutoencoderAnomalyDetector(**recurrent),
             "dense AE, reconstruction": AutoencoderAnomalyDetector(
                 score_method="reconstruction", random_state=seed),
-            "dense AE, hybrid (defaults)": AutoencoderAnomalyDetector(random_state=seed),
+            "dense AE, combined (defaults)": AutoencoderAnomalyDetector(random_state=seed),
             "IsolationForest": IsolationForest(random_state=seed),
         }
 

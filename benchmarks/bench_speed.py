@@ -13,6 +13,14 @@ What it prints, all measured in one run on this machine:
 4. How time grows with rows (10k to 1M) and features (10 to 1000).
 5. Peak memory of ``transform`` on 1,000,000 x 100 rows, against the input.
 
+``--threads`` runs only the thread-policy section instead: ``fit`` on digits of
+each estimator with its defaults (``n_jobs=None``) against one thread
+(``n_jobs=1``) and all cores (``n_jobs=-1``, torch's own default), on the
+machine as it is and with a second process keeping every core busy; then
+``GridSearchCV(n_jobs=2)`` against ``n_jobs=1`` on a small pipeline. Targets:
+the default within 1.2x of the faster of (default, one thread) in both cases;
+``GridSearchCV(n_jobs=2)`` no slower than ``n_jobs=1``.
+
 ``--device cuda`` runs the skae parts on a GPU. ``--quick`` uses less data.
 """
 
@@ -111,6 +119,7 @@ def skae_params(epochs, device):
         n_iter_no_change=epochs + 1,
         random_state=0,
         device=device,
+        n_jobs=torch.get_num_threads(),  # the raw loop's threads, whatever the size
     )
 
 
@@ -305,12 +314,132 @@ def section_memory(device, quick):
     return m
 
 
+_BUSY_CHILD = """
+import os, threading, time, numpy as np
+a = np.random.default_rng(0).normal(size=(400, 400))
+def spin():
+    while True:
+        a @ a
+parent = os.getppid()
+for _ in range({n}):
+    threading.Thread(target=spin, daemon=True).start()
+while os.getppid() == parent:  # ends with the benchmark, however it ends
+    time.sleep(0.5)
+"""
+
+
+def busy_process(n_threads):
+    """A second process keeping ``n_threads`` cores busy (numpy products)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+           "MKL_NUM_THREADS": "1"}
+    return subprocess.Popen([sys.executable, "-c", _BUSY_CHILD.format(n=n_threads)], env=env)
+
+
+def load_average():
+    try:
+        return "load average {:.1f} / {:.1f} / {:.1f}".format(*os.getloadavg())
+    except OSError:
+        return "load average unknown"
+
+
+def section_threads(epochs, repeats, busy):
+    """Default threads (n_jobs=None) against one thread and all cores, fits on digits."""
+    from sklearn.datasets import load_digits
+
+    X, _ = load_digits(return_X_y=True)
+    X_missing = np.where(np.random.default_rng(0).random(X.shape) < 0.2, np.nan, X)
+    data = {AutoencoderTransformer: X, AutoencoderAnomalyDetector: X, AutoencoderImputer: X_missing}
+    settings = [("default (n_jobs=None)", None), ("one thread (n_jobs=1)", 1),
+                ("all cores (n_jobs=-1)", -1)]
+    child = busy_process(os.cpu_count()) if busy else None
+    try:
+        if child is not None:
+            time.sleep(1.0)
+        print(f"[{'busy' if busy else 'as is'}] {load_average()}")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ConvergenceWarning: few epochs on purpose
+            rows = [_thread_row(cls, X_fit, settings, epochs, repeats, busy)
+                    for cls, X_fit in data.items()]
+    finally:
+        if child is not None:
+            child.kill()
+            child.wait()
+    print_table(rows, ["estimator", "machine", *(label for label, _ in settings),
+                       "default / faster", "all cores / default"])
+    return rows
+
+
+def _thread_row(cls, X_fit, settings, epochs, repeats, busy):
+    """Fit times of one estimator under each thread setting, interleaved."""
+    row = {"estimator": cls.__name__, "machine": "busy" if busy else "as is"}
+    cls(max_epochs=2, random_state=0, n_jobs=1).fit(X_fit)  # warm-up
+    for r in range(repeats):  # settings interleaved, best of the repeats
+        for label, n_jobs in settings[: 3 if r == 0 else 2]:  # all cores: once
+            est = cls(max_epochs=epochs, random_state=0, n_jobs=n_jobs)
+            row[label] = min(row.get(label, np.inf), _timed(lambda: est.fit(X_fit)))
+    default, one = row[settings[0][0]], row[settings[1][0]]
+    row["default / faster"] = default / min(default, one)
+    row["all cores / default"] = row[settings[2][0]] / default
+    return row
+
+
+def section_grid_search(repeats):
+    """GridSearchCV(n_jobs=2) against n_jobs=1 over a small pipeline on digits."""
+    from joblib import Parallel, delayed
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+
+    X, y = load_digits(return_X_y=True)
+    pipe = make_pipeline(AutoencoderTransformer(max_epochs=20, random_state=0),
+                         LogisticRegression(max_iter=200))
+    grid = {"autoencodertransformer__n_components": [4, 8],
+            "autoencodertransformer__hidden_layer_sizes": [(64,), (128, 64)]}
+    # The workers start once per session and are reused; start them first.
+    Parallel(n_jobs=2)(delayed(AutoencoderTransformer)() for _ in range(2))
+    rows, results = [], {}
+    for n_jobs in (1, 2):
+        search = GridSearchCV(pipe, grid, cv=3, n_jobs=n_jobs)
+        seconds = best_of(lambda: _timed(lambda: search.fit(X, y)), repeats)
+        results[n_jobs] = search.cv_results_["mean_test_score"]
+        rows.append({"GridSearchCV": f"n_jobs={n_jobs}", "fits": 3 * 4 + 1, "s": seconds})
+    for row in rows:
+        row["/ n_jobs=1"] = row["s"] / rows[0]["s"]
+    print(f"{load_average()}; torch threads in this process: {torch.get_num_threads()}")
+    print_table(rows, ["GridSearchCV", "fits", "s", "/ n_jobs=1"])
+    same = np.allclose(results[1], results[2])
+    print(f"same cv_results_ mean_test_score for n_jobs=1 and 2: {same}")
+    return rows
+
+
+def main_threads(args):
+    epochs = 10 if args.quick else 20
+    repeats = 1 if args.quick else 3
+    print(machine())
+    print(f"\n## Threads: fit on digits (1797 x 64; imputer with 20% missing), defaults "
+          f"but max_epochs={epochs}, best of {repeats} (all cores: one run); torch's default is "
+          f"{torch.get_num_threads()} threads")
+    section_threads(epochs, repeats, busy=False)
+    section_threads(epochs, repeats, busy=True)
+    print("\ndefault / faster: the default's time over the faster of default and one "
+          "thread (target <= 1.2). The machine 'as is' may be shared with other work; "
+          "'busy' adds a process spinning numpy products on every core.")
+    print("\n## GridSearchCV over a small pipeline (AutoencoderTransformer + "
+          "LogisticRegression, 4 candidates x 3 folds, 20 epochs)")
+    section_grid_search(repeats)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--rows", type=int, default=None)
+    parser.add_argument("--threads", action="store_true",
+                        help="only the thread-policy section (n_jobs)")
     args = parser.parse_args(argv)
+    if args.threads:
+        return main_threads(args)
     n = args.rows or (20_000 if args.quick else 100_000)
     epochs = 3 if args.quick else 5
     repeats = 1 if args.quick else 3

@@ -45,12 +45,13 @@ X_train, X_test, y_train, y_test = train_test_split(
 # %%
 # Fit the detectors
 # -----------------
-# ``score_method="hybrid"`` (the default) adds an isolation score to the
+# ``score_method="combined"`` (the default) adds the distance to the nearest
+# training rows and how far into each feature's tails a row lies to the
 # reconstruction error, which keeps the detector robust on data where
-# anomalies are extreme values; ``"reconstruction"`` is the pure
+# anomalies are extreme values or isolated; ``"reconstruction"`` is the pure
 # reconstruction error.
 detectors = {
-    "skae (hybrid, default)": AutoencoderAnomalyDetector(random_state=0),
+    "skae (combined, default)": AutoencoderAnomalyDetector(random_state=0),
     "skae (reconstruction)": AutoencoderAnomalyDetector(
         score_method="reconstruction", random_state=0
     ),

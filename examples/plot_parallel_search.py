@@ -8,7 +8,7 @@ parameters runs in parallel the way any search does: ``n_jobs`` spreads the
 fits over local processes through joblib, and joblib's Dask backend spreads
 them over a Dask cluster, from a laptop to many machines. Here the cluster
 is a local one, so the example runs anywhere Dask is installed
-(``pip install "skae[dask]"``).
+(``pip install "skae[distributed]"``).
 
 Each fit trains with one torch thread, so that parallel fits do not compete
 for the same cores.
@@ -53,7 +53,7 @@ print(f"n_jobs=2: {time.perf_counter() - start:.1f} s, best {search.best_params_
 try:
     from dask.distributed import Client, LocalCluster
 except ImportError:
-    print("Dask is not installed: pip install 'skae[dask]' to run this part.")
+    print("Dask is not installed: pip install 'skae[distributed]' to run this part.")
 else:
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False) as cluster:
         with Client(cluster), joblib.parallel_backend("dask"):

@@ -16,6 +16,8 @@ The network is a parameter: recurrent ones (:class:`RecurrentAutoencoder`,
 __version__ = "0.1.0.dev0"
 
 from ._anomaly import AutoencoderAnomalyDetector  # noqa: E402
+from ._dask import map_partitions  # noqa: E402
+from ._distributed import data_parallel  # noqa: E402
 from ._imputer import AutoencoderImputer  # noqa: E402
 from ._modules import (  # noqa: E402
     ConvAutoencoder,
@@ -44,7 +46,9 @@ __all__ = [
     "TrainingDivergedError",
     "VariationalAutoencoder",
     "VariationalImputerMLP",
+    "data_parallel",
     "history_frame",
+    "map_partitions",
     "n_windows",
     "sliding_windows",
     "top_n_items",

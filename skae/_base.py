@@ -39,7 +39,7 @@ from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog, ProgressB
 from skorch.history import History
 from torch import nn
 
-from . import __version__
+from . import __version__, _distributed
 from ._criterion import ColumnLoss
 from ._data import (
     BatchIterator,
@@ -60,6 +60,7 @@ from ._net import (
 )
 from ._preprocessing import SCALINGS, make_scaler
 from ._tabular import TableEncoder, categorical_columns, check_column_dtypes
+from ._threads import estimator_threads, torch_threads
 
 __all__ = ["BaseAutoencoder", "TrainingDivergedError"]
 
@@ -100,6 +101,8 @@ class BaseAutoencoder(BaseEstimator):
     _default_scaling = "standard"
     #: The training criterion; built from the fitted encoder.
     _criterion_class = ColumnLoss
+    #: The skorch net built in ``fit`` (the transformer refines it).
+    _net_class = AutoencoderNet
 
     _parameter_constraints: dict = {
         "module": [None, type, nn.Module, callable],
@@ -120,6 +123,11 @@ class BaseAutoencoder(BaseEstimator):
         "random_state": ["random_state"],
         "device": [str, torch.device],
         "mixed_precision": ["boolean"],
+        "n_jobs": [
+            None,
+            Interval(numbers.Integral, None, -1, closed="right"),
+            Interval(numbers.Integral, 1, None, closed="left"),
+        ],
         "verbose": ["verbose"],
         "callbacks": [None, list, StrOptions({"disable"})],
     }
@@ -277,6 +285,9 @@ class BaseAutoencoder(BaseEstimator):
             if reset:
                 self.device_ = resolve_device(self.device)
                 self._seed_ = draw_seed(self.random_state)
+            # [data parallel] Rank 0's seed and this rank's device inside a process group.
+            parallel = _distributed.begin(self, reset)
+            if reset:
                 self._fit_encoder(X)
                 net = self._build_net(max_epochs=n_epochs)
                 before = None
@@ -293,9 +304,12 @@ class BaseAutoencoder(BaseEstimator):
                     net.initialize()
                 data = self._training_data(X)
                 dataset = self._dataset(data)
-                if reset and net.capabilities_.init_from_data:
-                    self._init_module_from_data(net.module_, dataset)
-                net.partial_fit(dataset)
+                # n_jobs: torch threads for training (skae/_threads.py).
+                with torch_threads(self._torch_threads(self.batch_size, net.module_)):
+                    if reset and net.capabilities_.init_from_data:
+                        self._init_module_from_data(net.module_, dataset)
+                    with _distributed.training(net, parallel):  # [data parallel]
+                        net.partial_fit(dataset)
             self.net_ = net
             self._after_training(X, data)
         except BaseException as error:
@@ -425,6 +439,8 @@ class BaseAutoencoder(BaseEstimator):
         """The built-in callbacks: divergence, timing, losses, early stopping, log."""
         monitor = "valid_loss" if self.early_stopping else "train_loss"
         callbacks = [
+            # [data parallel] Averages gradients across ranks; inert otherwise.
+            ("data_parallel", _distributed.DataParallelCallback()),
             ("divergence", DivergenceCheck()),
             ("epoch_timer", EpochTimer()),
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
@@ -453,7 +469,7 @@ class BaseAutoencoder(BaseEstimator):
         module = self._module()
         self._check_layer_sizes()
         optimizer = self.optimizer
-        return AutoencoderNet(
+        return self._net_class(
             module=module,
             criterion=self._criterion_class(self.encoder_),
             optimizer=OPTIMIZERS.get(optimizer, optimizer) if isinstance(optimizer, str)
@@ -609,12 +625,18 @@ class BaseAutoencoder(BaseEstimator):
         """
         self.module_.eval()
         out = np.empty((n_rows, n_out), dtype=dtype)
-        with torch.inference_mode():
-            for rows in gen_batches(n_rows, self._chunk_rows(n_rows)):
+        chunk = self._chunk_rows(n_rows)
+        # n_jobs: torch threads for inference (skae/_threads.py).
+        with torch.inference_mode(), torch_threads(self._torch_threads(min(chunk, n_rows))):
+            for rows in gen_batches(n_rows, chunk):
                 with self.net_.autocast():
                     result = fn(rows)
                 out[rows] = result.float().cpu().numpy()
         return out
+
+    def _torch_threads(self, rows: int, module=None) -> int:
+        """Torch threads for steps on ``rows`` rows: the ``n_jobs`` policy."""
+        return estimator_threads(self, rows, self.module_ if module is None else module)
 
     def _map_encoded(self, x: np.ndarray, fn, n_out: int, dtype) -> np.ndarray:
         """``fn`` on chunks of the encoded rows ``x``, as tensors on the device."""
@@ -685,6 +707,7 @@ class BaseAutoencoder(BaseEstimator):
         saved = state.pop("_net_state", None)
         if state.get("device_") is not None:
             state["device_"] = _available_device(state["device_"], state["device"], self)
+        state.setdefault("n_jobs", None)  # saved before n_jobs existed
         vars(self).update(state)
         if saved is not None:
             self._rebuild_net(saved)

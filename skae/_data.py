@@ -153,17 +153,29 @@ class BatchIterator:
         Rows per batch; the last batch may be smaller (it is never dropped).
     shuffle : bool, default=False
         Draw a new permutation of the rows at every pass.
+    data_parallel : skae._distributed.DataParallel, default=None
+        Inside a data-parallel fit, yield this rank's shard of each batch
+        (:class:`skae._distributed.ShardedBatchIterator`).
     """
 
-    def __init__(self, dataset: TensorDataset, batch_size: int, shuffle: bool = False):
+    def __init__(self, dataset: TensorDataset, batch_size: int, shuffle: bool = False,
+                 data_parallel=None):
         self.dataset = dataset
         self.batch_size = max(1, min(int(batch_size), len(dataset)))
         self.shuffle = shuffle
+        self.shards = None
+        if data_parallel is not None:
+            self.shards = data_parallel.iterator(dataset, batch_size, shuffle)
 
     def __len__(self) -> int:
+        if self.shards is not None:
+            return len(self.shards)
         return -(-len(self.dataset) // self.batch_size)
 
     def __iter__(self) -> Iterator[tuple]:
+        if self.shards is not None:
+            yield from self.shards
+            return
         dataset = self.dataset
         n = len(dataset)
         if self.shuffle:

@@ -121,6 +121,16 @@ default="adam"
         (matrix products in bfloat16, losses and outputs in float32): faster
         for wide networks and large batches. Ignored on the CPU.
 
+    n_jobs : int, default=None
+        torch threads for this estimator's training and inference, set
+        around its own work and restored afterwards. ``None`` is size-aware:
+        one thread for networks whose batches are too small to gain from
+        more (the tables skae is made for), more only for batches of
+        billions of multiply-adds, never more than torch's current setting
+        (so ``torch.set_num_threads``, ``threadpoolctl`` limits and joblib's
+        workers cap it). ``-1`` uses all cores, ``-2`` all but one. See the
+        "Threads" section of the scaling guide.
+
     verbose : int, default=%(verbose_default)s
         ``1`` prints one line per epoch (losses, duration, best so far);
         ``2`` adds a progress bar over each epoch's batches (skorch's

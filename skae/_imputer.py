@@ -249,6 +249,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         random_state=None,
         device="auto",
         mixed_precision=False,
+        n_jobs=None,
         verbose=0,
         callbacks=None,
         **kwargs,
@@ -262,6 +263,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         return _is_nan(self.missing_values)
 
     def _validate_input(self, X, *, reset: bool):
+        if reset:  # integer columns get integer imputations (DataFrames only)
+            self._integer_columns_ = _integer_columns(X)
         if sp.issparse(X) and _is_zero(self.missing_values):
             return self._validate_sparse(X, reset=reset)
         X = super()._validate_input(X, reset=reset)
@@ -326,6 +329,17 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         )
         if np.any(self._min_value_ > self._max_value_):
             raise ValueError("min_value must be at most max_value for every feature.")
+        # Integer columns: rounded imputations within the observed range.
+        integer = getattr(self, "_integer_columns_", None)
+        if integer is None or len(integer) != X.shape[1]:
+            integer = np.zeros(X.shape[1], dtype=bool)
+        self._integer_columns_ = integer
+        kept = select_columns(X, observed)
+        for j in np.flatnonzero(integer[observed]):
+            column = (pd.to_numeric(kept.iloc[:, j]).to_numpy(dtype=np.float64, na_value=np.nan)
+                      if isinstance(kept, pd.DataFrame) else kept[:, j])
+            self._min_value_[j] = max(self._min_value_[j], np.nanmin(column))
+            self._max_value_[j] = min(self._max_value_[j], np.nanmax(column))
         self.indicator_ = None
         if self.add_indicator:
             # The indicator only needs which features have gaps: one row says it.
@@ -474,7 +488,12 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             )
         kept = select_columns(X, self._observed_features_)
         if not encoder.mixed:
-            values = np.clip(encoder.decode(predicted), self._min_value_, self._max_value_)
+            values = encoder.decode(predicted)
+            integer = getattr(self, "_integer_columns_", None)
+            if integer is not None and integer.any():
+                integer = integer[self._observed_features_]
+                values[:, integer] = np.round(values[:, integer])
+            values = np.clip(values, self._min_value_, self._max_value_)
             imputed = np.where(observed, kept, values).astype(float_dtype(X), copy=False)
             return self._finish(imputed, X)
         decoded = encoder.decode(predicted, like=kept, rng=noise_rng)
@@ -626,6 +645,13 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         tags.input_tags.sparse = _is_zero(self.missing_values)
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _integer_columns(X) -> np.ndarray:
+    """Which columns of a DataFrame hold integers (``int64``, ``Int64``, ...)."""
+    if not isinstance(X, pd.DataFrame):
+        return np.zeros(X.shape[1] if len(getattr(X, "shape", ())) == 2 else 0, dtype=bool)
+    return np.array([pd.api.types.is_integer_dtype(dtype) for dtype in X.dtypes], dtype=bool)
 
 
 def _is_nan(value) -> bool:

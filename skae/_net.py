@@ -149,6 +149,10 @@ class AutoencoderNet(NeuralNet):
         Seeds the fixed corruption of denoising validation.
     """
 
+    # [data parallel] Set for the duration of a training call inside a
+    # torch.distributed process group (skae._distributed.training), else None.
+    data_parallel = None
+
     def __init__(self, *args, default_callbacks=(), fused_optimizer=False,
                  mixed_precision=False, seed=0, **kwargs):
         super().__init__(*args, **kwargs)
@@ -190,6 +194,8 @@ class AutoencoderNet(NeuralNet):
         prefix = "iterator_train" if training else "iterator_valid"
         kwargs = {"batch_size": self.batch_size, "shuffle": training,
                   **self.get_params_for(prefix)}
+        if self.data_parallel is not None:  # [data parallel] this rank's shards
+            kwargs["data_parallel"] = self.data_parallel
         factory = self.iterator_train if training else self.iterator_valid
         return factory(dataset, **kwargs)
 
@@ -253,6 +259,8 @@ class AutoencoderNet(NeuralNet):
         total = 0.0
         for batch in self.get_iterator(dataset, training=False):
             total += self.validation_step(batch)["loss"].item() * get_len(batch[0])
+        if self.data_parallel is not None:  # [data parallel] over all ranks' shards
+            total = self.data_parallel.reduce_sum(total)
         return total / len(dataset)
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
@@ -273,8 +281,12 @@ class AutoencoderNet(NeuralNet):
             sizes.append(get_len(batch[0]))
             self.notify("on_batch_end", batch=batch, training=training, **step)
         if losses:
+            stacked = torch.stack(losses)
+            values = stacked.tolist()
+            if self.data_parallel is not None:  # [data parallel] global batch losses
+                values, sizes = self.data_parallel.reduce_batch_losses(stacked, sizes)
             records = self.history[-1]["batches"][-len(losses):]
-            for record, loss, size in zip(records, torch.stack(losses).tolist(), sizes):
+            for record, loss, size in zip(records, values, sizes):
                 record[prefix + "_loss"] = loss
                 record[prefix + "_batch_size"] = size
         self.history.record(prefix + "_batch_count", len(losses))

@@ -328,8 +328,8 @@ class TableEncoder:
         """Turn the network's output back into values of the input's types.
 
         Returns an array for numbers only; otherwise a DataFrame with the
-        fitted columns (and the index of ``like``), numbers unscaled and
-        categories by largest logit, or drawn from the softmax of the logits
+        fitted columns and their dtypes (and the index of ``like``), numbers
+        unscaled (rounded for integer columns) and categories by largest logit, or drawn from the softmax of the logits
         when a NumPy generator ``rng`` is given.
         """
         if not self.mixed:
@@ -354,8 +354,8 @@ class TableEncoder:
                 values = np.asarray(self.categories[j], dtype=object)[picks]
                 data[name] = _as_dtype(values, self.dtypes[j], self.categories[j])
             else:
-                data[name] = numbers_[:, self.numeric.index(j)]
-        index = like.index if isinstance(like, pd.DataFrame) else None
+                data[name] = _as_number_dtype(numbers_[:, self.numeric.index(j)], self.dtypes[j])
+        index = like.index if isinstance(like, (pd.DataFrame, pd.Series)) else None
         return pd.DataFrame(data, columns=self.columns, index=index)
 
 
@@ -370,6 +370,27 @@ def _restore_dtype(description):
     if isinstance(description, dict):
         return pd.CategoricalDtype(description["categories"], ordered=description["ordered"])
     return pd.api.types.pandas_dtype(description)
+
+
+def _as_number_dtype(values: np.ndarray, dtype):
+    """Decoded numbers of a numeric column in its fitted dtype.
+
+    Integer columns (``int64``, nullable ``Int64``, ...) get rounded values,
+    clipped to what the dtype holds; float ones (``float32``, ``Float64``) a
+    cast. A value the dtype cannot hold (NaN in a NumPy integer column) leaves
+    the column float64.
+    """
+    if pd.api.types.is_integer_dtype(dtype):
+        values = np.round(values)
+        if np.isnan(values).any() and isinstance(dtype, np.dtype):
+            return values
+        info = np.iinfo(getattr(dtype, "numpy_dtype", dtype))
+        values = np.clip(values, info.min, info.max)
+    try:
+        return pd.array(values, dtype=dtype) if not isinstance(dtype, np.dtype) else (
+            values.astype(dtype))
+    except (TypeError, ValueError):
+        return values
 
 
 def _as_dtype(values: np.ndarray, dtype, categories):

@@ -8,6 +8,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from skae import AutoencoderAnomalyDetector
+from skae._anomaly import auto_threshold
 
 
 def correlated(n, rng):
@@ -83,7 +84,7 @@ def test_reconstruction_score_sees_broken_relations(data):
     np.testing.assert_allclose(det.explain(X).mean(), 1.0, rtol=0.2)
 
 
-def test_hybrid_beats_isolation_forest_on_relation_anomalies(detector, data):
+def test_default_beats_isolation_forest_on_relation_anomalies(detector, data):
     X, y, kind = data
     keep = (kind == "normal") | (kind == "relation")
     forest = IsolationForest(random_state=0).fit(X)
@@ -140,6 +141,54 @@ def test_scores_are_deterministic(detector, data):
     np.testing.assert_array_equal(again.score_samples(X), detector.score_samples(X))
 
 
+@pytest.mark.parametrize(
+    "score_method, extra",
+    [("combined", ["neighbours", "tails", "offset"]), ("hybrid", ["isolation", "offset"]),
+     ("reconstruction", [])],
+)
+def test_explain_accounts_for_the_whole_score(data, score_method, extra):
+    # Issue 19 item 4: explain(relative=False) rows add up to the score.
+    X, _, _ = data
+    det = AutoencoderAnomalyDetector(score_method=score_method, max_epochs=3,
+                                     random_state=0).fit(X)
+    account = det.explain(X, relative=False)
+    assert list(account.columns) == [f"x{i}" for i in range(6)] + extra
+    np.testing.assert_allclose(account.sum(axis=1), -det.score_samples(X), rtol=1e-10,
+                               atol=1e-10)
+    # The relative errors stay per feature.
+    assert det.explain(X[:2]).shape == (2, 6)
+
+
+def test_a_row_scores_the_same_alone_or_with_others(detector, data):
+    # Issue 19 item 7, with default parameters: no dependence on the batch.
+    X, _, _ = data
+    full = detector.score_samples(X[:40])
+    alone = np.concatenate([detector.score_samples(X[i:i + 1]) for i in range(40)])
+    np.testing.assert_allclose(alone, full, rtol=1e-12, atol=1e-12)
+    from sklearn.utils.estimator_checks import check_methods_subset_invariance
+
+    check_methods_subset_invariance("AutoencoderAnomalyDetector",
+                                    AutoencoderAnomalyDetector(random_state=0))
+
+
+def test_training_length_adapts_to_the_bottleneck():
+    # About 1,500 steps when the code is narrower than the input; at most 10
+    # epochs when it is as wide (it could learn to copy the anomalies).
+    def epochs(n_rows, n_features, **params):
+        det = AutoencoderAnomalyDetector(**params)
+        det.n_features_in_ = n_features
+        return det._training_epochs(n_rows)
+
+    assert epochs(64, 40) == 750
+    assert epochs(64, 6) == 10
+    assert epochs(100_000, 50) == 1
+    assert epochs(64, 40, n_components=40) == 10
+    assert epochs(64, 40, max_epochs=3) == 3
+    rng = np.random.default_rng(0)
+    det = AutoencoderAnomalyDetector(random_state=0).fit(rng.normal(size=(64, 40)))
+    assert 10 < len(det.history_) <= 750
+
+
 def test_n_components_validation(data):
     X, _, _ = data
     with pytest.raises(ValueError, match="n_components=7 must be at most"):
@@ -170,3 +219,50 @@ def test_beats_isolation_forest_on_adbench_vowels(shared_data):
         y_test, -IsolationForest(random_state=42).fit(X_train).score_samples(X_test)
     )
     assert ours > 0.8 and ours > forest + 0.05
+
+
+@pytest.mark.slow
+def test_beats_isolation_forest_on_digits_as_anomalies():
+    # A quality floor on a labelled table turned anomaly task (one class
+    # subsampled to 5%), the fourth kind of bench_anomaly.py; wide rows (64
+    # features), where the longer training of a narrow code pays.
+    from sklearn.datasets import load_digits
+
+    X, digit = load_digits(return_X_y=True)
+    rng = np.random.default_rng(0)
+    normal = np.flatnonzero(digit != 8)
+    rows = np.sort(np.r_[normal, rng.choice(np.flatnonzero(digit == 8), 85, replace=False)])
+    X, y = X[rows], (digit[rows] == 8).astype(int)
+    X_train, X_test, _, y_test = train_test_split(X, y, test_size=0.3, stratify=y,
+                                                  random_state=42)
+    ours = roc_auc_score(
+        y_test, -AutoencoderAnomalyDetector(random_state=0).fit(X_train).score_samples(X_test)
+    )
+    forest = roc_auc_score(
+        y_test, -IsolationForest(random_state=42).fit(X_train).score_samples(X_test)
+    )
+    assert ours > 0.55 and ours > forest + 0.05
+
+
+def test_auto_contamination_flags_a_large_group_of_outliers():
+    # scikit-learn's IsolationForest toy: 8 rows, the last 2 are outliers; the
+    # upper quartile of the scores falls among them, so a plain fence misses them.
+    X = np.array([[-2, -1], [-1, -1], [-1, -2], [1, 1], [1, 2], [2, 1], [7, 4], [-5, 9]],
+                 dtype=float)
+    det = AutoencoderAnomalyDetector(random_state=0).fit(X)
+    np.testing.assert_array_equal(det.predict(X), [1, 1, 1, 1, 1, 1, -1, -1])
+
+
+@pytest.mark.parametrize("share", [0.3, 0.45])
+def test_auto_threshold_flags_heavy_contamination_and_follows_clean_tails(share):
+    rng = np.random.default_rng(0)
+    n_out = int(1000 * share)
+    scores = np.r_[rng.exponential(size=1000 - n_out), 30 + rng.exponential(size=n_out)]
+    assert (scores > auto_threshold(scores)).sum() >= n_out
+    assert (scores > auto_threshold(scores)).mean() < share + 0.02
+    # Smooth tails, no separate group: Tukey's far-out fence, no flood of flags.
+    for clean in (rng.exponential(size=2000), rng.lognormal(size=2000), rng.normal(size=2000)):
+        q1, q3 = np.quantile(clean, [0.25, 0.75])
+        fence = q3 + 3 * (q3 - q1)
+        assert (clean > auto_threshold(clean)).mean() <= (clean > fence).mean() + 0.002
+        assert (clean > auto_threshold(clean)).mean() < 0.05

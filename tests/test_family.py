@@ -46,7 +46,7 @@ def test_sparse_codes_are_sparse(digits):
 def test_denoising_reconstructs_corrupted_rows_better(digits, noise_type, level):
     X_train, X_test = digits
     params = dict(n_components=16, max_epochs=60, random_state=0)
-    plain = AutoencoderTransformer(**params).fit(X_train)
+    plain = AutoencoderTransformer(module__noise=0.0, **params).fit(X_train)
     denoising = AutoencoderTransformer(
         module__noise=level, module__noise_type=noise_type, **params
     ).fit(X_train)

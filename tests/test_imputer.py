@@ -267,3 +267,16 @@ def test_ahead_of_missforest_on_pageblocks(shared_data):
     missforest = IterativeImputer(trees, max_iter=5, random_state=0)
     theirs = scaled_rmse(X, missforest.fit_transform(X_missing), mask)
     assert ours < theirs
+def test_integer_columns_of_a_numeric_frame_get_integers_in_range():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"n": pd.array(rng.integers(3, 10, 200), dtype="Int64"),
+                      "x": rng.normal(size=200)})
+    X["y"] = X["x"] * 2 + rng.normal(scale=0.1, size=200)
+    X.loc[::10, "n"] = pd.NA
+    X.loc[1::10, "x"] = np.nan
+    out = AutoencoderImputer(max_epochs=3, random_state=0).fit(X).transform(X)
+    filled = out[X["n"].isna().to_numpy(), 0]
+    np.testing.assert_array_equal(filled, np.round(filled))
+    assert filled.min() >= 3 and filled.max() <= 9
+    # Float columns are not rounded.
+    assert not np.array_equal(out[:, 1], np.round(out[:, 1]))

@@ -262,3 +262,49 @@ def test_imputer_indicator_and_empty_categorical_column():
     names = imp.get_feature_names_out()
     assert list(out.columns) == list(names)
     assert "missingindicator_color" in names
+
+
+def integer_table(n=200, seed=0):
+    """Issue 19's table: a category, a nullable integer with pd.NA, a float."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"c": pd.Categorical(rng.choice(list("ab"), n)),
+                          "n": pd.array(rng.integers(0, 10, n), dtype="Int64"),
+                          "x": rng.normal(size=n)})
+    frame.loc[::10, "n"] = pd.NA
+    return frame
+
+
+def test_imputer_fills_nullable_integers_with_integers_in_range():
+    X = integer_table()
+    before = X.copy()
+    imp = AutoencoderImputer(max_epochs=2, random_state=0).fit(X)
+    out = imp.transform(X)
+    pd.testing.assert_frame_equal(X, before)
+    assert out.dtypes.equals(X.dtypes)
+    assert not out.isna().any().any()
+    filled = out["n"][X["n"].isna()].to_numpy(dtype=float)
+    assert np.array_equal(filled, np.round(filled))
+    assert filled.min() >= X["n"].min() and filled.max() <= X["n"].max()
+    pd.testing.assert_series_equal(out["n"][X["n"].notna()], X["n"][X["n"].notna()])
+    draws = imp.sample_imputations(X, n_imputations=2, random_state=0)
+    for draw in draws:
+        assert draw["n"].dtype == "Int64" and not draw["n"].isna().any()
+
+
+def test_inverse_transform_keeps_index_and_numeric_dtypes():
+    rng = np.random.default_rng(0)
+    X = make_table(300)
+    X["a"] = X["a"].astype("float32")
+    X["b"] = pd.array(X["b"], dtype="Float64")
+    X["count"] = pd.array(rng.integers(0, 5, len(X)), dtype="Int64")
+    X["plain_int"] = rng.integers(-3, 3, len(X))
+    X.index = pd.RangeIndex(1000, 1000 + len(X)).map(lambda i: f"row{i}")
+    est = AutoencoderTransformer(n_components=3, **FAST).set_output(transform="pandas").fit(X)
+    back = est.inverse_transform(est.transform(X))
+    assert back.index.equals(X.index)
+    assert back.dtypes.equals(X.dtypes)
+    assert np.array_equal(back["count"].to_numpy(dtype=float),
+                          np.round(back["count"].to_numpy(dtype=float)))
+    # Codes without an index give the default one.
+    plain = est.inverse_transform(est.transform(X).to_numpy())
+    assert plain.index.equals(pd.RangeIndex(len(X))) and plain.dtypes.equals(X.dtypes)

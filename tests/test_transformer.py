@@ -320,6 +320,16 @@ def test_history_frame(wine):
     np.testing.assert_allclose(frame["train_loss"], ae.history_[:, "train_loss"])
     with pytest.raises(Exception, match="not fitted"):
         history_frame(AutoencoderTransformer())
+    # The history itself, as the training guide invites (issue 19, item 3).
+    pd.testing.assert_frame_equal(history_frame(ae.history_), frame)
+    pd.testing.assert_frame_equal(history_frame(list(ae.history_)), frame)
+
+
+@pytest.mark.parametrize("bad", [42, "history", [1, 2]])
+def test_history_frame_fails_in_one_line(bad):
+    with pytest.raises(TypeError) as info:
+        history_frame(bad)
+    assert "\n" not in str(info.value) and len(str(info.value)) < 120
 
 
 class TiedAutoencoder(torch.nn.Module):
@@ -350,3 +360,70 @@ def test_custom_module_class_and_instance(wine, tmp_path):
     fitted = AutoencoderTransformer(n_components=2, module=instance, **FAST).fit(X)
     assert torch.equal(instance.weight.detach(), before)  # the parameter is not trained in place
     assert fitted.module_ is not instance
+
+
+# ----------------------------------------------------------------------
+# Quality floors on small real tables (issue 17)
+# ----------------------------------------------------------------------
+def _breast_cancer():
+    from sklearn.datasets import load_breast_cancer
+
+    return load_breast_cancer(return_X_y=True)
+
+
+@pytest.mark.parametrize(
+    "load, k",
+    [(load_wine, 2), (_breast_cancer, 2), (_breast_cancer, 4)],
+    ids=["wine-2", "breast_cancer-2", "breast_cancer-4"],
+)
+def test_small_tables_beat_pca_and_never_lose(load, k):
+    # Small tables are where the nonlinear part overfits: before issue 17 the
+    # held-out error was 1.07x PCA's on breast cancer at k=2 (and early
+    # stopping kept the PCA start exactly on other small tables, because
+    # that start had been fitted to the validation rows too).
+    X, _ = load(return_X_y=True) if load is load_wine else load()
+    assert heldout_ratio(X, k) < 1.0
+
+
+def test_default_module_denoises_and_validates_on_clean_rows(wine):
+    X, _ = wine
+    ae = AutoencoderTransformer(n_components=2, module__noise=3.0, max_epochs=3,
+                                random_state=0).fit(X)
+    assert ae.module_.noise == 3.0
+    # Training sees rows corrupted by noise three times their spread; the
+    # validation rows are scored clean, like score(), so their loss is far lower.
+    history = ae.history_
+    assert max(history[:, "valid_loss"]) < 0.5 * min(history[:, "train_loss"])
+    assert AutoencoderTransformer(n_components=2, **FAST).fit(X).module_.noise == 0.3
+    plain = AutoencoderTransformer(n_components=2, module__noise=0.0, **FAST).fit(X)
+    assert plain.module_.noise == 0.0
+
+
+@pytest.mark.slow
+def test_downstream_pipeline_at_least_as_good_as_pca(digits):
+    # A cross-validated Pipeline(reducer, LogisticRegression) with the same k.
+    X, y = digits
+    X, y = X[:900], y[:900]
+
+    def cv_accuracy(reducer):
+        pipe = make_pipeline(reducer, LogisticRegression(max_iter=2000))
+        return cross_val_score(pipe, X, y, cv=3).mean()
+
+    skae_score = cv_accuracy(AutoencoderTransformer(n_components=4, random_state=0))
+    pca_score = cv_accuracy(make_pipeline(StandardScaler(), PCA(4)))
+    assert skae_score >= pca_score - 0.005
+
+
+def test_keeps_exact_pca_of_all_rows_when_training_does_not_help(wine):
+    # A learning rate far too high: training never beats the PCA start (fitted
+    # to the training part without the validation rows), and the model
+    # becomes PCA of every row, exactly what PCA gives.
+    X, _ = wine
+    ae = AutoencoderTransformer(n_components=2, lr=5.0, n_iter_no_change=2,
+                                random_state=0).fit(X)
+    S = ae.scaler_.transform(X)
+    pca = PCA(2).fit(S)
+    expected = np.mean((pca.inverse_transform(pca.transform(S)) - S) ** 2, axis=1)
+    np.testing.assert_allclose(-ae.score_samples(X), expected, rtol=1e-4, atol=1e-6)
+    codes = ae.transform(X)
+    np.testing.assert_allclose(np.abs(codes), np.abs(pca.transform(S)), rtol=1e-3, atol=1e-4)

@@ -1,0 +1,119 @@
+"""How many torch threads skae's own work uses: the ``n_jobs`` policy.
+
+torch's intra-op thread pool is as wide as the machine by default. The
+networks skae trains on tables are small: one batch of a (256, 128) MLP is a
+few tens of millions of multiply-adds, split across threads in pieces so small
+that synchronising the threads costs about what they save on an idle machine,
+and several times more when another process keeps the cores busy (each
+operation waits for its slowest thread). So, following scikit-learn's
+``n_jobs`` convention:
+
+- ``n_jobs=None`` (the default) is size-aware: one thread while the work of
+  one batch (rows x weights of the module) is below :data:`WORK_PER_THREAD`,
+  more only as that work grows, and never more than torch's current setting,
+  which is where the caller's limits show: ``torch.set_num_threads``,
+  ``threadpoolctl.threadpool_limits`` and the single thread joblib's loky
+  workers start with all lower it, so parallel searches do not oversubscribe.
+- ``n_jobs=k`` uses ``k`` threads; ``-1`` all cores, ``-2`` all but one, as in
+  scikit-learn (joblib's ``cpu_count``, which honours cgroup quotas).
+
+The count is applied by :func:`torch_threads` around skae's own fitting and
+inference and restored afterwards. torch's thread count is global to the
+process: while skae works, torch code in other threads of the same process sees
+skae's setting. Concurrent skae calls from several threads share one setting
+(the first to enter sets it, the last to leave restores the caller's).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+import torch
+from joblib import cpu_count
+from torch import nn
+
+#: Multiply-adds of one batch's forward pass that each thread must have to
+#: itself. On 2 busy cores a second thread lost 2.4-7x from 26 million to 5
+#: billion multiply-adds per batch; on idle cores it pays off from about a
+#: billion (bench_speed.py --threads and benchmarks/README.md).
+WORK_PER_THREAD = 1_000_000_000
+
+_LOCK = threading.Lock()
+_active = 0
+_saved: int | None = None
+
+
+def resolve_n_threads(n_jobs: int | None, work: float) -> int:
+    """The number of torch threads for ``n_jobs`` and a step of ``work`` multiply-adds.
+
+    Parameters
+    ----------
+    n_jobs : int or None
+        The estimator's parameter: None for the size-aware default, a positive
+        count, or a negative one counted from the number of cores (-1: all).
+    work : float
+        Multiply-adds of one forward pass over one batch (or inference chunk).
+
+    Returns
+    -------
+    n_threads : int
+        At least 1.
+    """
+    if n_jobs is None:
+        wanted = 1 + int(work // WORK_PER_THREAD)
+        return max(1, min(wanted, torch.get_num_threads()))
+    if n_jobs < 0:
+        return max(1, cpu_count() + 1 + n_jobs)
+    return max(1, int(n_jobs))
+
+
+def module_work(module: nn.Module | None, rows: int) -> float:
+    """Multiply-adds of a forward pass of ``module`` over ``rows`` rows (weights x rows).
+
+    Counting one multiply-add per weight and row is exact for dense layers and
+    a fair guide for recurrent and convolutional ones.
+    """
+    if module is None:
+        return 0.0
+    return float(rows) * sum(p.numel() for p in module.parameters())
+
+
+@contextlib.contextmanager
+def torch_threads(n_threads: int | None):
+    """Run a block with ``n_threads`` torch threads and restore the setting after.
+
+    ``None`` leaves the setting alone. Nested and concurrent blocks share the
+    setting of the outermost one; the caller's count comes back when the last
+    block ends, however it ends.
+    """
+    global _active, _saved
+    if n_threads is None:
+        yield
+        return
+    with _LOCK:
+        if _active == 0:
+            _saved = torch.get_num_threads()
+            if n_threads != _saved:
+                torch.set_num_threads(n_threads)
+        _active += 1
+    try:
+        yield
+    finally:
+        with _LOCK:
+            _active -= 1
+            if _active == 0:
+                if torch.get_num_threads() != _saved:
+                    torch.set_num_threads(_saved)
+                _saved = None
+
+
+def estimator_threads(estimator, rows: int, module: nn.Module | None) -> int:
+    """Torch threads for ``estimator`` running ``module`` on ``rows`` rows at a time.
+
+    Work on a GPU counts as none: the CPU only feeds it.
+    """
+    device = getattr(estimator, "device_", None)
+    on_cpu = device is None or torch.device(device).type == "cpu"
+    work = module_work(module, rows) if on_cpu else 0.0
+    return resolve_n_threads(getattr(estimator, "n_jobs", None), work)

@@ -1,0 +1,163 @@
+"""The n_jobs policy: torch threads used by skae's work, and the caller's count restored."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import torch
+from joblib import cpu_count
+from sklearn.base import clone
+from sklearn.datasets import load_wine
+from skorch.callbacks import Callback
+
+from skae import (
+    AutoencoderAnomalyDetector,
+    AutoencoderImputer,
+    AutoencoderTransformer,
+    MLPAutoencoder,
+)
+from skae._threads import WORK_PER_THREAD, resolve_n_threads, torch_threads
+
+ESTIMATORS = [AutoencoderTransformer, AutoencoderAnomalyDetector, AutoencoderImputer]
+FAST = dict(max_epochs=2, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def X():
+    return load_wine().data
+
+
+@pytest.fixture
+def caller_threads():
+    """The caller runs 3 torch threads (not the tests' 1), restored afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)
+    yield 3
+    torch.set_num_threads(before)
+
+
+def data_for(cls, X):
+    if cls is AutoencoderImputer:
+        return np.where(np.random.default_rng(0).random(X.shape) < 0.1, np.nan, X)
+    return X
+
+
+class ThreadSpy(Callback):
+    """Records torch's thread count at every epoch (skorch clones callbacks)."""
+
+    seen: list = []
+
+    def on_epoch_begin(self, net, **kwargs):
+        ThreadSpy.seen.append(torch.get_num_threads())
+
+
+class InferenceSpy(MLPAutoencoder):
+    """An MLP that records torch's thread count whenever it encodes outside training."""
+
+    seen: list = []
+
+    def encode(self, x):
+        if not self.training:
+            InferenceSpy.seen.append(torch.get_num_threads())
+        return super().encode(x)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+@pytest.mark.parametrize("n_jobs, expected", [(None, 1), (1, 1), (2, 2)])
+def test_training_runs_with_the_policys_threads(cls, n_jobs, expected, X, caller_threads):
+    ThreadSpy.seen = []
+    est = cls(**FAST, n_jobs=n_jobs, callbacks=[("spy", ThreadSpy())]).fit(data_for(cls, X))
+    assert set(ThreadSpy.seen) == {expected}
+    assert torch.get_num_threads() == caller_threads
+    assert est.get_params()["n_jobs"] == n_jobs
+    assert clone(est).n_jobs == n_jobs
+
+
+@pytest.mark.parametrize("n_jobs, expected", [(None, 1), (2, 2)])
+def test_inference_runs_with_the_policys_threads(n_jobs, expected, X, caller_threads):
+    est = AutoencoderTransformer(**FAST, module=InferenceSpy, n_jobs=n_jobs).fit(X)
+    InferenceSpy.seen = []
+    est.transform(X)
+    est.score_samples(X)
+    assert set(InferenceSpy.seen) == {expected}
+    assert torch.get_num_threads() == caller_threads
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_caller_threads_restored_after_a_failing_fit(cls, X, caller_threads):
+    class Fail(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            raise RuntimeError("stop here")
+
+    with pytest.raises(RuntimeError, match="stop here"):
+        cls(**FAST, n_jobs=2, callbacks=[("fail", Fail())]).fit(data_for(cls, X))
+    assert torch.get_num_threads() == caller_threads
+
+
+def test_caller_threads_restored_after_failing_inference(X, caller_threads):
+    est = AutoencoderTransformer(**FAST, n_jobs=2).fit(X)
+    with pytest.raises(ValueError):
+        est.transform(np.full((3, X.shape[1] + 1), 1.0))
+    with pytest.raises(RuntimeError, match="broken"):
+        with torch_threads(2):
+            raise RuntimeError("broken")
+    assert torch.get_num_threads() == caller_threads
+
+
+def test_concurrent_fits_restore_the_callers_count(X, caller_threads):
+    def fit(seed):
+        return AutoencoderTransformer(max_epochs=3, random_state=seed, n_jobs=2).fit(X)
+
+    with ThreadPoolExecutor(3) as pool:
+        list(pool.map(fit, range(3)))
+    assert torch.get_num_threads() == caller_threads
+
+
+def test_policy_is_size_aware_and_capped_by_the_callers_setting(caller_threads):
+    assert resolve_n_threads(None, 1e6) == 1
+    assert resolve_n_threads(None, 2 * WORK_PER_THREAD) == 3
+    assert resolve_n_threads(None, 100 * WORK_PER_THREAD) == caller_threads
+    torch.set_num_threads(1)  # as in a joblib worker or under threadpool_limits(1)
+    assert resolve_n_threads(None, 100 * WORK_PER_THREAD) == 1
+    assert resolve_n_threads(4, 0) == 4
+    assert resolve_n_threads(-1, 0) == cpu_count()
+    assert resolve_n_threads(-(cpu_count() + 5), 0) == 1
+
+
+def test_policy_respects_threadpoolctl_limits(caller_threads):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with threadpoolctl.threadpool_limits(limits=1, user_api="openmp"):
+        if torch.get_num_threads() != 1:
+            pytest.skip("threadpoolctl does not control this torch build's thread pool")
+        assert resolve_n_threads(None, 100 * WORK_PER_THREAD) == 1
+
+
+@pytest.mark.parametrize("n_jobs", [0, 1.5, "all"])
+def test_invalid_n_jobs_is_refused(n_jobs, X):
+    with pytest.raises(ValueError, match="n_jobs"):
+        AutoencoderTransformer(n_jobs=n_jobs).fit(X)
+
+
+def test_models_saved_before_n_jobs_existed_load_with_the_default(X):
+    est = AutoencoderTransformer(**FAST).fit(X)
+    state = est.__getstate__()
+    del state["n_jobs"]
+    loaded = AutoencoderTransformer.__new__(AutoencoderTransformer)
+    loaded.__setstate__(state)
+    assert loaded.get_params()["n_jobs"] is None
+    np.testing.assert_allclose(loaded.transform(X), est.transform(X))
+
+
+def _threads_seen_in_training(X):
+    ThreadSpy.seen = []
+    AutoencoderTransformer(**FAST, callbacks=[("spy", ThreadSpy())]).fit(X)
+    return set(ThreadSpy.seen), torch.get_num_threads()
+
+
+def test_joblib_workers_are_not_oversubscribed(X):
+    joblib = pytest.importorskip("joblib")
+    with joblib.parallel_config(backend="loky", inner_max_num_threads=1):
+        results = joblib.Parallel(n_jobs=2)(
+            joblib.delayed(_threads_seen_in_training)(X) for _ in range(2))
+    for seen, after in results:
+        assert seen == {1} and after == 1
