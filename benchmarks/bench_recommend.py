@@ -41,6 +41,7 @@ AUTOREC = dict(
     activation="logistic",
     module__linear_path=False,
     module__n_passes=1,
+    module__n_bins=0,
     scaling="global",
     optimizer__weight_decay=1e-3,
     max_epochs=40,

@@ -310,9 +310,7 @@ class BaseAutoencoder(BaseEstimator):
                 # n_jobs: torch threads for training (skae/_threads.py).
                 with torch_threads(self._torch_threads(self.batch_size, net.module_)):
                     if reset and net.capabilities_.init_from_data:
-                        rows = _init_rows(dataset)
-                        if rows is not None:
-                            net.module_.init_from_data(rows)
+                        self._init_module_from_data(net.module_, dataset)
                     with _distributed.training(net, parallel):  # [data parallel]
                         net.partial_fit(dataset)
             self.net_ = net
@@ -324,6 +322,16 @@ class BaseAutoencoder(BaseEstimator):
                 self._restore_training_state(before)
             raise
         return self
+
+    def _init_module_from_data(self, module, dataset):
+        """Let the module start from the data (PCA's solution, by default)."""
+        rows = _init_rows(dataset)
+        if rows is not None:
+            module.init_from_data(rows)
+
+    def _hidden_sizes(self) -> tuple[int, ...]:
+        """Widths of the hidden layers (the imputer derives them from the table)."""
+        return _layer_sizes(self.hidden_layer_sizes)
 
     def _training_state(self) -> tuple:
         """What a training call changes: weights, optimizer state, history length."""
@@ -404,7 +412,7 @@ class BaseAutoencoder(BaseEstimator):
         """Constructor arguments the estimator offers its module class."""
         return {
             "n_features": self.encoder_.width,
-            "hidden_layer_sizes": _layer_sizes(self.hidden_layer_sizes),
+            "hidden_layer_sizes": self._hidden_sizes(),
             "activation": self.activation,
             "dropout": self.dropout,
         }
@@ -633,7 +641,7 @@ class BaseAutoencoder(BaseEstimator):
 
     def _chunk_rows(self, n_rows: int) -> int:
         """Rows per inference chunk, within scikit-learn's ``working_memory``."""
-        widest = max([self.encoder_.width, *_layer_sizes(self.hidden_layer_sizes),
+        widest = max([self.encoder_.width, *self._hidden_sizes(),
                       self.net_.capabilities_.activation_width])
         return get_chunk_n_rows(row_bytes=_BYTES_PER_ACTIVATION * widest,
                                 max_n_rows=max(n_rows, 1))

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.base import TransformerMixin
 from sklearn.impute import MissingIndicator
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 from skorch.callbacks import LRScheduler
 from torch.optim.lr_scheduler import CosineAnnealingLR
@@ -26,6 +26,7 @@ from ._base import BaseAutoencoder, float_dtype, store_params
 from ._criterion import MaskedColumnLoss, split_output
 from ._data import BatchIterator
 from ._docstrings import fill_doc
+from ._imputer_budget import hidden_sizes, training_epochs
 from ._modules import DenoisingImputerMLP
 from ._preprocessing import entry_rows
 from ._rows import DenseRows, missing_mask, row_source, select_columns
@@ -77,6 +78,10 @@ class _HidingBatches:
         return _HidingIterator(batches, self)
 
 
+#: Entries of the rows the module may study before training (``init_from_data``).
+_INIT_ENTRIES = 2**22
+
+
 class _HidingIterator:
     def __init__(self, batches: BatchIterator, hiding: _HidingBatches):
         self.batches = batches
@@ -96,10 +101,6 @@ class _HidingIterator:
 
 
 
-#: With ``max_epochs=None`` the imputer trains for about this many steps.
-STEP_BUDGET = 6000
-
-
 @fill_doc
 class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
     """Impute missing values with a denoising autoencoder.
@@ -116,14 +117,22 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
     :meth:`sample_imputations` draws several plausible completions of the
     same rows for multiple imputation.
 
-    Training follows a fixed budget: with ``max_epochs=None`` the network
-    takes about 6,000 optimizer steps (between 10 and 500 epochs), and its
-    learning rate decays to zero along a cosine (skorch's ``LRScheduler``
-    callback, named ``lr_schedule``; ``callbacks__lr_schedule=None`` turns it
-    off). Measured on the benchmark tables, this imputes better than early
-    stopping, and it bounds the training time of large tables.
-    ``early_stopping=True`` stops on the error of hidden entries of held-out
-    rows instead.
+    The hidden layers also see each value encoded over bins between its
+    feature's quantiles (``module__n_bins``, 8 by default), which lets the
+    network carve thresholds and skewed features as tree ensembles do.
+
+    The network grows with the table: ``hidden_layer_sizes="auto"`` gives
+    three hidden layers of 12 units per feature, between 64 and 256. Training
+    follows a budget in proportion to the table too: with
+    ``max_epochs=None`` the network takes 200 optimizer steps (of
+    ``batch_size`` rows) per feature, between 1,000 and 4,000, within 10 to
+    500 epochs, and its learning rate
+    decays to zero along a cosine (skorch's ``LRScheduler`` callback, named
+    ``lr_schedule``; ``callbacks__lr_schedule=None`` turns it off). Measured
+    on the benchmark tables, this imputes better than early stopping; time
+    grows with the number of features, and linearly in rows once every row is
+    seen at least 10 times. ``early_stopping=True`` stops on the error of
+    hidden entries of held-out rows instead.
 
     Parameters
     ----------
@@ -210,6 +219,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         "min_value": [None, Interval(numbers.Real, None, None, closed="both"), "array-like"],
         "max_value": [None, Interval(numbers.Real, None, None, closed="both"), "array-like"],
         "hide_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
+        "hidden_layer_sizes": [StrOptions({"auto"}), "array-like"],
         "max_epochs": [None, Interval(numbers.Integral, 1, None, closed="left")],
     }
 
@@ -223,15 +233,15 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         max_value=np.inf,
         hide_fraction=0.15,
         module=None,
-        hidden_layer_sizes=(256, 256, 256),
+        hidden_layer_sizes="auto",
         activation="relu",
         dropout=0.0,
         scaling="auto",
         categorical_features="from_dtype",
         handle_unknown="missing",
         max_epochs=None,
-        batch_size=256,
-        lr=2e-3,
+        batch_size=512,
+        lr=4e-3,
         optimizer="adam",
         early_stopping=False,
         validation_fraction=0.1,
@@ -359,8 +369,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
     def _training_epochs(self, n_rows: int) -> int:
         if self.max_epochs is not None:
             return self.max_epochs
-        steps_per_epoch = -(-n_rows // self.batch_size)
-        return int(np.clip(-(-STEP_BUDGET // steps_per_epoch), 10, 500))
+        # Called before the encoder is fitted: every input feature counts.
+        return training_epochs(n_rows, self.n_features_in_, self.batch_size)
 
     def _default_callbacks(self):
         callbacks = super()._default_callbacks()
@@ -369,12 +379,36 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             callbacks = [(name, cb) for name, cb in callbacks if name != "early_stopping"]
         return [*callbacks, ("lr_schedule", _CosineSchedule())]
 
+    def _hidden_sizes(self) -> tuple[int, ...]:
+        if isinstance(self.hidden_layer_sizes, str):  # "auto"
+            return hidden_sizes(int(self._observed_features_.sum()))
+        return super()._hidden_sizes()
+
+    def _check_layer_sizes(self):
+        if not isinstance(self.hidden_layer_sizes, str):  # "auto" is checked by its constraint
+            super()._check_layer_sizes()
+
     def _default_module(self):
         return DenoisingImputerMLP
 
     def _batches(self, training: bool):
         seed = None if training else (self._seed_ * 7919 + 0x1A7E) % (2**31)
         return _HidingBatches(self.hide_fraction, self.encoder_.expand, seed=seed)
+
+    def _init_module_from_data(self, module, dataset):
+        """Let the module see scaled rows and which of their entries are observed.
+
+        At most ``_INIT_ENTRIES`` entries' worth of rows, drawn reproducibly;
+        dense and sparse input give the module the same rows.
+        """
+        n_rows = len(dataset)
+        max_rows = max(1, _INIT_ENTRIES // max(1, self.encoder_.width))
+        index = np.arange(n_rows)
+        if n_rows > max_rows:
+            rng = np.random.default_rng((self._seed_, 0xB125))
+            index = np.sort(rng.choice(n_rows, max_rows, replace=False))
+        x, observed = dataset.rows(torch.as_tensor(index, device=dataset.device))
+        module.init_from_data(x, self.encoder_.expand(observed))
 
     def _scaled_with_mask(self, X) -> tuple[np.ndarray, np.ndarray]:
         """Encoded rows of the imputed features (gaps at 0) and the observed mask."""

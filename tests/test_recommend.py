@@ -10,7 +10,7 @@ from skae import AutoencoderImputer, top_n_items
 # The AutoRec-shaped recipe of the user guide (docs/user_guide/recommendation.rst).
 AUTOREC = dict(
     hidden_layer_sizes=(500,), activation="logistic", module__linear_path=False,
-    module__n_passes=1, scaling="global", optimizer__weight_decay=1e-3,
+    module__n_passes=1, module__n_bins=0, scaling="global", optimizer__weight_decay=1e-3,
 )
 
 

@@ -37,7 +37,10 @@ The imputer protocol
 :class:`~skae.AutoencoderImputer` needs to tell its module which entries it
 may see: its module's ``forward(x, visible)`` takes the scaled rows (zero
 where not visible) and a float mask of the same shape (1 = visible) and
-returns the reconstructed rows. Constructors receive ``n_features``.
+returns the reconstructed rows. Constructors receive ``n_features``. An
+optional ``init_from_data(x, observed)`` is called once before training with
+the scaled training rows and their float mask of observed entries (dense
+input only).
 
 Sequences
 ---------

@@ -1,0 +1,41 @@
+"""How long AutoencoderImputer trains: a budget in proportion to the table.
+
+Measured on the development tables of ``benchmarks/bench_impute.py``: the
+error keeps falling for thousands of optimizer steps on tables with many
+features (a quarter of the budget cost 10-40% more error there), while
+narrow tables reach their best much sooner and then overfit. missForest's
+cost grows with the square of the number of features; the imputer's steps
+grow with it linearly, and each epoch with the rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Optimizer steps (of 512 rows) per feature, and the bounds of the step budget.
+STEPS_PER_FEATURE = 200
+MIN_STEPS, MAX_STEPS = 1000, 4000
+#: Width of each of the three hidden layers per feature, and its bounds.
+WIDTH_PER_FEATURE = 12
+MIN_WIDTH, MAX_WIDTH = 64, 256
+#: Bounds of the number of epochs: tiny tables stop at MAX_EPOCHS passes, huge
+#: ones still see every row MIN_EPOCHS times (time then grows linearly in rows).
+MIN_EPOCHS, MAX_EPOCHS = 10, 500
+
+
+def hidden_sizes(n_features: int) -> tuple[int, int, int]:
+    """Three hidden layers, wider for wider tables (``hidden_layer_sizes="auto"``)."""
+    width = int(np.clip(WIDTH_PER_FEATURE * n_features, MIN_WIDTH, MAX_WIDTH))
+    return (width, width, width)
+
+
+def training_steps(n_features: int) -> int:
+    """Optimizer steps for a table of ``n_features`` imputed columns."""
+    return int(np.clip(STEPS_PER_FEATURE * n_features, MIN_STEPS, MAX_STEPS))
+
+
+def training_epochs(n_rows: int, n_features: int, batch_size: int) -> int:
+    """Epochs that give about :func:`training_steps` steps, within the bounds."""
+    steps_per_epoch = -(-n_rows // max(1, min(batch_size, n_rows)))
+    epochs = -(-training_steps(n_features) // steps_per_epoch)
+    return int(np.clip(epochs, MIN_EPOCHS, MAX_EPOCHS))
