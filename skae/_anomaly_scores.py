@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.stats import median_abs_deviation
 from sklearn.neighbors import NearestNeighbors
 
 
@@ -22,7 +23,7 @@ def _dense(Z) -> np.ndarray:
 def robust_center_scale(scores: np.ndarray) -> tuple[float, float]:
     """Median and scaled median absolute deviation (never zero) of ``scores``."""
     center = float(np.median(scores))
-    scale = 1.4826 * float(np.median(np.abs(scores - center)))
+    scale = float(median_abs_deviation(scores, scale="normal"))
     if not scale > 0:
         scale = float(np.std(scores)) or 1.0
     return center, scale
