@@ -217,14 +217,29 @@ def test_budget_grows_with_the_table():
     assert training_steps(3) < training_steps(10) < training_steps(20) == training_steps(500)
     assert hidden_sizes(4) == (64, 64, 64) and hidden_sizes(100) == (256, 256, 256)
     assert hidden_sizes(10)[0] < hidden_sizes(20)[0]
-    # Tiny tables stop at 500 epochs; huge ones see every row 10 times, so
-    # that time grows linearly in rows.
-    assert training_epochs(100, 10, 512) == 500
+    # Tiny narrow tables stop at 500 epochs; huge ones see every row 10 times,
+    # so that time grows linearly in rows.
+    assert training_epochs(200, 1, 512) == 500
     assert training_epochs(10_000_000, 10, 512) == 10
     # In between, about the same number of steps whatever the rows.
     for n in (20_000, 100_000):
         steps = training_epochs(n, 10, 512) * -(-n // 512)
         assert training_steps(10) <= steps < training_steps(10) + -(-n // 512)
+
+
+
+def test_budget_is_shorter_for_short_wide_tables():
+    from skae._imputer_budget import SHORT_TABLE_DIVISOR, training_epochs
+
+    # Few rows per feature: at most (rows per feature)^2 / 7 epochs (digits,
+    # 1,797 x 64: 112 instead of 500), never under 100 on that account.
+    assert training_epochs(1797, 64, 512) == int((1797 / 64) ** 2 / SHORT_TABLE_DIVISOR)
+    assert training_epochs(1797, 64, 512) < training_epochs(1797, 16, 512) == 500
+    assert training_epochs(1797, 64, 512) < training_epochs(3000, 64, 512)
+    assert training_epochs(100, 10, 512) == training_epochs(300, 60, 512) == 100
+    # Tables with many rows per feature keep the step budget (fault, cardio, letter).
+    assert training_epochs(1941, 27, 512) == training_epochs(1831, 21, 512) == 500
+    assert training_epochs(5000, 16, 512) == -(-3200 // 10)
 
 
 def test_bins_follow_the_quantiles_and_ties():
