@@ -45,11 +45,16 @@ def two_process_fit(tmp_path_factory):
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
         env.pop(name, None)
-    result = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
-         str(WORKER), str(folder)],
-        env=env, capture_output=True, text=True, timeout=600,
-    )
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, "-m", "torch.distributed.run", "--standalone",
+             "--nproc-per-node=2", str(WORKER), str(folder)],
+            env=env, capture_output=True, text=True, timeout=600,
+        )
+        # One more launch only for gloo's rare abort (SIGABRT) of a process,
+        # never for an error raised by skae.
+        if result.returncode == 0 or "exitcode: -6" not in result.stderr:
+            break
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     ranks = [json.loads((folder / f"rank{r}.json").read_text()) for r in range(2)]
     return folder, ranks
