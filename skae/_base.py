@@ -867,11 +867,6 @@ def float_dtype(X) -> type:
     return np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
 
 
-def take_rows(X, index):
-    """Rows of an array, a sparse matrix or a DataFrame."""
-    return X.iloc[index] if isinstance(X, pd.DataFrame) else X[index]
-
-
 def check_n_components(n_components, n_features: int):
     """A code may be at most as wide as the input."""
     if n_components is not None and n_components > n_features:

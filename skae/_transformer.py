@@ -204,6 +204,11 @@ class AutoencoderTransformer(
     # ------------------------------------------------------------------
     _net_class = _ReductionNet
 
+    def _init_module_from_data(self, module, dataset):
+        """Nothing here: :class:`_ReductionNet` starts the module from PCA of the
+        training rows once the validation rows are split off (fitting it to all
+        rows first would be work thrown away)."""
+
     def _module_kwargs(self, module):
         kwargs = super()._module_kwargs(module)
         if self.module is None:  # the default module; module__* parameters override
