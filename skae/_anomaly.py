@@ -247,25 +247,31 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         self.error_scale_ = np.maximum(typical, max(float(typical.mean()), 1e-12) * 1e-3)
         self._score_parts_, self._centers_ = {}, {}
         self.isolation_forest_ = None
+        known = {}
         if self.score_method in ("combined", "hybrid"):
-            self._fit_score_parts(x, errors)
-        scores = sum(self._score_parts_of(x, errors).values())
+            known = self._fit_score_parts(x, errors)
+        scores = sum(self._score_parts_of(x, errors, known).values())
         self.offset_ = -self._threshold(scores)
 
-    def _fit_score_parts(self, x, errors):
-        """Fit the parts beside the reconstruction error, and each part's centre and scale."""
+    def _fit_score_parts(self, x, errors) -> dict[str, np.ndarray]:
+        """Fit the parts beside the reconstruction error, and each part's centre and scale.
+
+        Returns the parts' (unstandardized) scores of the training rows ``x``.
+        """
         self._centers_["reconstruction"] = robust_center_scale(
             self._reconstruction_scores(errors))
         if self.score_method == "hybrid":
             self.isolation_forest_ = IsolationForest(random_state=self._seed_ % (2**32))
             self.isolation_forest_.fit(x)
-            self._centers_["isolation"] = robust_center_scale(
-                -self.isolation_forest_.score_samples(x))
-            return
+            isolation = -self.isolation_forest_.score_samples(x)
+            self._centers_["isolation"] = robust_center_scale(isolation)
+            return {"isolation": isolation}
         rng = np.random.default_rng((self._seed_, 0xA41))
+        known = {}
         for name, (fit, _) in SCORE_PARTS.items():
-            self._score_parts_[name], scores = fit(x, rng)
+            self._score_parts_[name], known[name], scores = fit(x, rng)
             self._centers_[name] = robust_center_scale(scores)
+        return known
 
     def _threshold(self, scores: np.ndarray) -> float:
         if self.contamination != "auto":
@@ -275,12 +281,15 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
     def _reconstruction_scores(self, errors: np.ndarray) -> np.ndarray:
         return errors.mean(axis=1)
 
-    def _score_parts_of(self, x: np.ndarray, errors: np.ndarray) -> dict[str, np.ndarray]:
+    def _score_parts_of(self, x: np.ndarray, errors: np.ndarray,
+                        known: dict | None = None) -> dict[str, np.ndarray]:
         """The parts of the anomaly score of the encoded rows ``x``; the score is their sum.
 
         ``"reconstruction"`` always comes first; for the combined and hybrid
-        scores every part is standardized on the training rows.
+        scores every part is standardized on the training rows. ``known``
+        holds parts already computed for ``x`` (in ``fit``), by name.
         """
+        known = known or {}
         parts = {"reconstruction": self._reconstruction_scores(errors)}
         if self.score_method == "variational":
             kl = self._map_encoded(
@@ -291,9 +300,10 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         if self.score_method == "reconstruction":
             return parts
         if self.isolation_forest_ is not None:
-            parts["isolation"] = -self.isolation_forest_.score_samples(x)
+            parts["isolation"] = (known["isolation"] if "isolation" in known
+                                  else -self.isolation_forest_.score_samples(x))
         for name, state in self._score_parts_.items():
-            parts[name] = SCORE_PARTS[name][1](state, x)
+            parts[name] = known[name] if name in known else SCORE_PARTS[name][1](state, x)
         return {name: (score - self._centers_[name][0]) / self._centers_[name][1]
                 for name, score in parts.items()}
 
