@@ -34,6 +34,12 @@ SCORE_STATISTICS_ROWS = 20_000
 #: steps, and for at most 10 epochs when its code is as wide as its input.
 STEP_BUDGET = 1_500
 
+#: ... and for at most this many entries (epochs x rows x features), but at
+#: least 10 epochs: an epoch costs in proportion to its rows times its
+#: features, so that wide inputs train about as long as PyOD's AutoEncoder
+#: (10 epochs) rather than 1,500 steps.
+ENTRY_BUDGET = 2_000_000
+
 
 @fill_doc
 class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
@@ -217,7 +223,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
             # A code as wide as the input can learn to copy its input,
             # anomalies included: stop early.
             epochs = min(epochs, 10)
-        return epochs
+        return min(epochs, max(10, ENTRY_BUDGET // (n_rows * self.n_features_in_)))
 
     def _module_arguments(self):
         n_components = self.n_components

@@ -88,7 +88,7 @@ def fit_tail_probability(Z, rng, max_rows: int = 2000):
     # from one sort per feature rather than two binary searches per row.
     columns = np.ascontiguousarray(Z.T)
     n = columns.shape[1]
-    order = np.argsort(columns, axis=1, kind="stable")
+    order = np.argsort(columns, axis=1)  # ties get equal counts in any order
     ordered = np.take_along_axis(columns, order, axis=1)
     starts = np.ones(columns.shape, dtype=bool)  # a run of equal values starts
     starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
