@@ -9,6 +9,8 @@ from sklearn.model_selection import train_test_split
 
 from skae import AutoencoderAnomalyDetector
 from skae._anomaly import auto_threshold
+from skae._anomaly_scores import SCORE_PARTS
+from skae._preprocessing import fit_scaler
 
 
 def correlated(n, rng):
@@ -195,6 +197,33 @@ def test_training_length_adapts_to_the_bottleneck():
     rng = np.random.default_rng(0)
     det = AutoencoderAnomalyDetector(random_state=0).fit(rng.normal(size=(64, 40)))
     assert 10 < len(det.history_) <= 750
+
+
+@pytest.mark.parametrize("n_rows", [1, 2, 57, 2100])
+def test_score_parts_fit_gives_the_training_scores(n_rows):
+    # fit's shortcuts (ranks for the tails, one neighbour query) return the
+    # scores the part's score function gives, bitwise: offset_ relies on it.
+    rng = np.random.default_rng(n_rows)
+    Z = np.round(rng.normal(size=(n_rows, 7)), 1)  # ties
+    Z[0, 0], Z[-1, 0] = -0.0, 0.0
+    for name, (fit, score) in SCORE_PARTS.items():
+        state, scores, for_centre = fit(Z, np.random.default_rng(0))
+        np.testing.assert_array_equal(scores, score(state, Z), err_msg=name)
+        assert for_centre.shape == scores.shape
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("centered", [True, False])
+def test_fast_robust_scaling_is_scikit_learns(dtype, centered):
+    from sklearn.preprocessing import RobustScaler
+
+    rng = np.random.default_rng(0)
+    for X in (rng.normal(size=(50, 300)), np.round(rng.normal(size=(8, 5))), np.ones((3, 2))):
+        X = X.astype(dtype)
+        ours = fit_scaler(RobustScaler(with_centering=centered), X)
+        theirs = RobustScaler(with_centering=centered).fit(X)
+        np.testing.assert_array_equal(ours.transform(X), theirs.transform(X))
+        assert ours.n_features_in_ == X.shape[1]
 
 
 def test_n_components_validation(data):
