@@ -34,10 +34,13 @@ SCORE_STATISTICS_ROWS = 20_000
 #: steps, and for at most 10 epochs when its code is as wide as its input.
 STEP_BUDGET = 1_500
 
+#: ... for at most this many epochs: PyOD's AutoEncoder trains 10, and an
+#: epoch of skae's network costs about half as much on narrow inputs.
+EPOCH_LIMIT = 20
+
 #: ... and for at most this many entries (epochs x rows x features), but at
 #: least 10 epochs: an epoch costs in proportion to its rows times its
-#: features, so that wide inputs train about as long as PyOD's AutoEncoder
-#: (10 epochs) rather than 1,500 steps.
+#: features, so that wide inputs train about as long as PyOD's AutoEncoder.
 ENTRY_BUDGET = 2_000_000
 
 
@@ -130,16 +133,16 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
     then cannot dominate the reconstruction error.
 
     With ``max_epochs=None`` the network trains for about 1,500 optimizer
-    steps (at least one epoch), and for at most 10 epochs when its code is
-    as wide as its input (fewer than 33 features by default): such a network
-    can learn to copy its input, anomalies included, and longer training
-    lost on small tables. It also trains on at most 2 million entries
-    (epochs x rows x features), but for 10 epochs at least: an epoch costs in
-    proportion to its entries, and a few hundred rows of 1,000 features
-    train 10 epochs, as long as PyOD's AutoEncoder, rather than about 190
-    (which scored about 0.02 higher on embeddings, at six times the fit
-    time). Training also stops when the training loss has not improved for
-    ``n_iter_no_change`` epochs.
+    steps (at least one epoch, at most 20), and for at most 10 epochs when
+    its code is as wide as its input (fewer than 33 features by default):
+    such a network can learn to copy its input, anomalies included, and
+    longer training lost on small tables. It also trains on at most 2
+    million entries (epochs x rows x features), but for 10 epochs at least:
+    an epoch costs in proportion to its entries, and a few hundred rows of
+    1,000 features train 10 epochs, as long as PyOD's AutoEncoder, rather
+    than about 190 (which scored about 0.02 higher on embeddings, at six
+    times the fit time). Training also stops when the training loss has not
+    improved for ``n_iter_no_change`` epochs.
 
     Mean ROC-AUC under ADBench's unsupervised protocol (training and test
     parts capped at 2,000 rows; 2 seeds), on four kinds of data: 43
@@ -227,7 +230,8 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
             # A code as wide as the input can learn to copy its input,
             # anomalies included: stop early.
             epochs = min(epochs, 10)
-        return min(epochs, max(10, ENTRY_BUDGET // (n_rows * self.n_features_in_)))
+        by_entries = max(10, ENTRY_BUDGET // (n_rows * self.n_features_in_))
+        return min(epochs, EPOCH_LIMIT, by_entries)
 
     def _module_arguments(self):
         n_components = self.n_components

@@ -174,29 +174,30 @@ def test_a_row_scores_the_same_alone_or_with_others(detector, data):
 
 
 def test_training_length_adapts_to_the_bottleneck():
-    # About 1,500 steps when the code is narrower than the input; at most 10
-    # epochs when it is as wide (it could learn to copy the anomalies); at
-    # most 2 million entries (epochs x rows x features), but 10 epochs at least.
+    # About 1,500 steps when the code is narrower than the input, but at most
+    # 20 epochs; at most 10 epochs when the code is as wide (it could learn
+    # to copy the anomalies); at most 2 million entries (epochs x rows x
+    # features), but 10 epochs at least.
     def epochs(n_rows, n_features, **params):
         det = AutoencoderAnomalyDetector(**params)
         det.n_features_in_ = n_features
         return det._training_epochs(n_rows)
 
-    assert epochs(64, 40) == 750
+    assert epochs(64, 40) == 20
     assert epochs(64, 6) == 10
     assert epochs(100_000, 50) == 1
+    assert epochs(10_000, 50) == 5  # 1,500 steps
     assert epochs(64, 40, n_components=40) == 10
     assert epochs(64, 40, max_epochs=3) == 3
     assert epochs(250, 1000) == 10  # an embedding: 188 epochs by the step count
-    assert epochs(71, 1000) == 28
     assert epochs(2000, 100) == 10
     assert epochs(2000, 64) == 15
     assert epochs(2000, 60) == 16
-    assert epochs(2000, 40) == 24  # narrow tables keep the 1,500 steps
+    assert epochs(2000, 40) == 20
     assert epochs(100_000, 1000) == 1
     rng = np.random.default_rng(0)
     det = AutoencoderAnomalyDetector(random_state=0).fit(rng.normal(size=(64, 40)))
-    assert 10 < len(det.history_) <= 750
+    assert 10 < len(det.history_) <= 20
 
 
 @pytest.mark.parametrize("n_rows", [1, 2, 57, 2100])
