@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.preprocessing import RobustScaler, StandardScaler
+from sklearn.preprocessing._data import _handle_zeros_in_scale
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 SCALINGS = ("auto", "standard", "robust", "global")
@@ -126,6 +127,36 @@ def make_scaler(scaling: str | None, default: str, prefers_global: bool = False,
     if scaling == "standard":
         return StandardScaler(with_mean=centered)
     return GlobalScaler(with_mean=centered)
+
+
+def fit_scaler(scaler: TransformerMixin, X) -> TransformerMixin:
+    """``scaler.fit(X)``; a RobustScaler on a finite dense array from one sort.
+
+    scikit-learn's :class:`~sklearn.preprocessing.RobustScaler` computes the
+    quantiles column by column in Python (about 0.1 s for 1,000 columns,
+    more than a short training of a small network); the same median and
+    quartiles read off the sorted columns take a few milliseconds.
+    """
+    fast = (isinstance(scaler, RobustScaler) and not scaler.unit_variance
+            and isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[0] > 0
+            and X.dtype in (np.float32, np.float64) and np.isfinite(X).all())
+    if not fast:
+        return scaler.fit(X)
+    scaler._validate_params()
+    validate_data(scaler, X, dtype=[np.float64, np.float32])  # n_features_in_
+    ordered = np.sort(X, axis=0)
+    middle = len(ordered) // 2
+    if scaler.with_centering:  # np.median's value
+        scaler.center_ = (ordered[middle] if len(ordered) % 2
+                          else np.mean(ordered[middle - 1:middle + 1], axis=0))
+    else:
+        scaler.center_ = None
+    if scaler.with_scaling:
+        low, high = np.percentile(ordered, scaler.quantile_range, axis=0)
+        scaler.scale_ = _handle_zeros_in_scale(high - low, copy=False)
+    else:
+        scaler.scale_ = None
+    return scaler
 
 
 #: Entries per dense block when sparse rows are handled block by block.

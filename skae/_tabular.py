@@ -20,7 +20,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.preprocessing import RobustScaler
 
-from ._preprocessing import fit_on_stored
+from ._preprocessing import fit_on_stored, fit_scaler
 
 #: Entropy floor, so a column that is almost constant in ``fit`` does not
 #: make every later mistake on it infinitely costly.
@@ -142,7 +142,7 @@ class TableEncoder:
                 if sp.issparse(X) and self.unstored == "missing":
                     fit_on_stored(self.scaler, X)
                 else:
-                    self.scaler.fit(X)
+                    fit_scaler(self.scaler, X)
             self._check_scaler(X)
             self.width = self.n_columns
             return self
@@ -151,7 +151,7 @@ class TableEncoder:
         self.dtypes = list(frame.dtypes)
         if self.numeric:
             with np.errstate(over="ignore", invalid="ignore"):  # checked below
-                self.scaler.fit(self._numbers(frame))
+                fit_scaler(self.scaler, self._numbers(frame))
             self._check_scaler(frame)
         self.categories, self.entropy = {}, {}
         for j in self.categorical:

@@ -9,6 +9,8 @@ from sklearn.model_selection import train_test_split
 
 from skae import AutoencoderAnomalyDetector
 from skae._anomaly import auto_threshold
+from skae._anomaly_scores import SCORE_PARTS
+from skae._preprocessing import fit_scaler
 
 
 def correlated(n, rng):
@@ -172,21 +174,57 @@ def test_a_row_scores_the_same_alone_or_with_others(detector, data):
 
 
 def test_training_length_adapts_to_the_bottleneck():
-    # About 1,500 steps when the code is narrower than the input; at most 10
-    # epochs when it is as wide (it could learn to copy the anomalies).
+    # About 1,500 steps when the code is narrower than the input, but at most
+    # 20 epochs; at most 10 epochs when the code is as wide (it could learn
+    # to copy the anomalies); at most 2 million entries (epochs x rows x
+    # features), but 10 epochs at least.
     def epochs(n_rows, n_features, **params):
         det = AutoencoderAnomalyDetector(**params)
         det.n_features_in_ = n_features
         return det._training_epochs(n_rows)
 
-    assert epochs(64, 40) == 750
+    assert epochs(64, 40) == 20
     assert epochs(64, 6) == 10
     assert epochs(100_000, 50) == 1
+    assert epochs(10_000, 50) == 5  # 1,500 steps
     assert epochs(64, 40, n_components=40) == 10
     assert epochs(64, 40, max_epochs=3) == 3
+    assert epochs(250, 1000) == 10  # an embedding: 188 epochs by the step count
+    assert epochs(2000, 100) == 10
+    assert epochs(2000, 64) == 15
+    assert epochs(2000, 60) == 16
+    assert epochs(2000, 40) == 20
+    assert epochs(100_000, 1000) == 1
     rng = np.random.default_rng(0)
     det = AutoencoderAnomalyDetector(random_state=0).fit(rng.normal(size=(64, 40)))
-    assert 10 < len(det.history_) <= 750
+    assert 10 < len(det.history_) <= 20
+
+
+@pytest.mark.parametrize("n_rows", [1, 2, 57, 2100])
+def test_score_parts_fit_gives_the_training_scores(n_rows):
+    # fit's shortcuts (ranks for the tails, one neighbour query) return the
+    # scores the part's score function gives, bitwise: offset_ relies on it.
+    rng = np.random.default_rng(n_rows)
+    Z = np.round(rng.normal(size=(n_rows, 7)), 1)  # ties
+    Z[0, 0], Z[-1, 0] = -0.0, 0.0
+    for name, (fit, score) in SCORE_PARTS.items():
+        state, scores, for_centre = fit(Z, np.random.default_rng(0))
+        np.testing.assert_array_equal(scores, score(state, Z), err_msg=name)
+        assert for_centre.shape == scores.shape
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("centered", [True, False])
+def test_fast_robust_scaling_is_scikit_learns(dtype, centered):
+    from sklearn.preprocessing import RobustScaler
+
+    rng = np.random.default_rng(0)
+    for X in (rng.normal(size=(50, 300)), np.round(rng.normal(size=(8, 5))), np.ones((3, 2))):
+        X = X.astype(dtype)
+        ours = fit_scaler(RobustScaler(with_centering=centered), X)
+        theirs = RobustScaler(with_centering=centered).fit(X)
+        np.testing.assert_array_equal(ours.transform(X), theirs.transform(X))
+        assert ours.n_features_in_ == X.shape[1]
 
 
 def test_n_components_validation(data):
