@@ -25,7 +25,11 @@ Two groups of tables (``--group``):
 
 Other modes: ``--downstream`` (a model trained on skae-imputed data against
 one trained on missForest-imputed data, cross-validated), ``--growth`` (fit
-time against rows) and ``--quick`` (three tables, p = 0.2).
+time against rows) and ``--quick`` (three tables, p = 0.2). ``--previous
+JSON`` runs a second skae configuration ("skae0") beside the new one in the
+same process and prints new / skae0; ``--cache FILE`` keeps the baselines'
+RMSE and seconds (a JSON line per table, shape, p and mechanism), so that
+further runs on the same tables fit only skae.
 """
 
 from __future__ import annotations
