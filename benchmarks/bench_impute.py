@@ -25,7 +25,11 @@ Two groups of tables (``--group``):
 
 Other modes: ``--downstream`` (a model trained on skae-imputed data against
 one trained on missForest-imputed data, cross-validated), ``--growth`` (fit
-time against rows) and ``--quick`` (three tables, p = 0.2).
+time against rows) and ``--quick`` (three tables, p = 0.2). ``--previous
+JSON`` runs a second skae configuration ("skae0") beside the new one in the
+same process and prints new / skae0; ``--cache FILE`` keeps the baselines'
+RMSE and seconds (a JSON line per table, shape, p and mechanism), so that
+further runs on the same tables fit only skae.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from __future__ import annotations
 import argparse
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -161,13 +166,39 @@ def missforest(random_state=0):
     return IterativeImputer(trees, max_iter=5, random_state=random_state)
 
 
-def imputers(params):
-    return {
+def imputers(params, previous=None):
+    """The imputers of a run; ``previous`` adds skae with other parameters as "skae0"."""
+    makers = {
         "knn": lambda: KNNImputer(),
         "iterative": lambda: IterativeImputer(max_iter=10, random_state=0),
         "missforest": missforest,
-        "skae": lambda: AutoencoderImputer(random_state=0, **params),
     }
+    if previous is not None:
+        makers["skae0"] = lambda: AutoencoderImputer(random_state=0, **previous)
+    makers["skae"] = lambda: AutoencoderImputer(random_state=0, **params)
+    return makers
+
+
+#: The baselines whose results ``--cache`` keeps: they do not change with skae.
+CACHED = ("knn", "iterative", "missforest")
+
+
+def _cache_key(label, name, X, p, mechanism):
+    return f"{label}|{name}|{X.shape[0]}x{X.shape[1]}|{p}|{mechanism}|seed0"
+
+
+def _cache_read(path):
+    if path is None or not path.exists():
+        return {}
+    with open(path) as f:
+        return {entry["key"]: entry for entry in map(json.loads, f) if "key" in entry}
+
+
+def _cache_write(path, entry):
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as f:  # one short line per append: safe across jobs
+            f.write(json.dumps(entry) + "\n")
 
 
 def fit_transform(make, X_missing):
@@ -178,8 +209,25 @@ def fit_transform(make, X_missing):
     return X_imp, t[0]
 
 
-def run_case(name, X, p, mechanism, params, threads):
-    """All imputers on one table and one missingness case, in one process."""
+_WARM = []
+
+
+def _warm_up(X_missing):
+    """One tiny fit per process first, so that torch's start-up is timed for no imputer."""
+    if not _WARM:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            AutoencoderImputer(max_epochs=1, random_state=0).fit(X_missing[:50])
+        _WARM.append(True)
+
+
+def run_case(name, X, p, mechanism, params, threads, previous=None, cache=None):
+    """All imputers on one table and one missingness case, in one process.
+
+    With ``cache`` (a JSON-lines file), the baselines' RMSE and seconds come
+    from an earlier run of the same table and case when it holds them, and
+    are written there otherwise.
+    """
     if threads:
         from threadpoolctl import threadpool_limits
 
@@ -188,25 +236,39 @@ def run_case(name, X, p, mechanism, params, threads):
     X = prepare(X)
     mask = make_mask(X, p, mechanism)
     X_missing = np.where(mask, np.nan, X)
+    _warm_up(X_missing)
     row = {"data": name, "n": len(X), "d": X.shape[1], "p": p, "mech": mechanism}
-    for label, make in imputers(params).items():
+    stored = _cache_read(cache)
+    for label, make in imputers(params, previous).items():
+        key = _cache_key(label, name, X, p, mechanism)
+        if label in CACHED and key in stored:
+            row[label], row[f"{label}_s"] = stored[key]["rmse"], stored[key]["seconds"]
+            row["cached"] = True
+            continue
         X_imp, seconds = fit_transform(make, X_missing)
         row[label] = rmse(X, X_imp, mask)
         row[f"{label}_s"] = seconds
+        if label in CACHED:
+            _cache_write(cache, {"key": key, "rmse": row[label], "seconds": seconds})
     row["/mf"] = row["skae"] / row["missforest"]
     row["/best"] = row["skae"] / min(row["knn"], row["iterative"])
     row["time/mf"] = row["skae_s"] / row["missforest_s"]
+    if previous is not None:
+        row["/skae0"] = row["skae"] / row["skae0"]
+        row["skae0/mf"] = row["skae0"] / row["missforest"]
     print(
         f"  {name:>13} p={p} {mechanism}: skae {row['skae']:.4f} mf "
         f"{row['missforest']:.4f} knn {row['knn']:.4f} iter {row['iterative']:.4f} "
         f"| /mf {row['/mf']:.3f} /best {row['/best']:.3f} | skae "
-        f"{row['skae_s']:.1f}s mf {row['missforest_s']:.1f}s",
+        f"{row['skae_s']:.1f}s mf {row['missforest_s']:.1f}s"
+        + (f" | skae0 {row['skae0']:.4f} ({row['skae0_s']:.1f}s) new/skae0 "
+           f"{row['/skae0']:.3f}" if previous is not None else ""),
         flush=True,
     )
     return row
 
 
-def run(tables, cases, params, threads=1, jobs=1):
+def run(tables, cases, params, threads=1, jobs=1, previous=None, cache=None):
     """Every table and case; ``jobs`` processes run (table, case) pairs side by side.
 
     ``cases`` maps each table to its cases. Each pair runs all its imputers
@@ -217,18 +279,25 @@ def run(tables, cases, params, threads=1, jobs=1):
 
     pairs = [(name, X, p, m) for name, X in tables.items() for p, m in cases[name]]
     return Parallel(n_jobs=jobs)(
-        delayed(run_case)(name, X, p, m, params, threads) for name, X, p, m in pairs
+        delayed(run_case)(name, X, p, m, params, threads, previous, cache)
+        for name, X, p, m in pairs
     )
 
 
 def summarize(rows, cases, groups):
     print()
+    previous = any("skae0" in r for r in rows)
     print_table(
         rows,
-        ["data", "n", "d", "p", "mech", "knn", "iterative", "missforest", "skae", "/mf",
-         "/best", "knn_s", "iterative_s", "missforest_s", "skae_s", "time/mf"],
+        ["data", "n", "d", "p", "mech", "knn", "iterative", "missforest",
+         *(["skae0"] if previous else []), "skae", "/mf", "/best",
+         *(["/skae0"] if previous else []), "knn_s", "iterative_s", "missforest_s",
+         *(["skae0_s"] if previous else []), "skae_s", "time/mf"],
         floatfmt="{:.4f}",
     )
+    if any(r.get("cached") for r in rows):
+        print("(baselines of some rows read from --cache: their seconds come from an "
+              "earlier run)")
     print()
     for group, names in groups.items():
         for p, mechanism in cases:
@@ -244,6 +313,13 @@ def summarize(rows, cases, groups):
                 f"{geometric_mean(to_best):.3f}, time skae/missForest "
                 f"{geometric_mean([r['time/mf'] for r in sel]):.2f}"
             )
+            if previous:
+                print(
+                    f"{'':>6}          skae0/missForest "
+                    f"{geometric_mean([r['skae0/mf'] for r in sel]):.3f}, skae/skae0 "
+                    f"{geometric_mean([r['/skae0'] for r in sel]):.3f} (lower on "
+                    f"{sum(r['/skae0'] < 1 for r in sel)}/{len(sel)})"
+                )
     large = [r for r in rows if r["n"] >= ROW_CAP]
     if large:
         slower = [f"{r['data']} {r['p']} {r['mech']}" for r in large if r["time/mf"] > 1]
@@ -321,6 +397,10 @@ def main(argv=None):
     parser.add_argument("--group", choices=["dev", "report", "all"], default="all")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--params", default="{}", help="JSON parameters for skae")
+    parser.add_argument("--previous", default=None,
+                        help="JSON parameters of a second skae run beside it (\"skae0\")")
+    parser.add_argument("--cache", default=None,
+                        help="JSON-lines file keeping the baselines' results across runs")
     parser.add_argument("--tables", default=None, help="comma-separated table names")
     parser.add_argument("--cases", default=None, help="e.g. 0.2:mcar,0.2:mar")
     parser.add_argument("--dev-cases", default=None,
@@ -363,7 +443,9 @@ def main(argv=None):
     for name in groups.get("report", {}):
         print(f"  report table {name}: {REPORT_SOURCES[name]}")
     per_table = {name: dev_cases if name in groups.get("dev", {}) else cases for name in tables}
-    rows = run(tables, per_table, params, args.threads, args.jobs)
+    previous = json.loads(args.previous) if args.previous else None
+    cache = Path(args.cache) if args.cache else None
+    rows = run(tables, per_table, params, args.threads, args.jobs, previous, cache)
     all_cases = list(dict.fromkeys([*cases, *dev_cases]))
     summarize(rows, all_cases, {**{g: set(t) for g, t in groups.items()}, "all": set(tables)})
 

@@ -127,8 +127,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
     ``max_epochs=None`` the network takes 200 optimizer steps (of
     ``batch_size`` rows) per feature, between 1,000 and 4,000, within 10 to
     500 epochs (short, wide tables stop sooner: at most
-    ``(n_rows / n_features) ** 2 / 7`` epochs, but not under 100 on that
-    account), and its learning rate
+    ``(n_rows / n_features) ** 2 / 7`` epochs, but not under 100 epochs nor
+    ``min(500, 25 * n_features)`` steps on that account), and its learning rate
     decays to zero along a cosine (skorch's ``LRScheduler`` callback, named
     ``lr_schedule``; ``callbacks__lr_schedule=None`` turns it off). Measured
     on the benchmark tables, this imputes better than early stopping; time

@@ -231,12 +231,20 @@ def test_budget_grows_with_the_table():
 def test_budget_is_shorter_for_short_wide_tables():
     from skae._imputer_budget import SHORT_TABLE_DIVISOR, training_epochs
 
-    # Few rows per feature: at most (rows per feature)^2 / 7 epochs (digits,
-    # 1,797 x 64: 112 instead of 500), never under 100 on that account.
-    assert training_epochs(1797, 64, 512) == int((1797 / 64) ** 2 / SHORT_TABLE_DIVISOR)
-    assert training_epochs(1797, 64, 512) < training_epochs(1797, 16, 512) == 500
+    # Few rows per feature: at most (rows per feature)^2 / 7 epochs, never
+    # under 100 epochs nor min(500, 25 per feature) steps on that account
+    # (digits, 1,797 x 64, four steps an epoch: 125 epochs instead of 500).
+    assert int((3000 / 64) ** 2 / SHORT_TABLE_DIVISOR) == training_epochs(3000, 64, 512) < 500
+    assert training_epochs(1797, 64, 512) == 125 < training_epochs(1797, 16, 512) == 500
     assert training_epochs(1797, 64, 512) < training_epochs(3000, 64, 512)
-    assert training_epochs(100, 10, 512) == training_epochs(300, 60, 512) == 100
+    assert training_epochs(5000, 250, 512) == 100
+    # A table shorter than a batch takes one step an epoch: 500 epochs, so
+    # that wide ones (Ionosphere, 351 x 32) get 500 steps, not 100.
+    assert training_epochs(351, 32, 512) == training_epochs(300, 60, 512) == 500
+    assert training_epochs(800, 36, 512) == 250
+    # Narrow short tables keep the cap: 25 steps per feature is below it.
+    assert training_epochs(442, 10, 512) == int((442 / 10) ** 2 / SHORT_TABLE_DIVISOR)
+    assert training_epochs(506, 14, 512) == 25 * 14
     # Tables with many rows per feature keep the step budget (fault, cardio, letter).
     assert training_epochs(1941, 27, 512) == training_epochs(1831, 21, 512) == 500
     assert training_epochs(5000, 16, 512) == -(-3200 // 10)
