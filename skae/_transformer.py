@@ -12,11 +12,15 @@ import numbers
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import torch
+import torch.nn.functional as F
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval
+from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted
 from skorch.dataset import unpack_data
+from torch import nn
 
 from ._base import (
     BaseAutoencoder,
@@ -25,8 +29,9 @@ from ._base import (
     float_dtype,
     store_params,
 )
-from ._data import draw_seed
-from ._docstrings import fill_doc, shared_doc
+from ._data import TensorDataset, draw_seed
+from ._docstrings import fill_doc
+from ._modules._layers import ReconstructionModule
 from ._net import AutoencoderNet
 
 #: What the default module (``module=None``) trains with in the transformer:
@@ -34,6 +39,74 @@ from ._net import AutoencoderNet
 #: scaled inputs regularises the nonlinear correction; chosen on the
 #: development tables of ``benchmarks/bench_transformer.py`` (issue 17).
 _DEFAULT_MODULE_SETTINGS = {"noise": 0.3}
+
+
+class _Target:
+    """What a supervised fit predicts from the codes: ``y`` encoded once in ``fit``.
+
+    Class labels (``type_of_target`` binary or multiclass) become class
+    indices, scored by cross-entropy; anything numeric (continuous, several
+    outputs, label indicators) is standardized per column and scored by its
+    mean squared error, so that ``target_weight`` means the same on every
+    scale.
+    """
+
+    def __init__(self, y, n_rows: int):
+        if sp.issparse(y):
+            raise ValueError("y must be dense for target_weight > 0; got a sparse matrix.")
+        y = np.asarray(y)
+        if y.ndim == 0 or y.ndim > 2 or len(y) != n_rows:
+            raise ValueError(
+                f"y must have one value (or one row of values) per row of X: X has "
+                f"{n_rows} rows, y has shape {y.shape}."
+            )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        kind = type_of_target(y, input_name="y")  # NaN and infinity are refused here
+        if kind in ("binary", "multiclass"):
+            self.classes = np.unique(y)
+            self.values = np.searchsorted(self.classes, y).astype(np.int64)
+            self.n_outputs = len(self.classes)
+            return
+        try:
+            values = y.astype(np.float64).reshape(n_rows, -1)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"target_weight > 0 needs class labels or numbers in y; got a target of "
+                f"type {kind!r} with values of dtype {y.dtype}."
+            ) from None
+        if not np.isfinite(values).all():
+            raise ValueError("Input y contains NaN or infinity.")
+        spread = values.std(axis=0)
+        self.classes = None
+        self.values = ((values - values.mean(axis=0)) / np.where(spread > 0, spread, 1.0))
+        self.n_outputs = values.shape[1]
+
+    def tensor(self, device) -> torch.Tensor:
+        dtype = torch.int64 if self.classes is not None else torch.float32
+        return torch.as_tensor(self.values, dtype=dtype, device=device)
+
+    def head(self, n_components: int, weight: float, lr: float) -> _TargetHead:
+        loss = F.cross_entropy if self.classes is not None else F.mse_loss
+        return _TargetHead(nn.Linear(n_components, self.n_outputs), loss, weight, lr)
+
+
+class _TargetHead:
+    """A linear head predicting the target from the codes, with its own optimizer.
+
+    Training scaffolding of a supervised fit (not an ``nn.Module`` attribute
+    of the net, so neither skorch's optimizer nor the saved state holds it):
+    the net adds ``weight`` times its loss to the reconstruction error and
+    steps its optimizer with every batch; the estimator drops it after
+    training, since ``transform`` needs no ``y``.
+    """
+
+    def __init__(self, layer: nn.Linear, loss, weight: float, lr: float):
+        self.layer, self.loss, self.weight = layer, loss, weight
+        self.optimizer = torch.optim.Adam(layer.parameters(), lr=lr)
+
+    def __call__(self, codes: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return self.weight * self.loss(self.layer(codes.float()), target)
 
 
 class _ReductionNet(AutoencoderNet):
@@ -49,7 +122,58 @@ class _ReductionNet(AutoencoderNet):
       best, which is what ``score`` measures.
     - When no epoch beats the start, the module becomes PCA of all the rows
       (validation rows included): exactly what PCA gives.
+    - A supervised fit (batches ``(rows, target)``, with ``target_head`` set)
+      adds the head's loss on the codes to the reconstruction error, in
+      training and validation alike; early stopping watches that total, and
+      the trained network is kept (the start's codes were not shaped for the
+      target, so the reconstruction-only comparison does not apply).
     """
+
+    #: A :class:`_TargetHead` during a supervised fit, else None.
+    target_head = None
+
+    #: ``(target, n_components, target_weight)`` for a supervised fit, else None.
+    target_spec = None
+
+    def initialize_module(self):
+        """Build the module, and a supervised fit's head (drawn from the seeded generator)."""
+        super().initialize_module()
+        self.target_head = None
+        if self.target_spec is None:
+            return self
+        target, n_components, weight = self.target_spec
+        self.target_head = target.head(n_components, weight, self.lr)
+        if not _exposes_codes(self.module_):
+            raise ValueError(
+                f"target_weight > 0 with y needs a module whose codes the target head can "
+                f"read (encode/decode only, or skae's non-variational modules); "
+                f"{type(self.module_).__name__} has its own forward. Fit without y or with "
+                "target_weight=0."
+            )
+        return self
+
+    def _supervised_loss(self, Xi, yi):
+        """Reconstruction error plus the target head's loss on the same codes."""
+        module = self.module_
+        with self.autocast():
+            if isinstance(module, ReconstructionModule):
+                output, codes = module.forward_with_codes(Xi)
+            else:
+                codes = module.encode(Xi)
+                output = module.decode(codes)
+        return self.criterion_(output, Xi) + self.target_head(codes, yi), output
+
+    def train_step_single(self, batch, **fit_params):
+        """skae's training step; with a target, the head trains alongside."""
+        Xi, yi = unpack_data(batch)
+        if yi is None:
+            return super().train_step_single(batch, **fit_params)
+        self.set_mode(True)
+        self.target_head.optimizer.zero_grad(set_to_none=True)
+        loss, output = self._supervised_loss(Xi, yi)
+        loss.backward()
+        self.target_head.optimizer.step()
+        return {"loss": loss, "y_pred": output}
 
     def get_split_datasets(self, X, y=None, **fit_params):
         """Split off the validation rows, then start a fresh network from the rest."""
@@ -67,8 +191,11 @@ class _ReductionNet(AutoencoderNet):
         self.set_mode(False)
         Xi, yi = unpack_data(batch)
         with torch.no_grad():
-            y_pred = self.infer(Xi, **fit_params)
-            loss = self.get_loss(y_pred, yi, X=Xi, training=False)
+            if yi is not None:
+                loss, y_pred = self._supervised_loss(Xi, yi)
+            else:
+                y_pred = self.infer(Xi, **fit_params)
+                loss = self.get_loss(y_pred, yi, X=Xi, training=False)
         return {"loss": loss, "y_pred": y_pred}
 
     def keep_pca_start_unless_beaten(self):
@@ -80,7 +207,7 @@ class _ReductionNet(AutoencoderNet):
         Ionosphere to PCA where the network was better on the test rows).
         """
         start = vars(self).pop("_pca_start", None)
-        if start is None:
+        if start is None or self.target_head is not None:
             return
         start_state, valid, rows = start
         trained = self.evaluate_loss(valid)
@@ -90,6 +217,13 @@ class _ReductionNet(AutoencoderNet):
             self.module_.load_state_dict(trained_state)
         else:
             self.module_.init_from_data(_init_rows(rows))
+
+
+def _exposes_codes(module) -> bool:
+    """Whether a supervised fit can read the codes that ``module`` decodes."""
+    if isinstance(module, ReconstructionModule):
+        return type(module).forward is ReconstructionModule.forward
+    return type(module).forward is nn.Module.forward
 
 
 @fill_doc
@@ -119,6 +253,18 @@ class AutoencoderTransformer(
     n_components : int, default=2
         Width of the code, the number of output features of ``transform``.
         At most the number of input features.
+
+    target_weight : float, default=0.0
+        Weight of a supervised term (a supervised autoencoder, Le et al.
+        2018): when ``fit`` receives ``y`` (as a :class:`~sklearn.pipeline.Pipeline`
+        passes it), a linear head predicts ``y`` from the codes during
+        training, and the loss is the reconstruction error plus
+        ``target_weight`` times the head's loss: cross-entropy for class
+        labels, mean squared error of the standardized target for numbers
+        (one or several columns). The codes then carry what predicts ``y``
+        as well as what reconstructs ``X``; ``transform`` needs no ``y``, like
+        :class:`~sklearn.discriminant_analysis.LinearDiscriminantAnalysis`.
+        0 (or ``y=None``) trains on reconstruction alone.
 
     %(network_parameters)s
 
@@ -160,12 +306,14 @@ class AutoencoderTransformer(
     _parameter_constraints: dict = {
         **BaseAutoencoder._parameter_constraints,
         "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
+        "target_weight": [Interval(numbers.Real, 0, None, closed="left")],
     }
 
     def __init__(
         self,
         n_components=2,
         *,
+        target_weight=0.0,
         module=None,
         hidden_layer_sizes=(256, 128),
         activation="silu",
@@ -193,6 +341,51 @@ class AutoencoderTransformer(
 
     def _module_arguments(self):
         return {**super()._module_arguments(), "n_components": self.n_components}
+
+    def fit(self, X, y=None):
+        """Fit the autoencoder to ``X``, and to ``y`` when ``target_weight > 0``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets), default=None
+            Target that the codes should carry (class labels, or numbers),
+            used only when ``target_weight > 0``; ignored otherwise.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        self._validate_params()
+        X = self._validate_training_data(X, reset=True)
+        if y is not None and self.target_weight > 0:
+            self._target = _Target(y, X.shape[0])
+        try:
+            return self._fit(X, reset=True)
+        finally:
+            vars(self).pop("_target", None)
+
+    def _build_net(self, max_epochs: int) -> AutoencoderNet:
+        net = super()._build_net(max_epochs)
+        target = getattr(self, "_target", None)
+        if target is not None:
+            net.target_spec = (target, self.n_components, float(self.target_weight))
+        return net
+
+    def _dataset(self, data):
+        """The training rows, with the encoded target of a supervised fit."""
+        dataset = super()._dataset(data)
+        target = getattr(self, "_target", None)
+        if target is None:
+            return dataset
+        if not isinstance(dataset, TensorDataset):
+            raise ValueError(
+                "target_weight > 0 with y needs dense X; convert the sparse matrix with "
+                "X.toarray(), or fit without y."
+            )
+        return TensorDataset(*dataset.tensors, target.tensor(dataset.device))
 
     def _validate_training_data(self, X, *, reset: bool):
         X = super()._validate_training_data(X, reset=reset)
@@ -224,20 +417,23 @@ class AutoencoderTransformer(
             raise AttributeError("_n_features_out is defined once fitted")
         return self.n_components
 
-    @shared_doc
     def fit_transform(self, X, y=None):
         """Fit the autoencoder to ``X`` and return the codes of ``X``.
 
         Parameters
         ----------
-        %(fit_X_y)s
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets), default=None
+            Target that the codes should carry, used only when
+            ``target_weight > 0`` (see :meth:`fit`).
 
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_components)
             Codes, in the float dtype of ``X``.
         """
-        self.fit(X)
+        self.fit(X, y)
         return self._encode(self._validate_input(X, reset=False))
 
     def transform(self, X):
@@ -333,6 +529,8 @@ class AutoencoderTransformer(
 
     def _after_training(self, X, data):
         self.net_.keep_pca_start_unless_beaten()
+        # The target head is training scaffolding: transform needs no y.
+        self.net_.target_spec = self.net_.target_head = None
         self.noise_std_ = None
         if self.net_.capabilities_.variational:
             # The decoder's noise: each feature's residual spread, scaled units.
