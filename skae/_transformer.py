@@ -29,7 +29,7 @@ from ._base import (
     float_dtype,
     store_params,
 )
-from ._data import TensorDataset, draw_seed
+from ._data import draw_seed
 from ._docstrings import fill_doc
 from ._modules._layers import ReconstructionModule
 from ._net import AutoencoderNet
@@ -62,7 +62,9 @@ class _Target:
             )
         if y.ndim == 2 and y.shape[1] == 1:
             y = y[:, 0]
-        kind = type_of_target(y, input_name="y")  # NaN and infinity are refused here
+        if y.dtype.kind in "fc" and not np.isfinite(y).all():
+            raise ValueError("Input y contains NaN or infinity.")
+        kind = type_of_target(y, input_name="y")
         if kind in ("binary", "multiclass"):
             self.classes = np.unique(y)
             self.values = np.searchsorted(self.classes, y).astype(np.int64)
@@ -75,8 +77,6 @@ class _Target:
                 f"target_weight > 0 needs class labels or numbers in y; got a target of "
                 f"type {kind!r} with values of dtype {y.dtype}."
             ) from None
-        if not np.isfinite(values).all():
-            raise ValueError("Input y contains NaN or infinity.")
         spread = values.std(axis=0)
         self.classes = None
         self.values = ((values - values.mean(axis=0)) / np.where(spread > 0, spread, 1.0))
@@ -107,6 +107,33 @@ class _TargetHead:
 
     def __call__(self, codes: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return self.weight * self.loss(self.layer(codes.float()), target)
+
+
+class _RowsWithTarget(torch.utils.data.Dataset):
+    """Training rows (dense or sparse) and the target, batched together.
+
+    Batches are ``(rows, target)``; ``rows`` is the dataset the PCA start
+    reads.
+    """
+
+    def __init__(self, rows, target: torch.Tensor):
+        self.rows_dataset, self.target = rows, target
+
+    def __len__(self) -> int:
+        return len(self.target)
+
+    def __getitem__(self, index):
+        return (*self.rows_dataset[index], self.target[index])
+
+    @property
+    def device(self) -> torch.device:
+        return self.target.device
+
+    def rows(self, index) -> list[torch.Tensor]:
+        return [*self.rows_dataset.rows(index), self.target[index]]
+
+    def subset(self, index: torch.Tensor) -> _RowsWithTarget:
+        return _RowsWithTarget(self.rows_dataset.subset(index), self.target[index])
 
 
 class _ReductionNet(AutoencoderNet):
@@ -179,7 +206,8 @@ class _ReductionNet(AutoencoderNet):
         """Split off the validation rows, then start a fresh network from the rest."""
         train, valid = super().get_split_datasets(X, y, **fit_params)
         fresh = len(self.history_) == 0  # not a partial_fit that continues
-        start = _init_rows(train) if fresh and self.capabilities_.init_from_data else None
+        rows = getattr(train, "rows_dataset", train)  # a supervised fit's rows
+        start = _init_rows(rows) if fresh and self.capabilities_.init_from_data else None
         if start is not None:  # dense rows, or sparse rows densified once
             self.module_.init_from_data(start)
             if valid is not None and valid is not train:
@@ -380,12 +408,7 @@ class AutoencoderTransformer(
         target = getattr(self, "_target", None)
         if target is None:
             return dataset
-        if not isinstance(dataset, TensorDataset):
-            raise ValueError(
-                "target_weight > 0 with y needs dense X; convert the sparse matrix with "
-                "X.toarray(), or fit without y."
-            )
-        return TensorDataset(*dataset.tensors, target.tensor(dataset.device))
+        return _RowsWithTarget(dataset, target.tensor(dataset.device))
 
     def _validate_training_data(self, X, *, reset: bool):
         X = super()._validate_training_data(X, reset=reset)

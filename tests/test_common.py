@@ -31,6 +31,8 @@ ESTIMATORS = [
     # Family members selected by parameters must stay scikit-learn estimators.
     AutoencoderTransformer(n_components=1, module=VariationalAutoencoder, **FAST),
     AutoencoderTransformer(n_components=1, module__sparsity=0.1, module__noise=0.2, **FAST),
+    # Supervised codes: the checks pass y of many kinds to fit.
+    AutoencoderTransformer(n_components=1, target_weight=1.0, **FAST),
     AutoencoderImputer(module=VariationalImputerMLP, **FAST),
     # The checks vary the number of features: one channel, length inferred.
     AutoencoderTransformer(n_components=1, module=RecurrentAutoencoder,
