@@ -41,6 +41,13 @@ from ._net import AutoencoderNet
 _DEFAULT_MODULE_SETTINGS = {"noise": 0.3}
 
 
+#: Relative gain over the PCA start, on the validation rows, that a network
+#: fitted without y must show to be kept rather than become PCA (issue 17:
+#: chosen on all the reconstruction tables of ``benchmarks/bench_transformer.py``,
+#: where it made no case worse than PCA at an unchanged geometric mean).
+_PCA_MARGIN = 0.05
+
+
 class _Target:
     """What a supervised fit predicts from the codes: ``y`` encoded once in ``fit``.
 
@@ -170,24 +177,19 @@ class _ReductionNet(AutoencoderNet):
             return self
         target, n_components, weight = self.target_spec
         self.target_head = target.head(n_components, weight, self.lr)
-        if not _exposes_codes(self.module_):
-            raise ValueError(
-                f"target_weight > 0 with y needs a module whose codes the target head can "
-                f"read (encode/decode only, or skae's non-variational modules); "
-                f"{type(self.module_).__name__} has its own forward. Fit without y or with "
-                "target_weight=0."
-            )
         return self
 
     def _supervised_loss(self, Xi, yi):
         """Reconstruction error plus the target head's loss on the same codes."""
         module = self.module_
         with self.autocast():
-            if isinstance(module, ReconstructionModule):
-                output, codes = module.forward_with_codes(Xi)
-            else:
+            if type(module).forward is ReconstructionModule.forward:
+                output, codes = module.forward_with_codes(Xi)  # the codes it decoded
+            elif not self.capabilities_.custom_forward:
                 codes = module.encode(Xi)
                 output = module.decode(codes)
+            else:  # its own forward (variational, recurrent): the codes of the rows
+                output, codes = module(Xi), module.encode(Xi)
         return self.criterion_(output, Xi) + self.target_head(codes, yi), output
 
     def train_step_single(self, batch, **fit_params):
@@ -227,12 +229,17 @@ class _ReductionNet(AutoencoderNet):
         return {"loss": loss, "y_pred": y_pred}
 
     def keep_pca_start_unless_beaten(self):
-        """Become PCA of all the rows unless training beat the PCA start.
+        """Become PCA of all the rows unless training beat the PCA start by a margin.
 
-        Compares the validation rows' reconstruction errors (requiring the
-        gain to exceed one standard error of the per-row differences as well
-        was measured on the development tables: it returned WBC and
-        Ionosphere to PCA where the network was better on the test rows).
+        The network is kept when its error on the validation rows is below
+        ``1 - _PCA_MARGIN`` times the start's. The best of tens of epochs,
+        chosen on a few dozen validation rows, beats the start on those rows
+        by a few percent by chance alone: on the 35 validation rows of a
+        benchmark table (body measurements, k=2) the network was 3% better
+        than the start there and 1.6% worse than PCA on the test rows. (A
+        margin of one standard error of the per-row differences instead
+        returned WBC and Ionosphere to PCA where the network was better on
+        the test rows, and missed that case.)
         """
         start = vars(self).pop("_pca_start", None)
         if start is None or self.target_head is not None:
@@ -241,17 +248,10 @@ class _ReductionNet(AutoencoderNet):
         trained = self.evaluate_loss(valid)
         trained_state = copy.deepcopy(self.module_.state_dict())
         self.module_.load_state_dict(start_state)
-        if self.evaluate_loss(valid) > trained:
+        if trained < (1.0 - _PCA_MARGIN) * self.evaluate_loss(valid):
             self.module_.load_state_dict(trained_state)
         else:
             self.module_.init_from_data(_init_rows(rows))
-
-
-def _exposes_codes(module) -> bool:
-    """Whether a supervised fit can read the codes that ``module`` decodes."""
-    if isinstance(module, ReconstructionModule):
-        return type(module).forward is ReconstructionModule.forward
-    return type(module).forward is nn.Module.forward
 
 
 @fill_doc
@@ -282,17 +282,19 @@ class AutoencoderTransformer(
         Width of the code, the number of output features of ``transform``.
         At most the number of input features.
 
-    target_weight : float, default=0.0
-        Weight of a supervised term (a supervised autoencoder, Le et al.
-        2018): when ``fit`` receives ``y`` (as a :class:`~sklearn.pipeline.Pipeline`
-        passes it), a linear head predicts ``y`` from the codes during
+    target_weight : float, default=3.0
+        Weight of a supervised term (a supervised autoencoder [1]_), used
+        when ``fit`` receives ``y``, as a :class:`~sklearn.pipeline.Pipeline`
+        passes it: a linear head predicts ``y`` from the codes during
         training, and the loss is the reconstruction error plus
-        ``target_weight`` times the head's loss: cross-entropy for class
-        labels, mean squared error of the standardized target for numbers
-        (one or several columns). The codes then carry what predicts ``y``
-        as well as what reconstructs ``X``; ``transform`` needs no ``y``, like
+        ``target_weight`` times the head's loss (cross-entropy for class
+        labels, mean squared error of the standardized target for numbers,
+        one or several columns). The codes then carry what predicts ``y`` as
+        well as what reconstructs ``X``; ``transform`` needs no ``y``, like
         :class:`~sklearn.discriminant_analysis.LinearDiscriminantAnalysis`.
-        0 (or ``y=None``) trains on reconstruction alone.
+        0, or ``y=None``, trains on reconstruction alone. The default was
+        chosen on the development tables of
+        ``benchmarks/bench_transformer.py --downstream``.
 
     %(network_parameters)s
 
@@ -318,6 +320,19 @@ class AutoencoderTransformer(
     standardized units the network trains in, so every feature counts
     equally whatever its scale.
 
+    With ``target_weight > 0`` and ``y``, the validation rows score the
+    reconstruction error plus the weighted target loss, early stopping
+    watches that total, and the trained network is kept: its codes trade
+    some reconstruction for what predicts ``y``, so the guarantee of never
+    reconstructing held-out rows worse than PCA holds for fits without ``y``
+    only. The network still starts from PCA's solution.
+
+    References
+    ----------
+    .. [1] L. Le, A. Patterson and M. White, "Supervised autoencoders:
+       Improving generalization performance with unsupervised regularizers",
+       NeurIPS 2018.
+
     Examples
     --------
     >>> from sklearn.datasets import load_digits
@@ -341,7 +356,7 @@ class AutoencoderTransformer(
         self,
         n_components=2,
         *,
-        target_weight=0.0,
+        target_weight=3.0,
         module=None,
         hidden_layer_sizes=(256, 128),
         activation="silu",
@@ -475,9 +490,15 @@ class AutoencoderTransformer(
         return self._encode(self._check_fitted_input(X))
 
     def _encode(self, X):
-        return self._map_encoded(
-            self._network_input(X), self.module_.encode, self.n_components, float_dtype(X)
-        )
+        x, dtype = self._network_input(X), float_dtype(X)
+        if dtype != np.float64:
+            return self._map_encoded(x, self.module_.encode, self.n_components, dtype)
+        # float64 rows through a float64 copy of the network: a float32 matrix
+        # product sums in an order that depends on how many rows it holds, so a
+        # row's code would change in its last digits with the rows around it.
+        module = copy.deepcopy(self.module_).double().eval()
+        return self._map_encoded(x, lambda t: module.encode(t.double()), self.n_components,
+                                 dtype)
 
     def inverse_transform(self, X):
         """Decode codes back to the original feature space.
@@ -601,6 +622,10 @@ class AutoencoderTransformer(
             size=(n_samples, len(self.noise_std_))
         ) * self.noise_std_
         return self.encoder_.decode(rows)
+
+    def __setstate__(self, state):
+        # Saved before target_weight existed: such a model trained without y.
+        super().__setstate__({"target_weight": 0.0, **state})
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -25,14 +25,13 @@ FAST = dict(max_epochs=3, hidden_layer_sizes=(8,), random_state=0)
 FAST_RECURRENT = dict(max_epochs=3, random_state=0)
 
 ESTIMATORS = [
+    # The checks pass y of many kinds to fit: target_weight's default uses it.
     AutoencoderTransformer(n_components=1, **FAST),
     AutoencoderAnomalyDetector(**FAST),
     AutoencoderImputer(**FAST),
     # Family members selected by parameters must stay scikit-learn estimators.
     AutoencoderTransformer(n_components=1, module=VariationalAutoencoder, **FAST),
     AutoencoderTransformer(n_components=1, module__sparsity=0.1, module__noise=0.2, **FAST),
-    # Supervised codes: the checks pass y of many kinds to fit.
-    AutoencoderTransformer(n_components=1, target_weight=1.0, **FAST),
     AutoencoderImputer(module=VariationalImputerMLP, **FAST),
     # The checks vary the number of features: one channel, length inferred.
     AutoencoderTransformer(n_components=1, module=RecurrentAutoencoder,
