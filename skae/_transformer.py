@@ -154,8 +154,9 @@ class _ReductionNet(AutoencoderNet):
       corruption of a denoising module: early stopping keeps the network
       (the PCA start included, as epoch 0) that reconstructs held-out rows
       best, which is what ``score`` measures.
-    - When no epoch beats the start, the module becomes PCA of all the rows
-      (validation rows included): exactly what PCA gives.
+    - Unless the best epoch beats the start by ``_PCA_MARGIN``, the module
+      becomes PCA of all the rows (validation rows included): exactly what
+      PCA gives.
     - A supervised fit (batches ``(rows, target)``, with ``target_head`` set)
       adds the head's loss on the codes to the reconstruction error, in
       training and validation alike; early stopping watches that total, and
@@ -272,9 +273,11 @@ class AutoencoderTransformer(
     (inputs corrupted with Gaussian noise of 0.3 standard deviations,
     ``module__noise=0.3``), and stops early on a held-out part of the rows,
     scored on clean rows against the PCA start. When training does not
-    beat that start, the model is PCA of all the rows, exactly; otherwise it
-    reconstructs held-out rows better than PCA, most where the data are
-    nonlinear.
+    beat that start by 5%, the model is PCA of all the rows, exactly;
+    otherwise it reconstructs held-out rows better than PCA, most where the
+    data are nonlinear. In a :class:`~sklearn.pipeline.Pipeline`, ``fit``
+    receives ``y`` and the codes are also fitted to predict it
+    (``target_weight``).
 
     Parameters
     ----------
