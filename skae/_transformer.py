@@ -273,7 +273,7 @@ class AutoencoderTransformer(
     (inputs corrupted with Gaussian noise of 0.3 standard deviations,
     ``module__noise=0.3``), and stops early on a held-out part of the rows,
     scored on clean rows against the PCA start. When training does not
-    beat that start by 5%, the model is PCA of all the rows, exactly;
+    beat that start by 5%%, the model is PCA of all the rows, exactly;
     otherwise it reconstructs held-out rows better than PCA, most where the
     data are nonlinear. In a :class:`~sklearn.pipeline.Pipeline`, ``fit``
     receives ``y`` and the codes are also fitted to predict it
