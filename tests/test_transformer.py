@@ -546,3 +546,19 @@ def test_codes_carry_a_quiet_label_with_y():
     without_y, with_y = accuracy(target_weight=0.0), accuracy()
     assert without_y < 0.75
     assert with_y > 0.9
+
+
+def test_network_kept_only_when_it_beats_the_pca_start_by_the_margin(wine, monkeypatch):
+    import skae._transformer as transformer
+
+    X, _ = wine
+    S = StandardScaler().fit_transform(X)
+    pca = PCA(2).fit(S)
+    pca_errors = np.mean((pca.inverse_transform(pca.transform(S)) - S) ** 2, axis=1)
+    params = dict(n_components=2, max_epochs=40, random_state=0)
+    trained = AutoencoderTransformer(**params).fit(X)
+    assert np.mean(-trained.score_samples(X)) < 0.95 * pca_errors.mean()
+    # The same fit asked for a gain no network reaches: PCA of all the rows.
+    monkeypatch.setattr(transformer, "_PCA_MARGIN", 0.99)
+    kept_pca = AutoencoderTransformer(**params).fit(X)
+    np.testing.assert_allclose(-kept_pca.score_samples(X), pca_errors, rtol=1e-4, atol=1e-6)
