@@ -250,9 +250,10 @@ def reconstruction(group, quick, variants):
     return rows
 
 
-def downstream_reducers(k, task, params):
+def downstream_reducers(k, task, params, target_weights=()):
+    """The pipelines of one case: rivals, skae at ``params``, and skae fitted with y."""
     final = Ridge() if task == "reg" else LogisticRegression(max_iter=2000)
-    return {
+    reducers = {
         "none": make_pipeline(StandardScaler(), final),
         "pca": make_pipeline(StandardScaler(), PCA(n_components=k, random_state=0), final),
         "kpca": make_pipeline(StandardScaler(), KernelPCA(n_components=k, kernel="rbf"),
@@ -261,13 +262,52 @@ def downstream_reducers(k, task, params):
             AutoencoderTransformer(n_components=k, random_state=0, **params), final
         ),
     }
+    for w in target_weights:
+        reducers[f"skae_y{w:g}"] = make_pipeline(
+            AutoencoderTransformer(n_components=k, random_state=0,
+                                   **{**params, "target_weight": w}), final
+        )
+    return reducers
 
 
-def downstream_cv(group, quick, params, folds=5):
+def downstream_summary(rows, skae_columns, rivals=("pca", "kpca", "none")):
+    """Mean differences and win counts of each skae column against each rival."""
+    summary = {}
+    for which in sorted({r["group"] for r in rows}):
+        part = [r for r in rows if which in ("all", r["group"])]
+        tables_ = sorted({r["data"] for r in part})
+        for column in skae_columns:
+            for rival in rivals:
+                diffs = np.array([r[column] - r[rival] for r in part])
+                by_table = [np.mean([r[column] - r[rival] for r in part if r["data"] == t])
+                            for t in tables_]
+                summary[which, column, rival] = diffs.mean()
+                print(
+                    f"{which:>6} {column} - {rival:<4}: mean {diffs.mean():+.4f} over "
+                    f"{len(part)} cases, >= in {int(np.sum(diffs >= 0))}/{len(part)} cases "
+                    f"and {sum(b >= 0 for b in by_table)}/{len(tables_)} tables; fit time "
+                    f"{sum(r[column + '_s'] for r in part):.1f}s vs "
+                    f"{sum(r[f'{rival}_s'] for r in part):.1f}s"
+                )
+    return summary
+
+
+def downstream_cv(group, quick, params, folds=5, target_weights=(), n_jobs=None):
+    """Cross-validated pipelines on the labelled tables.
+
+    With ``target_weights``, skae is also fitted with y (``target_weight``):
+    each weight on the development tables, then the one with the largest
+    mean difference to PCA there (the choice) on the report tables, against
+    skae fitted without y; the report tables choose nothing.
+    """
     rows = []
+    chosen = None
     for name, X, y, task, which in tables(group, quick):
         if which == "dev" and name not in DEV_DOWNSTREAM:
             continue
+        if which == "report" and target_weights and chosen is None:
+            chosen = choose_target_weight(rows, target_weights)
+        weights = target_weights if which == "dev" else ([chosen] if chosen else [])
         if len(X) > DOWNSTREAM_CAP:
             if task == "class":
                 X, y = stratified_cap(X, y, DOWNSTREAM_CAP)
@@ -283,34 +323,46 @@ def downstream_cv(group, quick, params, folds=5):
         for k in component_counts(X.shape[1]):
             row = {"group": which, "data": name, "n": len(X), "d": X.shape[1], "k": k,
                    "task": task}
-            for label, pipe in downstream_reducers(k, task, params).items():
+            for label, pipe in downstream_reducers(k, task, params, weights).items():
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    result = cross_validate(pipe, X, y, cv=cv, scoring=scoring)
+                    result = cross_validate(pipe, X, y, cv=cv, scoring=scoring,
+                                            n_jobs=n_jobs if label.startswith("skae") else None)
+                if which == "report" and label.startswith("skae_y"):
+                    label = "skae_new"  # the weight chosen on the development tables
                 row[label] = float(np.mean(result["test_score"]))
                 row[f"{label}_s"] = float(np.sum(result["fit_time"]))
             rows.append(row)
-            print(f"  {name:>14} k={k:<3} skae {row['skae']:.3f} pca {row['pca']:.3f} "
-                  f"kpca {row['kpca']:.3f} none {row['none']:.3f}", flush=True)
+            print(f"  {name:>14} k={k:<3} " + " ".join(
+                f"{c} {row[c]:.3f}" for c in row
+                if c.startswith(("skae", "pca", "kpca", "none")) and not c.endswith("_s")
+            ), flush=True)
     print()
-    print_table(rows, ["group", "data", "n", "d", "k", "task", "skae", "pca", "kpca", "none",
-                       "skae_s", "pca_s", "kpca_s", "none_s"])
+    skae_columns = sorted({c for r in rows for c in r
+                           if c.startswith("skae") and not c.endswith("_s")})
+    print_table(rows, ["group", "data", "n", "d", "k", "task", *skae_columns, "pca", "kpca",
+                       "none", *[f"{c}_s" for c in skae_columns], "pca_s", "kpca_s", "none_s"])
     print()
-    for which in sorted({r["group"] for r in rows}) + ["all"]:
-        part = [r for r in rows if which in ("all", r["group"])]
-        tables_ = sorted({r["data"] for r in part})
-        for rival in ("pca", "kpca", "none"):
-            diffs = np.array([r["skae"] - r[rival] for r in part])
-            by_table = [np.mean([r["skae"] - r[rival] for r in part if r["data"] == t])
-                        for t in tables_]
-            print(
-                f"{which:>6} skae - {rival:<4}: mean {diffs.mean():+.4f} over {len(part)} "
-                f"cases, skae >= {rival} in {int(np.sum(diffs >= 0))}/{len(part)} cases and "
-                f"{sum(b >= 0 for b in by_table)}/{len(tables_)} tables; fit time "
-                f"{sum(r['skae_s'] for r in part):.1f}s vs "
-                f"{sum(r[f'{rival}_s'] for r in part):.1f}s"
-            )
+    for which in ("dev", "report"):
+        part = [r for r in rows if r["group"] == which]
+        columns = sorted({c for r in part for c in r
+                          if c.startswith("skae") and not c.endswith("_s")})
+        if part:
+            downstream_summary(part, columns)
+    if chosen:
+        print(f"\ntarget_weight chosen on the development tables: {chosen:g}")
     return rows
+
+
+def choose_target_weight(rows, target_weights):
+    """The weight whose mean difference to PCA over the development cases is largest."""
+    def gain(w):
+        return np.mean([r[f"skae_y{w:g}"] - r["pca"] for r in rows])
+
+    for w in target_weights:
+        print(f"  dev: target_weight={w:g}: mean difference to PCA {gain(w):+.4f} "
+              f"(without y {np.mean([r['skae'] - r['pca'] for r in rows]):+.4f})", flush=True)
+    return max(target_weights, key=gain)
 
 
 def main(argv=None):
@@ -326,6 +378,11 @@ def main(argv=None):
     parser.add_argument("--downstream", action="store_true",
                         help="cross-validated pipelines instead of reconstruction")
     parser.add_argument("--images", action="store_true", help="conv vs MLP vs PCA on images")
+    parser.add_argument("--target-weights", default="",
+                        help="with --downstream: comma-separated target_weight values to "
+                             "choose from on the development tables (skae fitted with y)")
+    parser.add_argument("--n-jobs", type=int, default=None,
+                        help="with --downstream: processes for skae's folds")
     args = parser.parse_args(argv)
     print(machine())
     if args.images:
@@ -333,7 +390,9 @@ def main(argv=None):
         return
     params = json.loads(args.params)
     if args.downstream:
-        downstream_cv(args.group, args.quick, params)
+        weights = [float(w) for w in args.target_weights.split(",") if w]
+        downstream_cv(args.group, args.quick, params, target_weights=weights,
+                      n_jobs=args.n_jobs)
         return
     variants = {"ae": params}
     if args.linear:

@@ -25,6 +25,7 @@ FAST = dict(max_epochs=3, hidden_layer_sizes=(8,), random_state=0)
 FAST_RECURRENT = dict(max_epochs=3, random_state=0)
 
 ESTIMATORS = [
+    # The checks pass y of many kinds to fit: target_weight's default uses it.
     AutoencoderTransformer(n_components=1, **FAST),
     AutoencoderAnomalyDetector(**FAST),
     AutoencoderImputer(**FAST),

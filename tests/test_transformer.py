@@ -99,10 +99,11 @@ def test_same_seed_same_result_and_global_rng_untouched(wine):
     np.random.seed(1)
     torch.manual_seed(1)
     states = (random.getstate(), np.random.get_state()[1].copy(), torch.get_rng_state())
-    a = AutoencoderTransformer(n_components=2, **FAST).fit_transform(X)
-    b = AutoencoderTransformer(n_components=2, **FAST).fit_transform(X)
+    # Trained long enough to beat the PCA start by its margin (PCA has no seed).
+    a = AutoencoderTransformer(n_components=2, max_epochs=40, random_state=0).fit_transform(X)
+    b = AutoencoderTransformer(n_components=2, max_epochs=40, random_state=0).fit_transform(X)
     np.testing.assert_array_equal(a, b)
-    c = AutoencoderTransformer(n_components=2, max_epochs=10, random_state=1).fit_transform(X)
+    c = AutoencoderTransformer(n_components=2, max_epochs=40, random_state=1).fit_transform(X)
     assert not np.allclose(a, c)
     assert random.getstate() == states[0]
     np.testing.assert_array_equal(np.random.get_state()[1], states[1])
@@ -427,3 +428,137 @@ def test_keeps_exact_pca_of_all_rows_when_training_does_not_help(wine):
     np.testing.assert_allclose(-ae.score_samples(X), expected, rtol=1e-4, atol=1e-6)
     codes = ae.transform(X)
     np.testing.assert_allclose(np.abs(codes), np.abs(pca.transform(S)), rtol=1e-3, atol=1e-4)
+
+
+# ----------------------------------------------------------------------
+# target_weight: a supervised autoencoder when fit receives y (issue 17)
+# ----------------------------------------------------------------------
+def label_in_a_quiet_direction(n=600, seed=0):
+    """Eight loud features of noise; the label lives in a ninth, quiet one."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    loud = rng.normal(size=(n, 8)) * np.linspace(3.0, 2.0, 8)
+    quiet = (2 * y - 1) * 0.3 + rng.normal(scale=0.1, size=n)
+    return np.column_stack([loud, quiet]), y
+
+
+def test_without_y_or_target_weight_the_fit_is_unsupervised(wine):
+    X, y = wine
+    plain = AutoencoderTransformer(n_components=2, **FAST).fit(X).transform(X)
+    ignored = AutoencoderTransformer(n_components=2, target_weight=0.0, **FAST).fit(X, y)
+    no_y = AutoencoderTransformer(n_components=2, target_weight=0.0, **FAST).fit(X)
+    np.testing.assert_array_equal(plain, ignored.transform(X))
+    np.testing.assert_array_equal(plain, no_y.transform(X))
+
+
+def test_target_weight_with_y_changes_the_codes_reproducibly(wine):
+    X, y = wine
+    plain = AutoencoderTransformer(n_components=2, **FAST).fit(X).transform(X)
+    ae = AutoencoderTransformer(n_components=2, target_weight=1.0, **FAST)
+    codes = ae.fit_transform(X, y)
+    assert not np.allclose(codes, plain, atol=1e-3)
+    np.testing.assert_array_equal(codes, clone(ae).fit(X, y).transform(X))
+    np.testing.assert_array_equal(codes, ae.transform(X))  # transform needs no y
+    assert ae.net_.target_head is None  # training scaffolding, dropped after fit
+    restored = pickle.loads(pickle.dumps(ae))
+    np.testing.assert_array_equal(restored.transform(X), codes)
+    ae.partial_fit(X)  # continues on reconstruction alone
+
+
+@pytest.mark.parametrize("kind", ["labels", "strings", "continuous", "two_columns"])
+def test_target_types(wine, kind):
+    X, y = wine
+    target = {
+        "labels": y,
+        "strings": np.array(["a", "b", "c"])[y],
+        "continuous": X[:, 0] * 10.0,
+        "two_columns": np.column_stack([X[:, 0], X[:, 1] * 100.0]),
+    }[kind]
+    ae = AutoencoderTransformer(n_components=2, target_weight=1.0, max_epochs=3,
+                                random_state=0)
+    assert ae.fit_transform(X, target).shape == (len(X), 2)
+
+
+def test_target_weight_with_sparse_rows(wine):
+    import scipy.sparse as sp
+
+    X, y = wine
+    X = sp.csr_matrix(np.where(X > np.median(X, axis=0), X, 0.0))
+    params = dict(n_components=2, max_epochs=5, random_state=0)
+    with_y = AutoencoderTransformer(target_weight=1.0, **params).fit(X, y).transform(X)
+    without = AutoencoderTransformer(**params).fit(X).transform(X)
+    assert with_y.shape == (X.shape[0], 2)
+    assert not np.allclose(with_y, without, atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        ("nan", "y contains NaN or infinity"),
+        ("short", "X has 178 rows, y has shape"),
+        ("objects", "class labels or numbers"),
+    ],
+)
+def test_bad_target_is_rejected_clearly(wine, bad, match):
+    X, y = wine
+    target = {
+        "nan": np.where(np.arange(len(y)) == 5, np.nan, X[:, 0]),
+        "short": y[:-1],
+        "objects": np.array([[str(v), "x"] for v in y], dtype=object),
+    }[bad]
+    ae = AutoencoderTransformer(n_components=2, target_weight=1.0, max_epochs=2)
+    with pytest.raises(ValueError, match=match):
+        ae.fit(X, target)
+    assert not hasattr(ae, "net_")
+
+
+@pytest.mark.parametrize("module", ["variational", "recurrent"])
+def test_target_weight_with_modules_of_their_own_forward(wine, module):
+    from skae import RecurrentAutoencoder, VariationalAutoencoder
+
+    X, y = wine
+    params = {
+        "variational": dict(module=VariationalAutoencoder),
+        "recurrent": dict(module=RecurrentAutoencoder, module__sequence_shape=(None, 1),
+                          module__hidden_size=4),
+    }[module]
+    with_y = AutoencoderTransformer(n_components=2, max_epochs=3, random_state=0,
+                                    **params).fit(X, y)
+    without = AutoencoderTransformer(n_components=2, max_epochs=3, random_state=0,
+                                     **params).fit(X)
+    assert not np.allclose(with_y.transform(X), without.transform(X), atol=1e-4)
+
+
+def test_codes_carry_a_quiet_label_with_y():
+    # The label is in the direction of least variance: codes fitted without y
+    # (reconstruction, like PCA) miss it; with y they carry it.
+    X, y = label_in_a_quiet_direction()
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.5,
+                                                        random_state=0)
+
+    def accuracy(**params):
+        pipe = make_pipeline(
+            AutoencoderTransformer(n_components=2, max_epochs=60, random_state=0, **params),
+            LogisticRegression(),
+        )
+        return pipe.fit(X_train, y_train).score(X_test, y_test)
+
+    without_y, with_y = accuracy(target_weight=0.0), accuracy()
+    assert without_y < 0.75
+    assert with_y > 0.9
+
+
+def test_network_kept_only_when_it_beats_the_pca_start_by_the_margin(wine, monkeypatch):
+    import skae._transformer as transformer
+
+    X, _ = wine
+    S = StandardScaler().fit_transform(X)
+    pca = PCA(2).fit(S)
+    pca_errors = np.mean((pca.inverse_transform(pca.transform(S)) - S) ** 2, axis=1)
+    params = dict(n_components=2, max_epochs=40, random_state=0)
+    trained = AutoencoderTransformer(**params).fit(X)
+    assert np.mean(-trained.score_samples(X)) < 0.95 * pca_errors.mean()
+    # The same fit asked for a gain no network reaches: PCA of all the rows.
+    monkeypatch.setattr(transformer, "_PCA_MARGIN", 0.99)
+    kept_pca = AutoencoderTransformer(**params).fit(X)
+    np.testing.assert_allclose(-kept_pca.score_samples(X), pca_errors, rtol=1e-4, atol=1e-6)

@@ -152,10 +152,30 @@ class ReconstructionModule(AutoencoderModule):
 
     def forward(self, x: torch.Tensor):
         # In training: from corrupted rows, with the L1 penalty on the codes (sparsity).
+        return self.forward_with_codes(x)[0]
+
+    @shared_doc
+    def forward_with_codes(self, x: torch.Tensor) -> tuple:
+        """The output of :meth:`forward` and the codes it decoded.
+
+        A supervised head (``AutoencoderTransformer(target_weight=...)``)
+        reads the codes of the same, possibly corrupted, rows.
+
+        Parameters
+        ----------
+        %(rows)s
+
+        Returns
+        -------
+        output : torch.Tensor or tuple
+            What :meth:`forward` returns.
+        codes : torch.Tensor of shape (n, n_components)
+            The codes of the rows.
+        """
         if self.training:
             x = self.corrupt_inputs(x)
         z = self.encode(x)
         x_hat = self.decode(z)
         if self.training and self.sparsity > 0:
-            return x_hat, self.sparsity * z.abs().mean()
-        return x_hat
+            return (x_hat, self.sparsity * z.abs().mean()), z
+        return x_hat, z
