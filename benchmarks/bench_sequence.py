@@ -40,8 +40,9 @@ A window is anomalous when it holds at least one anomalous step.
    mean squared error of ``inverse_transform(transform(X))`` for the
    recurrent ``AutoencoderTransformer`` and ``PCA`` at the same code size.
 
-Run as ``python benchmarks/bench_sequence.py`` (about 10 minutes on 2 cores;
-``--skip-reconstruction`` leaves part 2 out).
+Run as ``python benchmarks/bench_sequence.py`` (detection took 13 minutes on
+2 busy cores, the reconstruction part about 5 more; ``--skip-reconstruction``
+leaves it out, ``--series`` picks one series).
 """
 
 from __future__ import annotations
