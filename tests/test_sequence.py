@@ -161,7 +161,7 @@ def _spiked_sine_windows(length, n_steps, n_spikes=8):
     "length, n_steps",
     [
         (LENGTH, 600),  # code as wide as the window: the 10-epoch cap
-        pytest.param(40, 600, marks=pytest.mark.slow),  # the recurrent step budget
+        pytest.param(40, 600, marks=pytest.mark.slow),  # the step budget (narrower code)
     ],
 )
 def test_recurrent_detector_defaults_find_spikes(length, n_steps):

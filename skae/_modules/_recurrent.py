@@ -129,9 +129,9 @@ class RecurrentAutoencoder(ReconstructionModule):
     Notes
     -----
     With ``max_epochs=None`` :class:`~skae.AutoencoderAnomalyDetector`
-    trains this module three times as many optimizer steps as the dense one
-    (``training_length_factor = 3``): a recurrent network learns more slowly per
-    step. Chosen on the daily windows of a year of half-hourly electricity
+    trains this module for three times as many optimizer steps as the dense
+    one (``training_length_factor = 3``): a recurrent network learns more slowly
+    per step. Chosen on the daily windows of a year of half-hourly electricity
     demand (weekday holidays as anomalies: mean window ROC-AUC 0.763 with
     the dense module's budget, 0.783 with twice, 0.793 with three times it,
     dense detector 0.787) and checked on the weekly CO2 series of
