@@ -40,7 +40,7 @@ A window is anomalous when it holds at least one anomalous step.
    mean squared error of ``inverse_transform(transform(X))`` for the
    recurrent ``AutoencoderTransformer`` and ``PCA`` at the same code size.
 
-Run as ``python benchmarks/bench_sequence.py`` (detection took 13 minutes on
+Run as ``python benchmarks/bench_sequence.py`` (detection took 5 to 13 minutes on
 2 busy cores, the reconstruction part about 5 more; ``--skip-reconstruction``
 leaves it out, ``--series`` picks one series).
 """
