@@ -31,7 +31,9 @@ AUTO_FENCE_IQRS = 3.0
 SCORE_STATISTICS_ROWS = 20_000
 
 #: With ``max_epochs=None`` the network trains for about this many optimizer
-#: steps, and for at most 10 epochs when its code is as wide as its input.
+#: steps, and for at most 10 epochs when its code is as wide as its input
+#: (this budget and the two below are multiplied by the module's
+#: ``training_length_factor``).
 STEP_BUDGET = 1_500
 
 #: ... for at most this many epochs: PyOD's AutoEncoder trains 10, and an
@@ -141,8 +143,10 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
     an epoch costs in proportion to its entries, and a few hundred rows of
     1,000 features train 10 epochs, as long as PyOD's AutoEncoder, rather
     than about 190 (which scored about 0.02 higher on embeddings, at six
-    times the fit time). Training also stops when the training loss has not
-    improved for ``n_iter_no_change`` epochs.
+    times the fit time). :class:`~skae.RecurrentAutoencoder`, which learns
+    more slowly per step, trains three times as long under each of these
+    budgets. Training also stops when the training loss has not improved
+    for ``n_iter_no_change`` epochs.
 
     Mean ROC-AUC under ADBench's unsupervised protocol (training and test
     parts capped at 2,000 rows; one seed), on four kinds of data: 43
@@ -228,15 +232,18 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
     def _training_epochs(self, n_rows: int) -> int:
         if self.max_epochs is not None:
             return self.max_epochs
+        # Modules that learn more slowly per step (recurrent ones) train
+        # this many times longer under every budget below.
+        factor = capabilities(self._module()).training_length_factor
         steps_per_epoch = -(-n_rows // self.batch_size)
-        epochs = -(-STEP_BUDGET // steps_per_epoch)
+        epochs = -(-int(STEP_BUDGET * factor) // steps_per_epoch)
         code = self.n_components or min(32, self.n_features_in_)
         if code >= self.n_features_in_:
             # A code as wide as the input can learn to copy its input,
             # anomalies included: stop early.
             epochs = min(epochs, 10)
         by_entries = max(10, ENTRY_BUDGET // (n_rows * self.n_features_in_))
-        return min(epochs, EPOCH_LIMIT, by_entries)
+        return min(epochs, int(factor * min(EPOCH_LIMIT, by_entries)))
 
     def _module_arguments(self):
         n_components = self.n_components

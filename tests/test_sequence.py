@@ -148,6 +148,31 @@ def test_recurrent_detector_ranks_spiked_windows_first(sine_windows):
     assert hits.mean() >= 0.8
 
 
+def _spiked_sine_windows(length, n_steps, n_spikes=8):
+    series = _sine_series(n_steps)[:, 0]
+    rng = np.random.default_rng(1)
+    spikes = rng.choice(np.arange(length, n_steps - length), n_spikes, replace=False)
+    series[spikes] += rng.choice([-1.5, 1.5], n_spikes)
+    labels = np.isin(np.arange(n_steps), spikes)
+    return sliding_windows(series, length, 3), sliding_windows(labels, length, 3).any(axis=1)
+
+
+@pytest.mark.parametrize(
+    "length, n_steps",
+    [
+        (LENGTH, 600),  # code as wide as the window: the 10-epoch cap
+        pytest.param(40, 600, marks=pytest.mark.slow),  # the step budget (narrower code)
+    ],
+)
+def test_recurrent_detector_defaults_find_spikes(length, n_steps):
+    # Unsupervised: fit on all windows, the spiked ones included.
+    X, labels = _spiked_sine_windows(length, n_steps)
+    det = AutoencoderAnomalyDetector(
+        module=RecurrentAutoencoder, module__sequence_shape=(length, 1), random_state=0,
+    ).fit(X)
+    assert roc_auc_score(labels, -det.score_samples(X)) > 0.95
+
+
 def test_recurrent_imputer_fills_gaps_inside_windows(sine_windows):
     X_train, X_test = sine_windows
     X_test = X_test[:200]

@@ -59,12 +59,17 @@ class AutoencoderModule(nn.Module):
     noise : float
         Level of the input corruption of :meth:`corrupt_inputs`; 0 means the
         module does not denoise.
+    training_length_factor : float
+        With ``max_epochs=None``, :class:`~skae.AutoencoderAnomalyDetector`
+        trains the module this many times as long as its default training
+        length (networks that learn more slowly per step ask for more).
     """
 
     variational: bool = False
     prefers_global_scaling: bool = False
     activation_width: int = 0
     noise: float = 0.0
+    training_length_factor: float = 1.0
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -175,6 +180,7 @@ class Capabilities:
     custom_forward: bool
     init_from_data: bool
     samples_imputations: bool
+    training_length_factor: float
 
 
 def capabilities(module) -> Capabilities:
@@ -195,4 +201,5 @@ def capabilities(module) -> Capabilities:
         custom_forward=cls.forward is not nn.Module.forward,
         init_from_data=hasattr(module, "init_from_data"),
         samples_imputations=hasattr(module, "sample"),
+        training_length_factor=float(declared("training_length_factor")),
     )

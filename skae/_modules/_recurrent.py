@@ -125,7 +125,21 @@ class RecurrentAutoencoder(ReconstructionModule):
     sparsity : float, default=0.0
         Weight of an L1 penalty on the codes, as in :class:`MLPAutoencoder`.
     %(corruption)s
+
+    Notes
+    -----
+    With ``max_epochs=None`` :class:`~skae.AutoencoderAnomalyDetector`
+    trains this module three times as long as the dense one
+    (``training_length_factor = 3``; 60 epochs instead of 20 on the windows
+    of ``benchmarks/bench_sequence.py``): a recurrent network learns more
+    slowly per step. Chosen on the daily windows of a year of half-hourly
+    electricity demand (weekday holidays as anomalies), checked on weekly
+    CO2 with injected anomalies; mean window ROC-AUC against the dense
+    detector at its defaults, 3 seeds: 0.783 against 0.764 on electricity,
+    0.974 against 0.971 on CO2.
     """
+
+    training_length_factor = 3.0
 
     def __init__(
         self,
