@@ -283,6 +283,12 @@ class BaseAutoencoder(BaseEstimator):
 
     def _fit(self, X, *, reset: bool):
         """Train on validated ``X``; ``reset`` starts from a fresh network."""
+        if reset and X.shape[0] < 2:
+            # One row has no spread to scale by and nothing to generalise from.
+            raise ValueError(
+                f"Found array with {X.shape[0]} sample(s) (shape={X.shape}) while a "
+                f"minimum of 2 is required to fit {type(self).__name__}."
+            )
         n_epochs = self._training_epochs(X.shape[0])
         try:
             if reset:
@@ -557,7 +563,7 @@ class BaseAutoencoder(BaseEstimator):
             if len(gaps):
                 names = getattr(self, "feature_names_in_", None)
                 raise ValueError(_nan_message(names[gaps[0]] if names is not None
-                                              else int(gaps[0])))
+                                              else int(gaps[0]), self))
         if reset:
             self.is_categorical_ = np.zeros(X.shape[1], dtype=bool)
         return X
@@ -583,7 +589,8 @@ class BaseAutoencoder(BaseEstimator):
         if gaps.any():
             names = getattr(self, "feature_names_in_", None)
             column = X.indices[np.flatnonzero(gaps)[0]]
-            raise ValueError(_nan_message(names[column] if names is not None else int(column)))
+            raise ValueError(_nan_message(names[column] if names is not None else int(column),
+                                          self))
         if reset:
             self.is_categorical_ = np.zeros(X.shape[1], dtype=bool)
         return X
@@ -624,7 +631,7 @@ class BaseAutoencoder(BaseEstimator):
                 if np.isinf(values).any():
                     raise ValueError(f"Input X contains infinity in column {name!r}.")
             if not self._allows_nan() and column.isna().any():
-                raise ValueError(_nan_message(name))
+                raise ValueError(_nan_message(name, self))
         return frame
 
     def _network_input(self, X) -> np.ndarray:
@@ -774,7 +781,11 @@ def store_params(estimator, params: dict):
     vars(estimator).update(routed)
 
 
-def _nan_message(column) -> str:
+def _nan_message(column, estimator) -> str:
+    missing = getattr(estimator, "missing_values", None)
+    if missing is not None:  # an imputer whose gaps are marked by another value
+        return (f"Input X contains NaN in column {column!r}, but missing_values="
+                f"{missing!r}: set missing_values=np.nan to impute NaN entries.")
     return (f"Input X contains NaN (missing values) in column {column!r}; "
             "AutoencoderImputer can fill them first.")
 

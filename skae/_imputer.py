@@ -513,7 +513,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             fill = decoded.iloc[:, j]
             if j in encoder.numeric:
                 fill = fill.clip(self._min_value_[j], self._max_value_[j])
-            imputed[name] = kept[name].where(~gaps, fill)
+            imputed[name] = _fill_gaps(kept[name], gaps, fill)
         return self._finish(imputed, X)
 
     def _finish(self, imputed, X):
@@ -669,3 +669,19 @@ def _is_nan(value) -> bool:
 def _is_zero(value) -> bool:
     """Whether ``missing_values`` is 0, the value sparse input leaves unstored."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and value == 0
+
+
+def _fill_gaps(column: pd.Series, gaps: np.ndarray, fill: pd.Series) -> pd.Series:
+    """``column`` with its ``gaps`` filled from ``fill``, keeping its dtype.
+
+    A categorical column of new rows may lack categories seen in ``fit``, or
+    hold unseen ones (treated as missing): the imputed categories are added
+    to its own, so that its dtype, order included, is kept.
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        values = pd.unique(fill[gaps].dropna())
+        new = [value for value in values if value not in column.cat.categories]
+        if new:
+            column = column.cat.add_categories(new)
+        fill = fill.astype(object)
+    return column.where(~gaps, fill)

@@ -51,11 +51,11 @@ _PCA_MARGIN = 0.05
 class _Target:
     """What a supervised fit predicts from the codes: ``y`` encoded once in ``fit``.
 
-    Class labels (``type_of_target`` binary or multiclass) become class
-    indices, scored by cross-entropy; anything numeric (continuous, several
-    outputs, label indicators) is standardized per column and scored by its
-    mean squared error, so that ``target_weight`` means the same on every
-    scale.
+    Class labels (``type_of_target`` binary or multiclass, of a dtype other
+    than float) become class indices, scored by cross-entropy; anything
+    else numeric (floats, whole or not; several outputs; label indicators)
+    is standardized per column and scored by its mean squared error, so
+    that ``target_weight`` means the same on every scale.
     """
 
     def __init__(self, y, n_rows: int):
@@ -71,8 +71,13 @@ class _Target:
             y = y[:, 0]
         if y.dtype.kind in "fc" and not np.isfinite(y).all():
             raise ValueError("Input y contains NaN or infinity.")
-        kind = type_of_target(y, input_name="y")
-        if kind in ("binary", "multiclass"):
+        try:
+            kind = type_of_target(y, input_name="y")
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"y cannot be read as a target: {error}") from None
+        # Floats are numbers even when whole (counts, ratings, ages: a
+        # regression target); integers, strings and booleans are labels.
+        if kind in ("binary", "multiclass") and y.dtype.kind != "f":
             self.classes = np.unique(y)
             self.values = np.searchsorted(self.classes, y).astype(np.int64)
             self.n_outputs = len(self.classes)
@@ -291,8 +296,9 @@ class AutoencoderTransformer(
         passes it: a linear head predicts ``y`` from the codes during
         training, and the loss is the reconstruction error plus
         ``target_weight`` times the head's loss (cross-entropy for class
-        labels, mean squared error of the standardized target for numbers,
-        one or several columns). The codes then carry what predicts ``y`` as
+        labels: integers, strings, booleans; mean squared error of the
+        standardized target for floats, whole or not, one or several
+        columns: pass a count target as floats to have it regressed). The codes then carry what predicts ``y`` as
         well as what reconstructs ``X``; ``transform`` needs no ``y``, like
         :class:`~sklearn.discriminant_analysis.LinearDiscriminantAnalysis`.
         0, or ``y=None``, trains on reconstruction alone. The default was

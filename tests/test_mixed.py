@@ -243,6 +243,23 @@ def test_imputer_multiple_imputations_draw_seen_categories():
         pd.testing.assert_frame_equal(first, second)
 
 
+def test_imputer_new_rows_with_other_categories():
+    # A new batch made categorical on its own lacks fitted categories, or holds
+    # unseen ones (treated as missing): the gaps are still filled.
+    X = pd.DataFrame({"c": pd.Categorical(["a", "b", "a", "b", None] * 40),
+                      "x": np.arange(200.0)})
+    imp = AutoencoderImputer(random_state=0, max_epochs=2).fit(X)
+    few = imp.transform(pd.DataFrame({"c": pd.Categorical(["a", None]), "x": [1.0, 2.0]}))
+    assert few["c"].notna().all() and set(few["c"]) <= {"a", "b"}
+    assert isinstance(few["c"].dtype, pd.CategoricalDtype)
+    unseen = pd.DataFrame({"c": pd.Categorical(["zz", None, "b"]), "x": [1.0, 2.0, 3.0]})
+    out = imp.transform(unseen)
+    assert out["c"].notna().all() and set(out["c"]) <= {"a", "b"}
+    assert out["c"].iloc[2] == "b"
+    draws = imp.sample_imputations(unseen, n_imputations=2, random_state=0)
+    assert all(set(d["c"]) <= {"a", "b"} for d in draws)
+
+
 def test_imputer_indicator_and_empty_categorical_column():
     X = make_table(200)
     hidden, mask = hide(X)

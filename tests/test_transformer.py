@@ -479,6 +479,15 @@ def test_target_types(wine, kind):
     assert ae.fit_transform(X, target).shape == (len(X), 2)
 
 
+def test_whole_number_floats_are_regressed_integers_are_labels():
+    from skae._transformer import _Target
+
+    rings = np.random.default_rng(0).integers(1, 29, size=200)
+    assert _Target(rings.astype(float), 200).classes is None  # a count target
+    assert _Target(rings, 200).n_outputs == len(np.unique(rings))  # labels
+    assert _Target(rings.astype(str), 200).classes is not None
+
+
 def test_target_weight_with_sparse_rows(wine):
     import scipy.sparse as sp
 
@@ -497,6 +506,7 @@ def test_target_weight_with_sparse_rows(wine):
         ("nan", "y contains NaN or infinity"),
         ("short", "X has 178 rows, y has shape"),
         ("objects", "class labels or numbers"),
+        ("mixed", "y cannot be read as a target"),
     ],
 )
 def test_bad_target_is_rejected_clearly(wine, bad, match):
@@ -505,6 +515,7 @@ def test_bad_target_is_rejected_clearly(wine, bad, match):
         "nan": np.where(np.arange(len(y)) == 5, np.nan, X[:, 0]),
         "short": y[:-1],
         "objects": np.array([[str(v), "x"] for v in y], dtype=object),
+        "mixed": np.array(["a", 1] * (len(y) // 2), dtype=object),
     }[bad]
     ae = AutoencoderTransformer(n_components=2, target_weight=1.0, max_epochs=2)
     with pytest.raises(ValueError, match=match):
