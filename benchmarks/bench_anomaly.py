@@ -23,7 +23,8 @@ the other three kinds, measured on the held-out one.
 ``--detectors`` picks detectors (among them ``steps1500``, the former
 training length, 1,500 steps without the epoch limit and the entry budget,
 ``budgetN``, that rule capped at N million entries, and ``capN``, capped at
-N epochs: skae with explicit ``max_epochs``); ``--epoch-caps N ...``
+N epochs: skae with explicit ``max_epochs``; ``lrX``, skae's default with
+``lr=X``, such as ``lr3e-3``); ``--epoch-caps N ...``
 adds skae with the 1,500-step rule (``steps1500``) and with that rule capped
 at N epochs (``capN``), as explicit ``max_epochs`` (a fit whose epoch count
 equals one already run on the same set and seed is reused, not repeated);
@@ -46,6 +47,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
 from skae import AutoencoderAnomalyDetector
+from skae._anomaly import ENTRY_BUDGET, EPOCH_LIMIT
 
 DETECTORS = ("skae", "former", "iforest", "knn", "ecod", "pyod_ae")
 SKAE_RULES: set = set()
@@ -103,9 +105,22 @@ TIME_REPEATS = [3]
 REPEAT_SECONDS = 1.0
 
 
+def is_skae(name):
+    """Whether ``name`` is skae's default or a variant of it."""
+    return name in ("skae", "former") or name in SKAE_RULES or name.startswith("lr")
+
+
+def limits_cut(n_rows, n_features):
+    """Whether the epoch limit or the entry budget shortens the 1,500-step rule."""
+    epochs = step_rule_epochs(n_rows, n_features)
+    return epochs > min(EPOCH_LIMIT, max(10, ENTRY_BUDGET // (n_rows * n_features)))
+
+
 def make_detector(name, seed, shape, pyod):
     if name == "skae":
         return AutoencoderAnomalyDetector(random_state=seed)
+    if name.startswith("lr"):
+        return AutoencoderAnomalyDetector(random_state=seed, lr=float(name[2:]))
     if name in SKAE_RULES:
         return AutoencoderAnomalyDetector(random_state=seed, max_epochs=rule_epochs(name, *shape))
     if name == "former":
@@ -138,10 +153,11 @@ def fit_and_score(name, X_train, X_test, seed, pyod):
 
 def evaluate(task, names, seeds, cap, pyod):
     X_train, X_test, _, y_test = split(task.X, task.y, cap, cap)
-    row = {"kind": task.kind, "data": task.name, "n": len(X_train), "d": task.X.shape[1]}
+    row = {"kind": task.kind, "data": task.name, "n": len(X_train), "d": task.X.shape[1],
+           "cut": limits_cut(*X_train.shape)}
     done = {}
     for name in names:
-        runs = seeds if name in ("skae", "former") or name in SKAE_RULES else 1
+        runs = seeds if is_skae(name) else 1
         aucs, aps, secs = [], [], []
         for seed in range(runs):
             key = None
@@ -218,6 +234,7 @@ def main(argv=None):
             rows.append(evaluate(task, names, args.seeds, args.cap, pyod))
             r = rows[-1]
             print(f"{kind:>10} {task.name:>28} n={r['n']:5d} d={r['d']:4d} "
+                  + ("cut " if r["cut"] else "    ")
                   + " ".join(f"{n} {r[n][0]:.3f} {r[n][2]:.2f}s" for n in names), flush=True)
     loko = leave_one_kind_out()
     print("\nMean ROC-AUC / mean AP per kind (fit seconds summed over the kind)")
@@ -241,10 +258,19 @@ def main(argv=None):
                     for n in names if n != "skae"}
             print(f"{kind:>10}: skae ahead or level on " + ", ".join(
                 f"{n} {w}/{len(kind_rows)}" for n, w in wins.items()))
+    for n in [n for n in names if n.startswith("lr") and "skae" in names]:
+        for kind in args.kinds:
+            kind_rows = [r for r in rows if r["kind"] == kind]
+            if kind_rows:
+                picked = [r[n] if r["cut"] else r["skae"] for r in kind_rows]
+                print(f"{kind:>10}: {n} only where the limits cut the training "
+                      f"({sum(r['cut'] for r in kind_rows)}/{len(kind_rows)} sets): "
+                      f"{np.mean([p[0] for p in picked]):.3f} / {np.mean([p[1] for p in picked]):.3f}"
+                      f" {sum(p[2] for p in picked):.1f}s")
     for kind in args.kinds:
         kind_rows = [r for r in rows if r["kind"] == kind]
         if kind_rows and "pyod_ae" in names:
-            for n in [n for n in names if n == "skae" or n in SKAE_RULES]:
+            for n in [n for n in names if is_skae(n) and n != "former"]:
                 faster = sum(r[n][2] <= r["pyod_ae"][2] for r in kind_rows)
                 ratio = sum(r[n][2] for r in kind_rows) / sum(r["pyod_ae"][2] for r in kind_rows)
                 print(f"{kind:>10}: {n} fit time / PyOD AutoEncoder's {ratio:.2f}, "
