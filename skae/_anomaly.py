@@ -45,6 +45,10 @@ EPOCH_LIMIT = 20
 #: features, so that wide inputs train about as long as PyOD's AutoEncoder.
 ENTRY_BUDGET = 2_000_000
 
+#: When EPOCH_LIMIT or ENTRY_BUDGET shortens the training, the learning rate
+#: is ``lr`` times this: fewer, larger steps (embeddings 0.834 -> 0.842).
+SHORT_TRAINING_LR_FACTOR = 3.0
+
 
 @fill_doc
 class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
@@ -229,21 +233,37 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
     ):
         store_params(self, locals())
 
-    def _training_epochs(self, n_rows: int) -> int:
-        if self.max_epochs is not None:
-            return self.max_epochs
+    def _length_factor(self) -> float:
         # Modules that learn more slowly per step (recurrent ones) train
         # this many times longer under every budget below.
-        factor = capabilities(self._module()).training_length_factor
+        return capabilities(self._module()).training_length_factor
+
+    def _step_rule_epochs(self, n_rows: int) -> int:
+        """Epochs of about STEP_BUDGET steps (at most 10 for a code as wide as the input)."""
         steps_per_epoch = -(-n_rows // self.batch_size)
-        epochs = -(-int(STEP_BUDGET * factor) // steps_per_epoch)
+        epochs = -(-int(STEP_BUDGET * self._length_factor()) // steps_per_epoch)
         code = self.n_components or min(32, self.n_features_in_)
         if code >= self.n_features_in_:
             # A code as wide as the input can learn to copy its input,
             # anomalies included: stop early.
             epochs = min(epochs, 10)
+        return epochs
+
+    def _training_epochs(self, n_rows: int) -> int:
+        if self.max_epochs is not None:
+            return self.max_epochs
         by_entries = max(10, ENTRY_BUDGET // (n_rows * self.n_features_in_))
-        return min(epochs, int(factor * min(EPOCH_LIMIT, by_entries)))
+        return min(self._step_rule_epochs(n_rows),
+                   int(self._length_factor() * min(EPOCH_LIMIT, by_entries)))
+
+    def _training_lr(self, n_rows: int, n_epochs: int) -> float:
+        # Measured for the dense modules only: the recurrent ones (a length
+        # factor) keep ``lr``.
+        if (self.max_epochs is None and self._length_factor() == 1
+                and n_epochs < self._step_rule_epochs(n_rows)):
+            # The limits cut the training short: larger steps make up for it.
+            return self.lr * SHORT_TRAINING_LR_FACTOR
+        return self.lr
 
     def _module_arguments(self):
         n_components = self.n_components

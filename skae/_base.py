@@ -290,6 +290,7 @@ class BaseAutoencoder(BaseEstimator):
                 f"minimum of 2 is required to fit {type(self).__name__}."
             )
         n_epochs = self._training_epochs(X.shape[0])
+        lr = self._training_lr(X.shape[0], n_epochs)
         try:
             if reset:
                 self.device_ = resolve_device(self.device)
@@ -298,11 +299,11 @@ class BaseAutoencoder(BaseEstimator):
             parallel = _distributed.begin(self, reset)
             if reset:
                 self._fit_encoder(X)
-                net = self._build_net(max_epochs=n_epochs)
+                net = self._build_net(max_epochs=n_epochs, lr=lr)
                 before = None
             else:
                 net = self.net_
-                net.set_params(lr=self.lr, batch_size=self.batch_size, max_epochs=n_epochs)
+                net.set_params(lr=lr, batch_size=self.batch_size, max_epochs=n_epochs)
                 before = self._training_state()
             # A new stream of random numbers for every call, reproducible from
             # random_state: partial_fit does not replay the same shuffles.
@@ -356,6 +357,10 @@ class BaseAutoencoder(BaseEstimator):
     def _training_epochs(self, n_rows: int) -> int:
         """Epochs per training call (``max_epochs``; subclasses may derive it)."""
         return self.max_epochs
+
+    def _training_lr(self, n_rows: int, n_epochs: int) -> float:
+        """Learning rate of a training call of ``n_epochs`` (``lr``; subclasses may derive it)."""
+        return self.lr
 
     def _discard_fitted_state(self):
         for key in list(vars(self)):
@@ -478,7 +483,7 @@ class BaseAutoencoder(BaseEstimator):
             callbacks.append(("progress_bar", ProgressBar()))
         return callbacks
 
-    def _build_net(self, max_epochs: int) -> AutoencoderNet:
+    def _build_net(self, max_epochs: int, lr: float | None = None) -> AutoencoderNet:
         """The skorch net for this estimator's parameters and fitted encoder."""
         module = self._module()
         self._check_layer_sizes()
@@ -488,7 +493,7 @@ class BaseAutoencoder(BaseEstimator):
             criterion=self._criterion_class(self.encoder_),
             optimizer=OPTIMIZERS.get(optimizer, optimizer) if isinstance(optimizer, str)
             else optimizer,
-            lr=self.lr,
+            lr=self.lr if lr is None else lr,
             max_epochs=max_epochs,
             batch_size=self.batch_size,
             iterator_train=self._batches(training=True),

@@ -200,6 +200,28 @@ def test_training_length_adapts_to_the_bottleneck():
     assert 10 < len(det.history_) <= 20
 
 
+def test_training_cut_short_takes_larger_steps():
+    # When the epoch limit or the entry budget shortens the 1,500 steps, the
+    # learning rate is tripled; not otherwise, nor with an explicit max_epochs.
+    def lr(n_rows, n_features, **params):
+        det = AutoencoderAnomalyDetector(**params)
+        det.n_features_in_ = n_features
+        return det._training_lr(n_rows, det._training_epochs(n_rows))
+
+    assert lr(250, 1000) == pytest.approx(3e-3)  # entry budget: 10 epochs, not 188
+    assert lr(2000, 64) == pytest.approx(3e-3)  # entry budget: 15 epochs, not 24
+    assert lr(64, 40) == pytest.approx(3e-3)  # epoch limit: 20 epochs, not 750
+    assert lr(64, 40, lr=1e-2) == pytest.approx(3e-2)
+    assert lr(64, 6) == pytest.approx(1e-3)  # a code as wide as the input: 10 epochs
+    assert lr(10_000, 50) == pytest.approx(1e-3)  # 1,500 steps in 5 epochs
+    assert lr(250, 1000, max_epochs=10) == pytest.approx(1e-3)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 40))
+    assert AutoencoderAnomalyDetector(random_state=0).fit(X).net_.lr == pytest.approx(3e-3)
+    det = AutoencoderAnomalyDetector(random_state=0, max_epochs=2).fit(X)
+    assert det.net_.lr == pytest.approx(1e-3)
+
+
 @pytest.mark.parametrize("n_rows", [1, 2, 57, 2100])
 def test_score_parts_fit_gives_the_training_scores(n_rows):
     # fit's shortcuts (ranks for the tails, one neighbour query) return the
