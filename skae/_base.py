@@ -299,7 +299,8 @@ class BaseAutoencoder(BaseEstimator):
             parallel = _distributed.begin(self, reset)
             if reset:
                 self._fit_encoder(X)
-                net = self._build_net(max_epochs=n_epochs, lr=lr)
+                net = self._build_net(max_epochs=n_epochs)
+                net.set_params(lr=lr)
                 before = None
             else:
                 net = self.net_
@@ -483,7 +484,7 @@ class BaseAutoencoder(BaseEstimator):
             callbacks.append(("progress_bar", ProgressBar()))
         return callbacks
 
-    def _build_net(self, max_epochs: int, lr: float | None = None) -> AutoencoderNet:
+    def _build_net(self, max_epochs: int) -> AutoencoderNet:
         """The skorch net for this estimator's parameters and fitted encoder."""
         module = self._module()
         self._check_layer_sizes()
@@ -493,7 +494,7 @@ class BaseAutoencoder(BaseEstimator):
             criterion=self._criterion_class(self.encoder_),
             optimizer=OPTIMIZERS.get(optimizer, optimizer) if isinstance(optimizer, str)
             else optimizer,
-            lr=self.lr if lr is None else lr,
+            lr=self.lr,
             max_epochs=max_epochs,
             batch_size=self.batch_size,
             iterator_train=self._batches(training=True),
