@@ -7,7 +7,7 @@ from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from skae import AutoencoderAnomalyDetector
+from skae import AutoencoderAnomalyDetector, RecurrentAutoencoder
 from skae._anomaly import auto_threshold
 from skae._anomaly_scores import SCORE_PARTS
 from skae._preprocessing import fit_scaler
@@ -215,6 +215,8 @@ def test_training_cut_short_takes_larger_steps():
     assert lr(64, 6) == pytest.approx(1e-3)  # a code as wide as the input: 10 epochs
     assert lr(10_000, 50) == pytest.approx(1e-3)  # 1,500 steps in 5 epochs
     assert lr(250, 1000, max_epochs=10) == pytest.approx(1e-3)
+    # Measured on dense networks only: the recurrent module keeps lr.
+    assert lr(250, 1000, module=RecurrentAutoencoder) == pytest.approx(1e-3)
     rng = np.random.default_rng(0)
     X = rng.normal(size=(64, 40))
     assert AutoencoderAnomalyDetector(random_state=0).fit(X).net_.lr == pytest.approx(3e-3)
