@@ -128,8 +128,8 @@ def test_fewer_rows_than_batch_size():
     X = np.random.default_rng(0).normal(size=(5, 4))
     Z = AutoencoderTransformer(n_components=2, batch_size=256, **FAST).fit_transform(X)
     assert Z.shape == (5, 2) and np.isfinite(Z).all()
-    Z1 = AutoencoderTransformer(n_components=1, **FAST).fit_transform(X[:1])
-    assert Z1.shape == (1, 1) and np.isfinite(Z1).all()
+    Z2 = AutoencoderTransformer(n_components=1, **FAST).fit_transform(X[:2])
+    assert Z2.shape == (2, 1) and np.isfinite(Z2).all()
 
 
 def test_pandas_output(wine):
