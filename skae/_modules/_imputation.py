@@ -130,11 +130,13 @@ class DenoisingImputerMLP(ImputerModule):
     def forward(self, x: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
         seen = visible > 0
         filled = torch.where(seen, x, torch.zeros_like(x))
-        out = self._predict(filled, visible)
         for _ in range(self.n_passes - 1):
-            filled = torch.where(seen, x, out.detach())
-            out = self._predict(filled, visible)
-        return out
+            # Earlier passes only fill the gaps of the last one, which alone
+            # is trained through: no graph to keep for them.
+            with torch.no_grad():
+                out = self._predict(filled, visible)
+            filled = torch.where(seen, x, out)
+        return self._predict(filled, visible)
 
 
 class VariationalImputerMLP(ImputerModule):
