@@ -402,8 +402,9 @@ class AutoencoderTransformer(
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
         y : array-like of shape (n_samples,) or (n_samples, n_targets), default=None
-            Target that the codes should carry (class labels, or numbers),
-            used only when ``target_weight > 0``; ignored otherwise.
+            Target that the codes should carry: class labels (integers,
+            strings, booleans) or floats (regressed), used only when
+            ``target_weight > 0``; ignored otherwise.
 
         Returns
         -------
