@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.stats import median_abs_deviation
+from scipy.stats import median_abs_deviation, rankdata
 from sklearn.neighbors import NearestNeighbors
 
 
@@ -84,23 +84,14 @@ def fit_tail_probability(Z, rng, max_rows: int = 2000):
         state = {"sorted": np.sort(Z[rows], axis=0)}
         scores = tail_probability(state, Z)
         return state, scores, scores
-    # Every row is a reference row: the counts are its ranks among the rows,
-    # from one sort per feature rather than two binary searches per row.
-    columns = np.ascontiguousarray(Z.T)
+    # Every row is a reference row: its counts are its ranks among the rows
+    # (ties counted in full), rather than two binary searches per feature.
+    columns = Z.T
     n = columns.shape[1]
-    order = np.argsort(columns, axis=1)  # ties get equal counts in any order
-    ordered = np.take_along_axis(columns, order, axis=1)
-    starts = np.ones(columns.shape, dtype=bool)  # a run of equal values starts
-    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
-    ends = np.ones(columns.shape, dtype=bool)
-    ends[:, :-1] = starts[:, 1:]
-    position = np.arange(n)
-    first = np.maximum.accumulate(np.where(starts, position, 0), axis=1)
-    last = np.minimum.accumulate(np.where(ends, position, n)[:, ::-1], axis=1)[:, ::-1]
-    counts = np.empty(columns.shape, dtype=np.int64)
-    np.put_along_axis(counts, order, np.minimum(last + 1, n - first), axis=1)
-    scores = _tail_scores(counts, counts, n)
-    return {"sorted": ordered.T}, scores, scores
+    at_most = rankdata(columns, method="max", axis=1)
+    at_least = n + 1 - rankdata(columns, method="min", axis=1)
+    scores = _tail_scores(at_most, at_least, n)
+    return {"sorted": np.sort(Z, axis=0)}, scores, scores
 
 
 def _tail_scores(at_most: np.ndarray, at_least: np.ndarray, n: int) -> np.ndarray:

@@ -693,19 +693,24 @@ class BaseAutoencoder(BaseEstimator):
     def _column_errors(self, x: np.ndarray, dtype=np.float64, exact=False) -> np.ndarray:
         """Reconstruction error of each column of each encoded row (balanced scale).
 
-        ``exact`` runs a float64 copy of the module: a float32 matrix product
-        sums in an order that depends on how many rows it holds, so a row's
-        error would otherwise change in the last digits with its chunk.
+        ``exact``: computed by a float64 copy of the module (:meth:`_map_module`).
         """
         errors = self._scoring_criterion()
-        module = copy.deepcopy(self.module_).double().eval() if exact else self.module_
+        return self._map_module(x, lambda module, t: errors(module.decode(module.encode(t)), t),
+                                self.encoder_.n_columns, dtype, exact=exact)
 
-        def column_errors(t):
-            if exact:
-                t = t.double()
-            return errors(module.decode(module.encode(t)), t)
+    def _map_module(self, x: np.ndarray, fn, n_out: int, dtype, *, exact: bool) -> np.ndarray:
+        """``fn(module, rows)`` on chunks of the encoded rows ``x`` (see :meth:`_map_encoded`).
 
-        return self._map_encoded(x, column_errors, self.encoder_.n_columns, dtype)
+        ``exact`` runs a float64 copy of the module on float64 rows: a float32
+        matrix product sums in an order that depends on how many rows it
+        holds, so a row's result would otherwise change in its last digits
+        with the rows around it.
+        """
+        if not exact:
+            return self._map_encoded(x, lambda t: fn(self.module_, t), n_out, dtype)
+        module = copy.deepcopy(self.module_).double().eval()
+        return self._map_encoded(x, lambda t: fn(module, t.double()), n_out, dtype)
 
     def _check_fitted_input(self, X):
         check_is_fitted(self)

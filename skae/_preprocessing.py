@@ -10,7 +10,6 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.preprocessing import RobustScaler, StandardScaler
-from sklearn.preprocessing._data import _handle_zeros_in_scale
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 SCALINGS = ("auto", "standard", "robust", "global")
@@ -142,8 +141,8 @@ def fit_scaler(scaler: TransformerMixin, X) -> TransformerMixin:
             and X.dtype in (np.float32, np.float64) and np.isfinite(X).all())
     if not fast:
         return scaler.fit(X)
-    scaler._validate_params()
-    validate_data(scaler, X, dtype=[np.float64, np.float32])  # n_features_in_
+    # (skae's own scalers: parameters already valid.) Sets n_features_in_.
+    validate_data(scaler, X, dtype=[np.float64, np.float32])
     ordered = np.sort(X, axis=0)
     middle = len(ordered) // 2
     if scaler.with_centering:  # np.median's value
@@ -153,7 +152,10 @@ def fit_scaler(scaler: TransformerMixin, X) -> TransformerMixin:
         scaler.center_ = None
     if scaler.with_scaling:
         low, high = np.percentile(ordered, scaler.quantile_range, axis=0)
-        scaler.scale_ = _handle_zeros_in_scale(high - low, copy=False)
+        scale = high - low
+        # RobustScaler's rule for constant features: a spread of (about) 0 -> 1.
+        scale[scale < 10 * np.finfo(scale.dtype).eps] = 1.0
+        scaler.scale_ = scale
     else:
         scaler.scale_ = None
     return scaler

@@ -500,15 +500,10 @@ class AutoencoderTransformer(
         return self._encode(self._check_fitted_input(X))
 
     def _encode(self, X):
-        x, dtype = self._network_input(X), float_dtype(X)
-        if dtype != np.float64:
-            return self._map_encoded(x, self.module_.encode, self.n_components, dtype)
-        # float64 rows through a float64 copy of the network: a float32 matrix
-        # product sums in an order that depends on how many rows it holds, so a
-        # row's code would change in its last digits with the rows around it.
-        module = copy.deepcopy(self.module_).double().eval()
-        return self._map_encoded(x, lambda t: module.encode(t.double()), self.n_components,
-                                 dtype)
+        # float64 rows: exact codes, whatever the other rows of the call.
+        dtype = float_dtype(X)
+        return self._map_module(self._network_input(X), lambda module, t: module.encode(t),
+                                self.n_components, dtype, exact=dtype == np.float64)
 
     def inverse_transform(self, X):
         """Decode codes back to the original feature space.
