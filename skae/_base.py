@@ -675,7 +675,11 @@ class BaseAutoencoder(BaseEstimator):
             for rows in gen_batches(n_rows, chunk):
                 with self.net_.autocast():
                     result = fn(rows)
-                out[rows] = result.float().cpu().numpy()
+                # float64 results (``exact`` mode) keep their precision;
+                # half-precision ones (autocast) have no NumPy dtype.
+                if result.dtype != torch.float64:
+                    result = result.float()
+                out[rows] = result.cpu().numpy()
         return out
 
     def _torch_threads(self, rows: int, module=None) -> int:

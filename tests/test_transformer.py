@@ -55,6 +55,8 @@ def test_shapes_dtypes_and_names(wine):
     Z32 = ae.transform(X.astype(np.float32))
     assert Z32.dtype == np.float32
     np.testing.assert_allclose(Z32, Z, rtol=1e-4, atol=1e-4)
+    # float64 codes carry float64 precision, not float32 values widened.
+    assert np.any(Z != Z.astype(np.float32).astype(np.float64))
     assert list(ae.get_feature_names_out()) == [
         "autoencodertransformer0",
         "autoencodertransformer1",
