@@ -9,8 +9,9 @@ operation waits for its slowest thread). So, following scikit-learn's
 ``n_jobs`` convention:
 
 - ``n_jobs=None`` (the default) is size-aware: one thread while the work of
-  one batch (rows x weights of the module) is below :data:`WORK_PER_THREAD`,
-  more only as that work grows, and never more than torch's current setting,
+  one batch (its multiply-adds: rows x weights for dense layers; recurrent
+  and convolutional modules count each weight at every time step or
+  position) is below :data:`WORK_PER_THREAD`, more only as that work grows, and never more than torch's current setting,
   which is where the caller's limits show: ``torch.set_num_threads``,
   ``threadpoolctl.threadpool_limits`` and the single thread joblib's loky
   workers start with all lower it, so parallel searches do not oversubscribe.
@@ -32,6 +33,8 @@ import threading
 import torch
 from joblib import cpu_count
 from torch import nn
+
+from ._modules._protocol import capabilities
 
 #: Multiply-adds of one batch's forward pass that each thread must have to
 #: itself. On 2 busy cores a second thread lost 2.4-7x from 26 million to 5
@@ -69,14 +72,16 @@ def resolve_n_threads(n_jobs: int | None, work: float) -> int:
 
 
 def module_work(module: nn.Module | None, rows: int) -> float:
-    """Multiply-adds of a forward pass of ``module`` over ``rows`` rows (weights x rows).
+    """Multiply-adds of a forward pass of ``module`` over ``rows`` rows.
 
-    Counting one multiply-add per weight and row is exact for dense layers and
-    a fair guide for recurrent and convolutional ones.
+    One multiply-add per weight and row, exact for dense layers; a module
+    whose weights serve several times per row (recurrent, convolutional)
+    declares its count per row in ``work_per_row`` (the module protocol).
     """
     if module is None:
         return 0.0
-    return float(rows) * sum(p.numel() for p in module.parameters())
+    per_row = capabilities(module).work_per_row or sum(p.numel() for p in module.parameters())
+    return float(rows) * per_row
 
 
 @contextlib.contextmanager

@@ -9,14 +9,18 @@ from joblib import cpu_count
 from sklearn.base import clone
 from sklearn.datasets import load_wine
 from skorch.callbacks import Callback
+from torch.utils.flop_counter import FlopCounterMode
 
 from skae import (
     AutoencoderAnomalyDetector,
     AutoencoderImputer,
     AutoencoderTransformer,
+    ConvAutoencoder,
     MLPAutoencoder,
+    RecurrentAutoencoder,
+    RecurrentImputer,
 )
-from skae._threads import WORK_PER_THREAD, resolve_n_threads, torch_threads
+from skae._threads import WORK_PER_THREAD, module_work, resolve_n_threads, torch_threads
 
 ESTIMATORS = [AutoencoderTransformer, AutoencoderAnomalyDetector, AutoencoderImputer]
 FAST = dict(max_epochs=2, random_state=0)
@@ -161,3 +165,27 @@ def test_joblib_workers_are_not_oversubscribed(X):
             joblib.delayed(_threads_seen_in_training)(X) for _ in range(2))
     for seen, after in results:
         assert seen == {1} and after == 1
+
+
+
+@pytest.mark.parametrize("make, width, run", [
+    (lambda: MLPAutoencoder(30, 4, hidden_layer_sizes=(64, 32)), 30,
+     lambda m, x: m.decode(m.encode(x))),
+    (lambda: ConvAutoencoder(784, 8, image_shape=(28, 28)), 784,
+     lambda m, x: m.decode(m.encode(x))),
+    (lambda: RecurrentAutoencoder(48, 4, sequence_shape=(48, 1), cell="gru"), 48,
+     lambda m, x: m.decode(m.encode(x))),
+    (lambda: RecurrentImputer(48, sequence_shape=(24, 2)), 48,
+     lambda m, x: m(x, torch.ones_like(x))),
+], ids=["mlp", "conv", "recurrent", "recurrent-imputer"])
+def test_module_work_counts_reused_weights(make, width, run):
+    # The n_jobs=None policy weighs a batch by its multiply-adds: weights that
+    # serve at every time step or position count that many times (torch's own
+    # FLOP counter as the reference; it counts 2 FLOPs per multiply-add).
+    module = make()
+    with FlopCounterMode(display=False) as counter:
+        run(module, torch.zeros(4, width))
+    assert module_work(module, 4) == pytest.approx(counter.get_total_flops() / 2, rel=0.05)
+    if not isinstance(module, MLPAutoencoder):
+        weights = sum(p.numel() for p in module.parameters())
+        assert module_work(module, 4) > 10 * 4 * weights

@@ -9,6 +9,7 @@ from torch import nn
 
 from .._docstrings import shared_doc
 from ._layers import ACTIVATIONS, ReconstructionModule
+from ._protocol import reused_weights_work
 
 
 def _image_shape(image_shape, n_features: int) -> tuple[int, int, int]:
@@ -108,6 +109,12 @@ class ConvAutoencoder(ReconstructionModule):
             for i in reversed(range(len(channels)))
         )
         self.activation = ACTIVATIONS[activation]()
+        # Level i's convolution and transposed convolution meet sizes[i + 1]
+        # positions (the convolution's outputs, the transposed one's inputs).
+        convs = [layer for layer in self.encoder if isinstance(layer, nn.Conv2d)]
+        self.work_per_row = reused_weights_work(self, [
+            (layer, sizes[i + 1][0] * sizes[i + 1][1])
+            for i, layer in [*enumerate(convs), *enumerate(reversed(self.deconvs))]])
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         # Rows are flattened images.

@@ -63,6 +63,12 @@ class AutoencoderModule(nn.Module):
         With ``max_epochs=None``, :class:`~skae.AutoencoderAnomalyDetector`
         trains the module this many times as long as its default training
         length (networks that learn more slowly per step ask for more).
+    work_per_row : int
+        Multiply-adds of a forward pass per row, when a weight serves more
+        than once per row (a recurrent layer at every time step, a
+        convolution at every position); the ``n_jobs=None`` thread policy
+        reads it (:mod:`skae._threads`). 0: each weight once, as in dense
+        layers, so the count of weights.
     """
 
     variational: bool = False
@@ -70,6 +76,7 @@ class AutoencoderModule(nn.Module):
     activation_width: int = 0
     noise: float = 0.0
     training_length_factor: float = 1.0
+    work_per_row: int = 0
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -181,6 +188,7 @@ class Capabilities:
     init_from_data: bool
     samples_imputations: bool
     training_length_factor: float
+    work_per_row: int
 
 
 def capabilities(module) -> Capabilities:
@@ -202,4 +210,17 @@ def capabilities(module) -> Capabilities:
         init_from_data=hasattr(module, "init_from_data"),
         samples_imputations=hasattr(module, "sample"),
         training_length_factor=float(declared("training_length_factor")),
+        work_per_row=int(declared("work_per_row")),
     )
+
+
+def reused_weights_work(module: nn.Module, reuses) -> int:
+    """Multiply-adds per row of ``module`` when some weights serve several times.
+
+    ``reuses`` pairs sub-modules with how many times their weights are
+    applied per row (time steps, positions); every other weight counts once.
+    """
+    total = sum(p.numel() for p in module.parameters())
+    for part, times in reuses:
+        total += (int(times) - 1) * sum(p.numel() for p in part.parameters())
+    return int(total)

@@ -10,7 +10,7 @@ from torch import nn
 
 from .._docstrings import shared_doc
 from ._layers import ReconstructionModule
-from ._protocol import ImputerModule
+from ._protocol import ImputerModule, reused_weights_work
 
 CELLS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -165,6 +165,8 @@ class RecurrentAutoencoder(ReconstructionModule):
         self.output = nn.Linear(hidden_size, channels)
         self.is_lstm = cell == "lstm"
         self.activation_width = _activation_width(seq_len, hidden_size, cell)
+        self.work_per_row = reused_weights_work(
+            self, [(part, seq_len) for part in (self.encoder_rnn, self.decoder_rnn, self.output)])
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         # Rows are flattened windows; the code is read off the last state.
@@ -223,6 +225,8 @@ class RecurrentImputer(ImputerModule):
                               bidirectional=True)
         self.output = nn.Linear(2 * hidden_size, channels)
         self.activation_width = 2 * _activation_width(self.sequence_shape[0], hidden_size, cell)
+        self.work_per_row = reused_weights_work(
+            self, [(part, self.sequence_shape[0]) for part in (self.rnn, self.output)])
 
     def forward(self, x: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
         filled = torch.where(visible > 0, x, torch.zeros_like(x))
