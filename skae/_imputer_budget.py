@@ -6,6 +6,19 @@ features (a quarter of the budget cost 10-40% more error there), while
 narrow tables reach their best much sooner and then overfit. missForest's
 cost grows with the square of the number of features; the imputer's steps
 grow with it linearly, and each epoch with the rows.
+
+The weights that impute are an exponential moving average of the weights
+over training (``averaging="ema"``), with a time constant of
+``AVERAGE_HORIZON`` of the training call's optimizer steps, while the
+learning rate stays constant. Against the last weights of a learning rate
+decayed to zero along a cosine (the recipe before), on 400-row samples of the
+nine development tables at p = 0.2, three seeds: 0.976-0.981 of the error
+under MCAR and 0.978-0.982 under MAR (geometric means), no sample worse by
+more than 1.5%. Time constants of 0.2 / 0.3 of the steps gave 0.981-0.987 /
+0.975-0.984 (0.3: samples up to 2.2% worse), 0.4 was worse than none (the
+early weights weigh too much), and a plain average over the last 75% of the
+steps 0.985-0.991; the cosine's last weights averaged gained under 1% (it already
+averages), and the constant rate without an average lost 1-3%.
 """
 
 from __future__ import annotations
@@ -36,6 +49,8 @@ SHORT_TABLE_DIVISOR = 7
 SHORT_MIN_EPOCHS = 100
 SHORT_STEPS_PER_FEATURE = 25
 SHORT_MIN_STEPS = 500
+#: Time constant of the weight average, as a share of a training call's steps.
+AVERAGE_HORIZON = 0.25
 
 
 def hidden_sizes(n_features: int) -> tuple[int, int, int]:
@@ -65,3 +80,8 @@ def training_epochs(n_rows: int, n_features: int, batch_size: int) -> int:
         floor = max(SHORT_MIN_EPOCHS, -(-floor_steps // steps_per_epoch))
         epochs = min(epochs, max(floor, short))
     return int(np.clip(epochs, MIN_EPOCHS, MAX_EPOCHS))
+
+
+def average_decay(n_steps: int) -> float:
+    """Decay per step of the weight average over a call of ``n_steps`` steps."""
+    return 1.0 - 1.0 / max(1.0, AVERAGE_HORIZON * n_steps)
