@@ -168,9 +168,9 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
     500 epochs (short, wide tables stop sooner: at most
     ``(n_rows / n_features) ** 2 / 7`` epochs, but not under 100 epochs nor
     ``min(500, 25 * n_features)`` steps on that account), and its learning
-    rate decays to zero along a cosine; tables of at most four batches keep
-    the learning rate and impute with an average of the weights over
-    training instead (``averaging``).
+    rate decays to zero along a cosine; tables that fit in one batch keep the
+    learning rate and impute with an average of the weights over training
+    instead (``averaging``).
     Measured on the benchmark tables, this imputes better than early
     stopping; time grows with the number of features, and linearly in rows
     once every row is seen at least 10 times. ``early_stopping=True`` stops
@@ -220,12 +220,12 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         the optimizer steps of the training call (a skorch callback named
         ``weight_average``). ``None``: the learning rate decays to zero along
         a cosine (skorch's ``LRScheduler``, named ``lr_schedule``) and the
-        last weights impute. ``"auto"``: ``"ema"`` for tables of at most four
-        batches (``n_samples <= 4 * batch_size``), None otherwise. Measured
-        on the development tables of ``benchmarks/bench_impute.py``: the
-        average cut the error by about 2%% on 400-row samples and by 0.5-2%%
-        on the tables of 1,500 to 2,000 rows, at the same cost, but was up to
-        9%% worse on tables of 5,000 rows. With ``early_stopping=True``
+        last weights impute. ``"auto"``: ``"ema"`` when the rows of ``fit``
+        fit in one batch (``n_samples <= batch_size``), None otherwise.
+        Measured on the development tables of ``benchmarks/bench_impute.py``:
+        on 400-row samples the average cut the error by about 2%%, at the
+        same cost; with more batches it helped most tables but was up to 12%%
+        worse on one (PageBlocks, 2,000 rows). With ``early_stopping=True``
         the cosine is used and the best weights impute, whatever
         ``averaging``. Decided in ``fit``; ``partial_fit`` keeps it.
 

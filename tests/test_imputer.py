@@ -294,7 +294,7 @@ def test_weight_average_imputes_with_averaged_weights(cancer):
     assert np.isfinite(averaged.partial_fit(X_missing).transform(X_missing)).all()
 
 
-def test_averaging_auto_only_for_a_few_batches_and_none_decays_the_rate(cancer):
+def test_averaging_auto_only_for_one_batch_and_none_decays_the_rate(cancer):
     _, X_missing, _ = cancer
     X_missing = X_missing[:200]
 
@@ -307,9 +307,9 @@ def test_averaging_auto_only_for_a_few_batches_and_none_decays_the_rate(cancer):
         return "ema" if "weight_average" in callbacks else None
 
     assert recipe() == "ema"  # 200 rows: one batch of 512
-    assert recipe(batch_size=50) == "ema"  # four batches
-    assert recipe(batch_size=32) is None
-    assert recipe(batch_size=32, averaging="ema") == "ema"
+    assert recipe(batch_size=200) == "ema"
+    assert recipe(batch_size=199) is None  # two batches
+    assert recipe(batch_size=199, averaging="ema") == "ema"
     assert recipe(averaging=None) is None
     assert recipe(early_stopping=True) is None
     with pytest.raises(ValueError, match="averaging"):
