@@ -18,7 +18,7 @@ under MCAR and 0.978-0.982 under MAR (geometric means), no sample worse by
 more than 1.5%. Time constants of 0.2 / 0.3 of the steps gave 0.981-0.987 /
 0.975-0.984 (0.3: samples up to 2.2% worse); 0.4 was worse than none (the
 early weights weigh too much). More rows, more batches: on 1,000-row samples
-(two batches) 0.981 / 0.982 but Wilt 2.4% worse under MAR; on PageBlocks
+(two batches) 0.981 / 0.980 but Wilt 2.4% worse under MAR; on PageBlocks
 12% / 5% worse at 2,000 rows and 9% / 8% at 5,000 (the full development
 tables of 1,484 to 1,941 rows gained 0.5-2%, those of 5,000 rows were level
 or worse), hence one batch. The cosine's own last weights, averaged, gained
