@@ -68,9 +68,9 @@ class _WeightAverage(Callback):
 
     After every optimizer step, the average follows the module's parameters
     with a decay of ``1 - 1 / (AVERAGE_HORIZON * steps)`` for a training call
-    of ``steps`` steps (torch's ``get_ema_multi_avg_fn``, without
-    ``AveragedModel``'s per-step bookkeeping, 5x its cost); when the call
-    ends, the averaged parameters replace the module's. Every call (of
+    of ``steps`` steps (torch's ``get_ema_multi_avg_fn``; ``AveragedModel``'s
+    per-step bookkeeping would cost five times as much); when the call ends,
+    the averaged parameters replace the module's. Every call (of
     ``partial_fit`` too) starts a new average.
     """
 
@@ -170,11 +170,11 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
     ``min(500, 25 * n_features)`` steps on that account), and its learning
     rate decays to zero along a cosine; tables that fit in one batch keep the
     learning rate and impute with an average of the weights over training
-    instead (``averaging``).
-    Measured on the benchmark tables, this imputes better than early
-    stopping; time grows with the number of features, and linearly in rows
-    once every row is seen at least 10 times. ``early_stopping=True`` stops
-    on the error of hidden entries of held-out rows instead.
+    instead (``averaging``). Measured on the benchmark tables, this fixed
+    budget imputes better than early stopping; time grows with the number of
+    features, and linearly in rows once every row is seen at least 10 times.
+    ``early_stopping=True`` stops on the error of hidden entries of held-out
+    rows instead.
 
     Parameters
     ----------
