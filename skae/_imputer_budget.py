@@ -6,6 +6,25 @@ features (a quarter of the budget cost 10-40% more error there), while
 narrow tables reach their best much sooner and then overfit. missForest's
 cost grows with the square of the number of features; the imputer's steps
 grow with it linearly, and each epoch with the rows.
+
+Tables whose rows fit in ``AVERAGE_MAX_BATCHES`` batch keep a constant
+learning rate and impute with an exponential moving average of the weights
+over training (``averaging="auto"``), whose time constant is
+``AVERAGE_HORIZON`` of the training call's optimizer steps; larger tables
+decay the learning rate to zero along a cosine and impute with the last
+weights. Against the cosine, on 400-row samples of the nine development
+tables at p = 0.2 (one batch each), three seeds: 0.976-0.981 of the error
+under MCAR and 0.978-0.982 under MAR (geometric means), no sample worse by
+more than 1.5%. Time constants of 0.2 / 0.3 of the steps gave 0.981-0.987 /
+0.975-0.984 (0.3: samples up to 2.2% worse); 0.4 was worse than none (the
+early weights weigh too much). More rows, more batches: on 1,000-row samples
+(two batches) 0.981 / 0.980 but Wilt 2.4% worse under MAR; on PageBlocks
+12% / 5% worse at 2,000 rows and 9% / 8% at 5,000 (the full development
+tables of 1,484 to 1,941 rows gained 0.5-2%, those of 5,000 rows were level
+or worse), hence one batch. The cosine's own last weights, averaged, gained
+under 1% (the decay already averages); a cosine to a floor of 0.1 or 0.3 of
+the rate, averaged, 1.1-1.3% on the samples and up to 3% worse on
+PageBlocks.
 """
 
 from __future__ import annotations
@@ -36,6 +55,10 @@ SHORT_TABLE_DIVISOR = 7
 SHORT_MIN_EPOCHS = 100
 SHORT_STEPS_PER_FEATURE = 25
 SHORT_MIN_STEPS = 500
+#: Time constant of the weight average, as a share of a training call's steps,
+#: and the most batches per epoch of a table that ``averaging="auto"`` averages.
+AVERAGE_HORIZON = 0.25
+AVERAGE_MAX_BATCHES = 1
 
 
 def hidden_sizes(n_features: int) -> tuple[int, int, int]:
@@ -65,3 +88,8 @@ def training_epochs(n_rows: int, n_features: int, batch_size: int) -> int:
         floor = max(SHORT_MIN_EPOCHS, -(-floor_steps // steps_per_epoch))
         epochs = min(epochs, max(floor, short))
     return int(np.clip(epochs, MIN_EPOCHS, MAX_EPOCHS))
+
+
+def average_decay(n_steps: int) -> float:
+    """Decay per step of the weight average over a call of ``n_steps`` steps."""
+    return 1.0 - 1.0 / max(1.0, AVERAGE_HORIZON * n_steps)

@@ -274,6 +274,48 @@ def test_bins_follow_the_quantiles_and_ties():
         DenoisingImputerMLP(2, n_bins=-1)
 
 
+def test_weight_average_imputes_with_averaged_weights(cancer):
+    X, X_missing, mask = cancer
+    X, X_missing, mask = X[:200], X_missing[:200], mask[:200]
+    params = dict(max_epochs=30, random_state=0)
+    averaged = AutoencoderImputer(**params).fit(X_missing)
+    # The same training without the average: its last weights.
+    last = AutoencoderImputer(**params, callbacks__weight_average=None).fit(X_missing)
+    assert "weight_average" in dict(averaged.net_.callbacks_)
+    assert "lr_schedule" not in dict(averaged.net_.callbacks_)
+    pairs = zip(averaged.module_.parameters(), last.module_.parameters())
+    assert any(not np.allclose(a.detach(), b.detach()) for a, b in pairs)
+    out = averaged.transform(X_missing)
+    assert np.isfinite(out).all()
+    np.testing.assert_array_equal(out[~mask], X_missing[~mask])
+    again = AutoencoderImputer(**params).fit(X_missing).transform(X_missing)
+    np.testing.assert_array_equal(out, again)
+    # Each partial_fit call averages anew.
+    assert np.isfinite(averaged.partial_fit(X_missing).transform(X_missing)).all()
+
+
+def test_averaging_auto_only_for_one_batch_and_none_decays_the_rate(cancer):
+    _, X_missing, _ = cancer
+    X_missing = X_missing[:200]
+
+    def recipe(**params):
+        imp = AutoencoderImputer(max_epochs=5, random_state=0, **params).fit(X_missing)
+        callbacks = dict(imp.net_.callbacks_)
+        assert ("lr_schedule" in callbacks) != ("weight_average" in callbacks)
+        decayed = imp.net_.optimizer_.param_groups[0]["lr"] < imp.net_.lr
+        assert decayed == ("lr_schedule" in callbacks)
+        return "ema" if "weight_average" in callbacks else None
+
+    assert recipe() == "ema"  # 200 rows: one batch of 512
+    assert recipe(batch_size=200) == "ema"
+    assert recipe(batch_size=199) is None  # two batches
+    assert recipe(batch_size=199, averaging="ema") == "ema"
+    assert recipe(averaging=None) is None
+    assert recipe(early_stopping=True) is None
+    with pytest.raises(ValueError, match="averaging"):
+        AutoencoderImputer(averaging="swa").fit(X_missing)
+
+
 @pytest.mark.slow
 def test_ahead_of_missforest_on_pageblocks(shared_data):
     # GAIN's protocol on 2,000 rows of ADBench's PageBlocks at 20% MCAR, where
