@@ -148,8 +148,9 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
     network sees each row with its gaps and the mask of which entries are
     missing, and learns to fill entries it cannot see: every training batch
     hides a further ``hide_fraction`` of the observed entries, and the loss
-    covers observed entries only, so no complete rows are needed. Two
-    refinement passes feed the first pass's predictions back in. Once
+    covers observed entries only, so no complete rows are needed. The
+    network runs twice: the second pass sees the first pass's predictions in
+    the gaps (``module__n_passes``). Once
     fitted, ``transform`` imputes new rows without refitting, whatever their
     pattern of missing entries; observed entries come back unchanged.
 
