@@ -135,14 +135,17 @@ class MLPAutoencoder(ReconstructionModule):
             return False
         training = self.training
         self.eval()
-        z = self.encode(x)
-        hidden = self.decoder[:-1](self._confine(z, self.code_range))
-        features = torch.cat([z, hidden, torch.ones_like(z[:, :1])], dim=1).double()
-        gram = features.T @ features
+        gram = moments = 0.0
+        for rows in torch.split(x, 16_384):  # the features of a few rows at a time
+            z = self.encode(rows)
+            hidden = self.decoder[:-1](self._confine(z, self.code_range))
+            features = torch.cat([z, hidden, torch.ones_like(z[:, :1])], dim=1).double()
+            gram = gram + features.T @ features
+            moments = moments + features.T @ rows.double()
         penalty = torch.full((len(gram),), ridge * float(gram.diagonal()[:-1].mean()),
                              dtype=gram.dtype, device=gram.device)
         penalty[-1] = 0.0  # the intercept is not shrunk
-        weights = torch.linalg.solve(gram + torch.diag(penalty), features.T @ x.double())
+        weights = torch.linalg.solve(gram + torch.diag(penalty), moments)
         weights = weights.T.to(x.dtype)  # (n_features, k + width + 1)
         k, last = z.shape[1], self.decoder[-1]
         self.decoder_linear.weight.copy_(weights[:, :k])
