@@ -633,3 +633,13 @@ def test_output_refit_kept_only_when_it_helps_on_the_validation_rows(wine, monke
     AutoencoderTransformer(**params).fit(X)
     (before, kept, now), = refits
     assert kept <= before and now == pytest.approx(kept)
+
+
+@pytest.mark.parametrize("n_rows, patience", [(200, 20), (1000, 35)])
+def test_auto_patience_grows_with_the_rows(n_rows, patience):
+    X = np.random.default_rng(0).normal(size=(n_rows, 4))
+    ae = AutoencoderTransformer(n_components=2, max_epochs=1, random_state=0).fit(X)
+    assert ae.n_iter_no_change == "auto"  # the parameter is left as given
+    assert dict(ae.net_.callbacks_)["early_stopping"].patience == patience
+    fixed = AutoencoderTransformer(n_components=2, max_epochs=1, n_iter_no_change=7).fit(X)
+    assert dict(fixed.net_.callbacks_)["early_stopping"].patience == 7
