@@ -613,6 +613,7 @@ def test_output_refit_is_the_least_squares_decoder_output():
     # A least-squares optimum: the error is flat along the refitted maps.
     assert gradient_after < 1e-3 * gradient_before
     assert not MLPAutoencoder(3, 1, hidden_layer_sizes=()).refit_output(x)
+    assert not MLPAutoencoder(3, 1, noise=0.3, noise_type="mask").refit_output(x)
 
 
 def test_output_refit_kept_only_when_it_helps_on_the_validation_rows(wine, monkeypatch):

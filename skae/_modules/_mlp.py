@@ -123,15 +123,21 @@ class MLPAutoencoder(ReconstructionModule):
         x : torch.Tensor of shape (n_samples, n_features)
             Scaled rows to reconstruct (numeric columns only: the fit is
             squared error).
-        ridge : float, default=1e-3
+        ridge : float, default=0.001
             Relative ridge penalty.
 
         Returns
         -------
         refitted : bool
-            False when the module has no nonlinear decoder to refit.
+            False when the module has no nonlinear decoder to refit, or
+            trains with masking noise: a refit to clean rows undid what
+            masking trained (digits, k=16, rows with 30% of entries masked:
+            error 0.85 of a noise-free network's without the refit, 0.96
+            with it).
         """
         if not self.linear_path or self.decoder is None:
+            return False
+        if self.noise > 0 and self.noise_type == "mask":
             return False
         training = self.training
         self.eval()
