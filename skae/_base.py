@@ -359,6 +359,10 @@ class BaseAutoencoder(BaseEstimator):
         """Epochs per training call (``max_epochs``; subclasses may derive it)."""
         return self.max_epochs
 
+    def _patience(self) -> int:
+        """Epochs without progress before early stopping (``n_iter_no_change``)."""
+        return self.n_iter_no_change
+
     def _training_lr(self, n_rows: int, n_epochs: int) -> float:
         """Learning rate of a training call of ``n_epochs`` (``lr``; subclasses may derive it)."""
         return self.lr
@@ -471,7 +475,7 @@ class BaseAutoencoder(BaseEstimator):
             "early_stopping",
             EarlyStoppingFromStart(
                 monitor=monitor,
-                patience=self.n_iter_no_change,
+                patience=self._patience(),
                 threshold=self.tol,
                 threshold_mode="rel",
                 load_best=bool(self.early_stopping),

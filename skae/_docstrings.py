@@ -108,8 +108,8 @@ default="adam"
     validation_fraction : float in (0, 1), default=%(validation_fraction_default)s
         Share of the rows held out for early stopping.
 
-    n_iter_no_change : int, default=%(n_iter_no_change_default)s
-        Epochs without improvement before training stops.
+    n_iter_no_change : %(n_iter_no_change_type)s, default=%(n_iter_no_change_default)s
+        Epochs without improvement before training stops.%(n_iter_no_change_auto)s
 
     tol : float, default=%(tol_default)s
         Relative improvement of the monitored loss that counts as progress.
@@ -219,6 +219,10 @@ def fill_doc(cls):
         if parameter.default is not inspect.Parameter.empty
     }
     values["scaling_auto"] = cls._default_scaling
+    # The transformer's patience grows with the table ("auto").
+    auto_patience = getattr(cls, "_n_iter_no_change_auto", "")
+    values["n_iter_no_change_type"] = '"auto" or int' if auto_patience else "int"
+    values["n_iter_no_change_auto"] = auto_patience
     # The imputer (the estimator that hides entries) has no bottleneck.
     module_text = _IMPUTER_MODULE if "hide_fraction_default" in values else _AUTOENCODER_MODULE
     values["module_parameters"] = module_text % values

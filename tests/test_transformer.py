@@ -575,3 +575,72 @@ def test_network_kept_only_when_it_beats_the_pca_start_by_the_margin(wine, monke
     monkeypatch.setattr(transformer, "_PCA_MARGIN", 0.99)
     kept_pca = AutoencoderTransformer(**params).fit(X)
     np.testing.assert_allclose(-kept_pca.score_samples(X), pca_errors, rtol=1e-4, atol=1e-6)
+
+
+def test_output_refit_is_the_least_squares_decoder_output():
+    # After a few gradient steps, the closed-form refit of the decoder's output
+    # maps (linear path and last layer) lowers the error on the rows it is fitted to.
+    from skae._modules._mlp import MLPAutoencoder
+
+    rng = np.random.default_rng(0)
+    t = rng.uniform(-2, 2, size=(300, 1))
+    x = torch.tensor(np.hstack([t, t**2, np.sin(2 * t)]) + 0.05 * rng.normal(size=(300, 3)),
+                     dtype=torch.float32)
+    torch.manual_seed(0)
+    module = MLPAutoencoder(3, 1, hidden_layer_sizes=(32, 16))
+    module.init_from_data(x)
+    optimizer = torch.optim.Adam(module.parameters(), lr=1e-2)
+    for _ in range(20):
+        optimizer.zero_grad()
+        ((module(x) - x) ** 2).mean().backward()
+        optimizer.step()
+
+    output_maps = [*module.decoder_linear.parameters(), *module.decoder[-1].parameters()]
+
+    def error_and_gradient():
+        module.eval()
+        module.zero_grad()
+        error = ((module.decode(module.encode(x)) - x) ** 2).mean()
+        error.backward()
+        return error.item(), max(float(p.grad.abs().max()) for p in output_maps)
+
+    before, gradient_before = error_and_gradient()
+    module.train()
+    assert module.refit_output(x, ridge=1e-8)
+    assert module.training  # its mode is restored
+    after, gradient_after = error_and_gradient()
+    assert after < 0.95 * before
+    # A least-squares optimum: the error is flat along the refitted maps.
+    assert gradient_after < 1e-3 * gradient_before
+    assert not MLPAutoencoder(3, 1, hidden_layer_sizes=()).refit_output(x)
+    assert not MLPAutoencoder(3, 1, noise=0.3, noise_type="mask").refit_output(x)
+
+
+def test_output_refit_kept_only_when_it_helps_on_the_validation_rows(wine, monkeypatch):
+    import skae._transformer as transformer
+
+    X, _ = wine
+    params = dict(n_components=2, max_epochs=30, random_state=0)
+    refits = []
+    original = transformer._ReductionNet._refit_output
+
+    def spy(net, train_rows, valid):
+        before = net.evaluate_loss(valid)
+        kept = original(net, train_rows, valid)
+        refits.append((before, kept, net.evaluate_loss(valid)))
+        return kept
+
+    monkeypatch.setattr(transformer._ReductionNet, "_refit_output", spy)
+    AutoencoderTransformer(**params).fit(X)
+    (before, kept, now), = refits
+    assert kept <= before and now == pytest.approx(kept)
+
+
+@pytest.mark.parametrize("n_rows, patience", [(200, 20), (1000, 35)])
+def test_auto_patience_grows_with_the_rows(n_rows, patience):
+    X = np.random.default_rng(0).normal(size=(n_rows, 4))
+    ae = AutoencoderTransformer(n_components=2, max_epochs=1, random_state=0).fit(X)
+    assert ae.n_iter_no_change == "auto"  # the parameter is left as given
+    assert dict(ae.net_.callbacks_)["early_stopping"].patience == patience
+    fixed = AutoencoderTransformer(n_components=2, max_epochs=1, n_iter_no_change=7).fit(X)
+    assert dict(fixed.net_.callbacks_)["early_stopping"].patience == 7

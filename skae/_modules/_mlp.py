@@ -108,6 +108,60 @@ class MLPAutoencoder(ReconstructionModule):
         return torch.clamp(v, bounds[0], bounds[1])
 
     @torch.no_grad()
+    def refit_output(self, x: torch.Tensor, ridge: float = 1e-3) -> bool:
+        """Refit the decoder's output maps to ``x`` in closed form.
+
+        The decoder's output is linear in the codes and in the last hidden
+        activations of its correction: ``decoder_linear(z) + W h + b``.
+        Ridge least squares of the rows ``x`` on ``[z, h, 1]`` (the module as
+        in evaluation, clean rows) sets both maps at once, to the least
+        squared reconstruction error those features allow on ``x``; the
+        penalty is ``ridge`` times the mean diagonal of the Gram matrix.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n_samples, n_features)
+            Scaled rows to reconstruct (numeric columns only: the fit is
+            squared error).
+        ridge : float, default=0.001
+            Relative ridge penalty.
+
+        Returns
+        -------
+        refitted : bool
+            False when the module has no nonlinear decoder to refit, or
+            trains with masking noise: a refit to clean rows undid what
+            masking trained (digits, k=16, rows with 30% of entries masked:
+            error 0.85 of a noise-free network's without the refit, 0.96
+            with it).
+        """
+        if not self.linear_path or self.decoder is None:
+            return False
+        if self.noise > 0 and self.noise_type == "mask":
+            return False
+        training = self.training
+        self.eval()
+        gram = moments = 0.0
+        for rows in torch.split(x, 16_384):  # the features of a few rows at a time
+            z = self.encode(rows)
+            hidden = self.decoder[:-1](self._confine(z, self.code_range))
+            features = torch.cat([z, hidden, torch.ones_like(z[:, :1])], dim=1).double()
+            gram = gram + features.T @ features
+            moments = moments + features.T @ rows.double()
+        penalty = torch.full((len(gram),), ridge * float(gram.diagonal()[:-1].mean()),
+                             dtype=gram.dtype, device=gram.device)
+        penalty[-1] = 0.0  # the intercept is not shrunk
+        weights = torch.linalg.solve(gram + torch.diag(penalty), moments)
+        weights = weights.T.to(x.dtype)  # (n_features, k + width + 1)
+        k, last = z.shape[1], self.decoder[-1]
+        self.decoder_linear.weight.copy_(weights[:, :k])
+        self.decoder_linear.bias.zero_()
+        last.weight.copy_(weights[:, k:-1])
+        last.bias.copy_(weights[:, -1])
+        self.train(training)
+        return True
+
+    @torch.no_grad()
     def init_from_data(self, x: torch.Tensor) -> None:
         """Start from PCA: set the linear path to its projection and reconstruction.
 
