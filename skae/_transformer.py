@@ -445,18 +445,17 @@ class AutoencoderTransformer(
     def _module_arguments(self):
         return {**super()._module_arguments(), "n_components": self.n_components}
 
-    def _fit(self, X, *, reset: bool):
-        self._fit_rows = X.shape[0]  # for n_iter_no_change="auto"
-        try:
-            return super()._fit(X, reset=reset)
-        finally:
-            vars(self).pop("_fit_rows", None)
+    def _fit_encoder(self, X, is_categorical=None):
+        # Once per fit, before the net is built (its early stopping reads it);
+        # kept with the model, so partial_fit and a loaded model wait as long.
+        self._patience_ = self.n_iter_no_change
+        if self.n_iter_no_change == "auto":
+            large = X.shape[0] >= _PATIENCE_ROWS
+            self._patience_ = _PATIENCE_LARGE if large else _PATIENCE_SMALL
+        return super()._fit_encoder(X, is_categorical)
 
     def _patience(self) -> int:
-        if not isinstance(self.n_iter_no_change, str):
-            return self.n_iter_no_change
-        rows = getattr(self, "_fit_rows", 0)
-        return _PATIENCE_LARGE if rows >= _PATIENCE_ROWS else _PATIENCE_SMALL
+        return self._patience_
 
     def fit(self, X, y=None):
         """Fit the autoencoder to ``X``, and to ``y`` when ``target_weight > 0``.

@@ -642,5 +642,7 @@ def test_auto_patience_grows_with_the_rows(n_rows, patience):
     ae = AutoencoderTransformer(n_components=2, max_epochs=1, random_state=0).fit(X)
     assert ae.n_iter_no_change == "auto"  # the parameter is left as given
     assert dict(ae.net_.callbacks_)["early_stopping"].patience == patience
+    loaded = pickle.loads(pickle.dumps(ae))  # partial_fit after loading waits as long
+    assert dict(loaded.net_.callbacks_)["early_stopping"].patience == patience
     fixed = AutoencoderTransformer(n_components=2, max_epochs=1, n_iter_no_change=7).fit(X)
     assert dict(fixed.net_.callbacks_)["early_stopping"].patience == 7
