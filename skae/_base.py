@@ -453,7 +453,23 @@ class BaseAutoencoder(BaseEstimator):
                 f"{name} at its default and set the module's own parameters with "
                 "module__<name>."
             )
-        return {f"module__{k}": v for k, v in accepted.items()}
+        # A module__<name> the user routes wins over the value the estimator
+        # offers, as in skorch, unless both were set or the data set it.
+        routed = self._routed_params()
+        kwargs = {}
+        for name, value in accepted.items():
+            key = f"module__{name}"
+            if key not in routed:
+                kwargs[key] = value
+            elif name not in defaults:
+                raise ValueError(
+                    f"{key} cannot be set: {type(self).__name__} sets {name} from the data.")
+            elif not _same_value(getattr(self, name), defaults[name].default):
+                raise ValueError(
+                    f"{name} is set twice, as {name}={getattr(self, name)!r} and "
+                    f"{key}={routed[key]!r}; set one of them."
+                )
+        return kwargs
 
     def _batches(self, training: bool):
         """The batch iterator class (or factory) of training or validation."""

@@ -228,7 +228,10 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         same cost; with more batches it helped most tables but was up to 12%%
         worse on one (PageBlocks, 2,000 rows). With ``early_stopping=True``
         the cosine is used and the best weights impute, whatever
-        ``averaging``. Decided in ``fit``; ``partial_fit`` keeps it.
+        ``averaging``. Decided in ``fit``; ``partial_fit`` keeps it. Each
+        ``partial_fit`` call starts at ``lr`` again (a new cosine or a new
+        average), so a call of one epoch after a full fit can undo part of
+        the decay (3%% more error on wine): give it several epochs.
 
     %(network_parameters)s
 
@@ -373,8 +376,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
 
     def _fit_encoder(self, X):
         # Called once per fit, before the net is built (its callbacks read it).
-        self._average_weights_ = self.averaging == "ema" or (
-            self.averaging == "auto" and X.shape[0] <= AVERAGE_MAX_BATCHES * self.batch_size)
+        self._average_weights_ = not self.early_stopping and (self.averaging == "ema" or (
+            self.averaging == "auto" and X.shape[0] <= AVERAGE_MAX_BATCHES * self.batch_size))
         n_missing = row_source(X).n_missing()
         self._observed_features_ = n_missing < X.shape[0]
         observed = self._observed_features_

@@ -128,6 +128,19 @@ def test_a_module_refuses_network_parameters_it_cannot_use(param, value):
         AutoencoderTransformer(module=instance, **{param: value}, **FAST).fit(images)
 
 
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_routed_module_parameters_win_over_the_offered_ones(cls, X):
+    # skorch's convention: module__<name> goes to the module. It used to
+    # collide with the value the estimator offers (a TypeError from skorch).
+    est = cls(module__hidden_layer_sizes=(7,), module__activation="tanh", **FAST).fit(X)
+    widths = [m.out_features for m in est.module_.modules() if isinstance(m, nn.Linear)]
+    assert 7 in widths and any(isinstance(m, nn.Tanh) for m in est.module_.modules())
+    with pytest.raises(ValueError, match=r"hidden_layer_sizes is set twice.*set one"):
+        cls(hidden_layer_sizes=(5,), module__hidden_layer_sizes=(7,), **FAST).fit(X)
+    with pytest.raises(ValueError, match="module__n_features cannot be set.*from the data"):
+        cls(module__n_features=3, **FAST).fit(X)
+
+
 class EncodeDecode(nn.Module):
     """A user's module: encode and decode, nothing else."""
 
