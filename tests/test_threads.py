@@ -16,6 +16,7 @@ from skae import (
     AutoencoderImputer,
     AutoencoderTransformer,
     ConvAutoencoder,
+    DenoisingImputerMLP,
     MLPAutoencoder,
     RecurrentAutoencoder,
     RecurrentImputer,
@@ -177,7 +178,9 @@ def test_joblib_workers_are_not_oversubscribed(X):
      lambda m, x: m.decode(m.encode(x))),
     (lambda: RecurrentImputer(48, sequence_shape=(24, 2)), 48,
      lambda m, x: m(x, torch.ones_like(x))),
-], ids=["mlp", "conv", "recurrent", "recurrent-imputer"])
+    (lambda: DenoisingImputerMLP(20, (64, 64)).eval(), 20,
+     lambda m, x: m(x, torch.ones_like(x))),
+], ids=["mlp", "conv", "recurrent", "recurrent-imputer", "imputer-two-passes"])
 def test_module_work_counts_reused_weights(make, width, run):
     # The n_jobs=None policy weighs a batch by its multiply-adds: weights that
     # serve at every time step or position count that many times (torch's own
@@ -186,6 +189,6 @@ def test_module_work_counts_reused_weights(make, width, run):
     with FlopCounterMode(display=False) as counter:
         run(module, torch.zeros(4, width))
     assert module_work(module, 4) == pytest.approx(counter.get_total_flops() / 2, rel=0.05)
-    if not isinstance(module, MLPAutoencoder):
-        weights = sum(p.numel() for p in module.parameters())
+    weights = sum(p.numel() for p in module.parameters())
+    if isinstance(module, (ConvAutoencoder, RecurrentAutoencoder, RecurrentImputer)):
         assert module_work(module, 4) > 10 * 4 * weights

@@ -9,7 +9,7 @@ from torch import nn
 
 from .._docstrings import shared_doc
 from ._layers import make_mlp
-from ._protocol import ImputerModule
+from ._protocol import ImputerModule, reused_weights_work
 from ._variational import code_distribution, prior_kl
 
 #: Narrowest bin of DenoisingImputerMLP's encoding, in scaled units.
@@ -85,6 +85,8 @@ class DenoisingImputerMLP(ImputerModule):
             # deviations of a standardized feature.
             grid = torch.linspace(-2.0, 2.0, self.n_bins + 1)
             self.register_buffer("edges", grid.repeat(n_features, 1))
+        # Every pass runs every weight (the thread policy's count of work).
+        self.work_per_row = reused_weights_work(self, [(self, self.n_passes)])
 
     def init_from_data(self, x: torch.Tensor, observed: torch.Tensor | None = None) -> None:
         """Place each feature's bin edges at the quantiles of its observed values.
