@@ -345,3 +345,44 @@ def test_integer_columns_of_a_numeric_frame_get_integers_in_range():
     assert filled.min() >= 3 and filled.max() <= 9
     # Float columns are not rounded.
     assert not np.array_equal(out[:, 1], np.round(out[:, 1]))
+
+
+def test_members_learn_on_their_own_losses_and_impute_with_their_mean(cancer):
+    import torch
+
+    from skae._imputer_budget import ENSEMBLE_MEMBERS, hidden_sizes
+
+    X, X_missing, mask = (part[:400] for part in cancer)
+    imp = AutoencoderImputer(max_epochs=150, random_state=0).fit(X_missing)
+    module = imp.module_
+    # One batch: the rule's members, each as wide as the single network.
+    assert module.n_members == ENSEMBLE_MEMBERS > 1
+    assert imp._hidden_sizes() == hidden_sizes(30)
+    S, observed = imp._scaled_with_mask(X_missing)
+    x, seen = torch.tensor(S), torch.tensor(observed, dtype=torch.float32)
+    with torch.no_grad():
+        members = module.train()(x, seen)
+        mean = module.eval()(x, seen)
+        assert members.shape == (ENSEMBLE_MEMBERS, *x.shape)
+        torch.testing.assert_close(mean, members.mean(dim=0))
+        # Trained on their own losses from their own starts: they differ, and
+        # the training loss is the mean of the members' losses.
+        assert (members[0] - members[1]).abs().mean() > 0.01
+        criterion = imp.net_.criterion_.train()
+        target = (x, seen, seen * (torch.rand(x.shape) > 0.15))
+        losses = [criterion(member, target) for member in members]
+        torch.testing.assert_close(imp.net_.get_loss(members, target), sum(losses) / len(losses))
+    # Their mean imputes better than either member alone, and than KNNImputer.
+    ours = scaled_rmse(X, imp.transform(X_missing), mask)
+    alone = [scaled_rmse(X, imp.encoder_.decode(member.numpy().astype(float)), mask)
+             for member in members]
+    knn = scaled_rmse(X, KNNImputer().fit_transform(X_missing), mask)
+    assert ours < min(alone) and ours < 0.75 * knn
+    # module__n_members sets them, and a table of several batches gets one
+    # network.
+    single = AutoencoderImputer(max_epochs=2, random_state=0, module__n_members=1)
+    assert single.fit(X_missing).module_.n_members == 1
+    several = AutoencoderImputer(max_epochs=2, batch_size=200, random_state=0)
+    assert several.fit(X_missing).module_.n_members == 1
+    with pytest.raises(ValueError, match="n_members"):
+        AutoencoderImputer(max_epochs=2, module__n_members=0).fit(X_missing)

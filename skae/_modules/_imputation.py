@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import torch
 from torch import nn
@@ -14,6 +15,36 @@ from ._variational import code_distribution, prior_kl
 
 #: Narrowest bin of DenoisingImputerMLP's encoding, in scaled units.
 _MIN_BIN_WIDTH = 0.01
+
+
+class _MemberLinear(nn.Module):
+    """``n_members`` independent linear layers, applied as one batched product.
+
+    Takes ``(n, in)`` rows (the same for every member) or ``(n_members, n,
+    in)`` and returns ``(n_members, n, out)``. Each member is initialised as
+    :class:`torch.nn.Linear` initialises itself, from its own draws.
+    """
+
+    def __init__(self, n_members: int, n_in: int, n_out: int):
+        super().__init__()
+        self.in_features, self.out_features = n_in, n_out
+        layers = [nn.Linear(n_in, n_out) for _ in range(n_members)]
+        self.weight = nn.Parameter(torch.stack([layer.weight.detach().T for layer in layers]))
+        self.bias = nn.Parameter(torch.stack([layer.bias.detach() for layer in layers])[:, None])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 2:
+            x = x.expand(len(self.weight), *x.shape)
+        return torch.baddbmm(self.bias, x, self.weight)
+
+
+def _member_mlp(n_members: int, sizes, activation: str, dropout: float) -> nn.Sequential:
+    """:func:`make_mlp` with every linear layer replaced by ``n_members`` of them."""
+    mlp = make_mlp(sizes, activation, dropout)
+    for i, layer in enumerate(mlp):
+        if isinstance(layer, nn.Linear):
+            mlp[i] = _MemberLinear(n_members, layer.in_features, layer.out_features)
+    return mlp
 
 
 class DenoisingImputerMLP(ImputerModule):
@@ -55,6 +86,16 @@ class DenoisingImputerMLP(ImputerModule):
         Bins of the piecewise-linear encoding of each feature; 0 feeds the
         hidden layers the values alone (the setting for rating matrices,
         whose columns hold too few values for quantiles).
+    n_members : int, default=1
+        Independent networks (hidden layers and linear path) inside the
+        module, each with its own initialisation, run as one batched matrix
+        product. In training the module returns every member's output, of
+        shape ``(n_members, n, n_features)``, and each member is trained on
+        its own loss (:class:`~skae.AutoencoderImputer` averages the members'
+        losses, so that they do not act as one wide network); in evaluation
+        it returns the members' mean, a small ensemble for the cost of one
+        batched network. :class:`~skae.AutoencoderImputer` uses 2 members
+        on tables of one batch.
 
     References
     ----------
@@ -71,15 +112,27 @@ class DenoisingImputerMLP(ImputerModule):
         n_passes: int = 2,
         linear_path: bool = True,
         n_bins: int = 8,
+        n_members: int = 1,
     ):
         super().__init__()
         self.n_passes = int(n_passes)
         self.n_bins = int(n_bins)
-        width = 2 * n_features + n_features * self.n_bins
-        self.net = make_mlp([width, *hidden_layer_sizes, n_features], activation, dropout)
-        self.linear = nn.Linear(2 * n_features, n_features) if linear_path else None
+        self.n_members = int(n_members)
         if self.n_bins < 0:
             raise ValueError(f"n_bins must be >= 0; got {n_bins!r}.")
+        if self.n_members < 1:
+            raise ValueError(f"n_members must be >= 1; got {n_members!r}.")
+        width = 2 * n_features + n_features * self.n_bins
+        sizes = [width, *hidden_layer_sizes, n_features]
+        if self.n_members == 1:
+            self.net = make_mlp(sizes, activation, dropout)
+            linear = nn.Linear
+        else:
+            self.net = _member_mlp(self.n_members, sizes, activation, dropout)
+            linear = partial(_MemberLinear, self.n_members)
+            # Inference holds every member's activations at once.
+            self.activation_width = self.n_members * max(width, *hidden_layer_sizes)
+        self.linear = linear(2 * n_features, n_features) if linear_path else None
         if self.n_bins:
             # Until init_from_data sees the data: even bins over +-2 standard
             # deviations of a standardized feature.
@@ -119,13 +172,15 @@ class DenoisingImputerMLP(ImputerModule):
         low, high = self.edges[:, :-1], self.edges[:, 1:]
         width = (high - low).clamp(min=_MIN_BIN_WIDTH)
         code = ((filled.unsqueeze(-1) - low) / width).clamp(0.0, 1.0) * visible.unsqueeze(-1)
-        return code.flatten(1)
+        return code.flatten(-2)
 
     def _predict(self, filled: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
-        inputs = torch.cat([filled, visible], dim=1)
+        # ``filled`` is (n, d), or (n_members, n, d) once members filled it.
+        visible = visible.expand_as(filled)
+        inputs = torch.cat([filled, visible], dim=-1)
         hidden_in = inputs
         if self.n_bins:
-            hidden_in = torch.cat([inputs, self._bins(filled, visible)], dim=1)
+            hidden_in = torch.cat([inputs, self._bins(filled, visible)], dim=-1)
         out = self.net(hidden_in)
         return out if self.linear is None else out + self.linear(inputs)
 
@@ -138,7 +193,10 @@ class DenoisingImputerMLP(ImputerModule):
             with torch.no_grad():
                 out = self._predict(filled, visible)
             filled = torch.where(seen, x, out)
-        return self._predict(filled, visible)
+        out = self._predict(filled, visible)
+        if self.n_members > 1 and not self.training:
+            return out.mean(dim=0)
+        return out
 
 
 class VariationalImputerMLP(ImputerModule):
