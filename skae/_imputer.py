@@ -21,7 +21,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 from skorch.callbacks import Callback, LRScheduler
 from torch.optim.lr_scheduler import CosineAnnealingLR
-from torch.optim.swa_utils import get_ema_multi_avg_fn
 
 from ._base import BaseAutoencoder, float_dtype, store_params
 from ._criterion import MaskedColumnLoss, split_output
@@ -35,7 +34,7 @@ from ._imputer_budget import (
     training_epochs,
 )
 from ._modules import DenoisingImputerMLP
-from ._net import AutoencoderNet
+from ._net import AutoencoderNet, ParameterAverage
 from ._preprocessing import entry_rows
 from ._rows import DenseRows, missing_mask, row_source, select_columns
 from ._tabular import categorical_columns
@@ -78,23 +77,15 @@ class _WeightAverage(Callback):
 
     def on_train_begin(self, net, X=None, **kwargs):
         n_steps = net.max_epochs * len(net.get_iterator(X, training=True))
-        self.update_ = get_ema_multi_avg_fn(average_decay(n_steps))
-        self.average_ = None
+        self.average_ = ParameterAverage(average_decay(n_steps))
 
     def on_batch_end(self, net, training=False, **kwargs):
-        if not training:
-            return
-        weights = [weight.detach() for weight in net.module_.parameters()]
-        if self.average_ is None:  # the weights after the first step
-            self.average_ = [weight.clone() for weight in weights]
-        else:
-            self.update_(self.average_, weights, None)
+        if training:
+            self.average_.update(net.module_.parameters())
 
     def on_train_end(self, net, **kwargs):
-        if self.average_ is not None:
-            with torch.no_grad():
-                for weight, averaged in zip(net.module_.parameters(), self.average_):
-                    weight.copy_(averaged)
+        if self.average_.average is not None:
+            self.average_.copy_to(net.module_.parameters())
         self.average_ = None
 
 

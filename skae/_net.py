@@ -25,6 +25,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping
 from skorch.dataset import get_len, unpack_data
 from torch import nn
+from torch.optim.swa_utils import get_ema_multi_avg_fn
 
 from ._data import forked_torch_rng
 from ._modules._protocol import capabilities
@@ -112,6 +113,43 @@ class ConvergenceCheck(Callback):
                 # estimator's _fit and fit lie between.
                 stacklevel=6,
             )
+
+
+class ParameterAverage:
+    """Exponential moving average of some parameters, one update per optimizer step.
+
+    Shared by the imputer (which ends training on the average) and the
+    transformer (which validates it). The average starts at the weights
+    after the first step; each :meth:`update` moves it towards the current
+    weights by ``1 - decay`` (torch's ``get_ema_multi_avg_fn``: one fused
+    update of all tensors; ``AveragedModel``'s per-step bookkeeping costs
+    several times as much).
+    """
+
+    def __init__(self, decay: float):
+        self.update_ = get_ema_multi_avg_fn(decay)
+        self.average = None
+
+    def update(self, parameters) -> None:
+        weights = [weight.detach() for weight in parameters]
+        if self.average is None:
+            self.average = [weight.clone() for weight in weights]
+        else:
+            self.update_(self.average, weights, None)
+
+    def swap(self, parameters) -> None:
+        """Exchange the parameters' values with the average's, in place."""
+        with torch.no_grad():
+            for weight, averaged in zip(parameters, self.average):
+                held = weight.detach().clone()
+                weight.copy_(averaged)
+                averaged.copy_(held)
+
+    def copy_to(self, parameters) -> None:
+        """Give the parameters the average's values."""
+        with torch.no_grad():
+            for weight, averaged in zip(parameters, self.average):
+                weight.copy_(averaged)
 
 
 class HoldOut:

@@ -19,6 +19,7 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted
+from skorch.callbacks import Callback
 from skorch.dataset import unpack_data
 from torch import nn
 
@@ -32,7 +33,7 @@ from ._base import (
 from ._data import draw_seed
 from ._docstrings import fill_doc
 from ._modules._layers import ReconstructionModule
-from ._net import AutoencoderNet
+from ._net import AutoencoderNet, ParameterAverage
 
 #: What the default module (``module=None``) trains with in the transformer:
 #: a denoising autoencoder. Gaussian noise of 0.3 standard deviations on the
@@ -59,6 +60,19 @@ _PATIENCE_SMALL, _PATIENCE_LARGE, _PATIENCE_ROWS = 20, 35, 1000
 #: Relative ridge penalty of the closed-form refit of the decoder's output
 #: after training (:meth:`_ReductionNet._refit_output`).
 _OUTPUT_RIDGE = 1e-3
+
+#: Time constant, in epochs, of the average of the weights that validation
+#: scores and early stopping keeps (:class:`_ValidatedAverage`; issue 17),
+#: on tables of at least ``_AVERAGE_ROWS`` rows (None: never). On the 34
+#: development cases (one process): geometric mean 0.953 of the raw
+#: weights' at 1.44x the fit time (training runs longer: the average keeps
+#: improving); 10 epochs 0.952, 2 epochs 0.978. On the 9 cases below 1,000
+#: rows, at network seeds 0, 1 and 2, the average was 1.9% worse (glass k=2
+#: 0.475 to 0.578): one or two steps an epoch leave little noise to average,
+#: and the few validation rows choose among more candidates. Those tables
+#: train as before.
+_AVERAGE_EPOCHS = 5
+_AVERAGE_ROWS = _PATIENCE_ROWS
 
 
 class _Target:
@@ -161,6 +175,50 @@ class _RowsWithTarget(torch.utils.data.Dataset):
         return _RowsWithTarget(self.rows_dataset.subset(index), self.target[index])
 
 
+class _ValidatedAverage(Callback):
+    """Validate an exponential moving average of the weights instead of the weights.
+
+    After every optimizer step, an average follows the network's parameters
+    (a supervised fit's target head included) with a time constant of
+    ``epochs`` epochs' steps (:class:`~skae._net.ParameterAverage`). Each
+    validation pass scores the average, not the last weights, so early
+    stopping watches the averaged network and restores the best average;
+    training resumes from its own weights at the next epoch. The weights
+    then kept are those of the best average (or the PCA start, epoch 0).
+    Averaging smooths out the step-to-step noise of the last updates, which
+    is what denoising training with a constant learning rate leaves.
+    Every training call (of ``partial_fit`` too) starts a new average.
+    """
+
+    def __init__(self, epochs: float):
+        self.epochs = epochs
+
+    def on_train_begin(self, net, **kwargs):
+        self.average_, self.swapped_ = None, False
+
+    def on_epoch_begin(self, net, dataset_train=None, **kwargs):
+        if self.average_ is None and dataset_train is not None:
+            steps = len(net.get_iterator(dataset_train, training=True))
+            self.average_ = ParameterAverage(1.0 - 1.0 / max(1.0, self.epochs * steps))
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        # The average in for validation; the trained weights back for training.
+        if self.average_ is None or self.average_.average is None:
+            return
+        if training == self.swapped_:
+            self.average_.swap(net.trained_parameters())
+            self.swapped_ = not training
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training and self.average_ is not None:
+            self.average_.update(net.trained_parameters())
+
+    def on_train_end(self, net, **kwargs):
+        # The network now holds the best average (restored by early stopping,
+        # or the last epoch's, swapped in for its validation pass).
+        self.average_, self.swapped_ = None, False
+
+
 class _ReductionNet(AutoencoderNet):
     """The transformer's net: a fair PCA start, clean validation, PCA when not beaten.
 
@@ -169,9 +227,10 @@ class _ReductionNet(AutoencoderNet):
       scored on rows it was fitted to; on small tables nothing trained could
       beat that score, and early stopping kept the start.
     - Validation rows are reconstructed as they are, without the training
-      corruption of a denoising module: early stopping keeps the network
-      (the PCA start included, as epoch 0) that reconstructs held-out rows
-      best, which is what ``score`` measures.
+      corruption of a denoising module, by a moving average of the weights
+      (:class:`_ValidatedAverage`): early stopping keeps the averaged
+      network (the PCA start included, as epoch 0) that reconstructs
+      held-out rows best, which is what ``score`` measures.
     - After training, the decoder's output maps are refitted in closed form
       to the training rows (kept only if that lowers the validation error).
     - Unless the network then beats the start by ``_PCA_MARGIN``, the module
@@ -199,6 +258,11 @@ class _ReductionNet(AutoencoderNet):
         target, n_components, weight = self.target_spec
         self.target_head = target.head(n_components, weight, self.lr)
         return self
+
+    def trained_parameters(self) -> list[nn.Parameter]:
+        """The parameters gradient steps train: the module's and the target head's."""
+        head = [] if self.target_head is None else list(self.target_head.layer.parameters())
+        return [*self.module_.parameters(), *head]
 
     def _supervised_loss(self, Xi, yi):
         """Reconstruction error plus the target head's loss on the same codes."""
@@ -318,7 +382,8 @@ class AutoencoderTransformer(
     correction that starts at zero), trains as a denoising autoencoder
     (inputs corrupted with Gaussian noise of 0.3 standard deviations,
     ``module__noise=0.3``), stops early on a held-out part of the rows,
-    scored on clean rows, then refits the decoder's output layer by ridge
+    scored on clean rows by a moving average of the weights (time constant
+    five epochs; the best average is kept), then refits the decoder's output layer by ridge
     least squares on the training rows (kept if that helps on the held-out
     rows). When the network does not beat the PCA start on the held-out
     rows by 5%%, the model is PCA of all the rows, exactly;
@@ -449,6 +514,7 @@ class AutoencoderTransformer(
         # Once per fit, before the net is built (its early stopping reads it);
         # kept with the model, so partial_fit and a loaded model wait as long.
         self._patience_ = self.n_iter_no_change
+        self._average_ = bool(_AVERAGE_EPOCHS) and X.shape[0] >= _AVERAGE_ROWS
         if self.n_iter_no_change == "auto":
             large = X.shape[0] >= _PATIENCE_ROWS
             self._patience_ = _PATIENCE_LARGE if large else _PATIENCE_SMALL
@@ -456,6 +522,13 @@ class AutoencoderTransformer(
 
     def _patience(self) -> int:
         return self._patience_
+
+    def _default_callbacks(self):
+        callbacks = super()._default_callbacks()
+        # Validation scores the average (models saved before it: never).
+        if self.early_stopping and getattr(self, "_average_", False):
+            callbacks.append(("weight_average", _ValidatedAverage(_AVERAGE_EPOCHS)))
+        return callbacks
 
     def fit(self, X, y=None):
         """Fit the autoencoder to ``X``, and to ``y`` when ``target_weight > 0``.

@@ -646,3 +646,61 @@ def test_auto_patience_grows_with_the_rows(n_rows, patience):
     assert dict(loaded.net_.callbacks_)["early_stopping"].patience == patience
     fixed = AutoencoderTransformer(n_components=2, max_epochs=1, n_iter_no_change=7).fit(X)
     assert dict(fixed.net_.callbacks_)["early_stopping"].patience == 7
+    # The weight average that validation scores: on tables of 1,000 rows or more.
+    assert ("weight_average" in dict(ae.net_.callbacks_)) == (n_rows >= 1000)
+    assert ("weight_average" in dict(loaded.net_.callbacks_)) == (n_rows >= 1000)
+
+
+def test_validation_scores_the_weight_average_and_keeps_the_best(monkeypatch):
+    # Each validation pass scores the moving average of the weights, not the
+    # weights training goes on from; early stopping keeps the best average.
+    import copy
+
+    from skorch.callbacks import Callback
+
+    import skae._transformer as transformer
+
+    class Record(Callback):
+        def on_train_begin(self, net, **kwargs):
+            self.epochs = []
+
+        def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+            average = dict(net.callbacks_)["weight_average"].average_
+            validated = copy.deepcopy(net.module_.state_dict())
+            average.swap(net.trained_parameters())  # the trained weights, for a moment
+            trained_loss = net.evaluate_loss(dataset_valid)
+            average.swap(net.trained_parameters())
+            self.epochs.append((net.history[-1, "valid_loss"], net.evaluate_loss(dataset_valid),
+                                trained_loss, validated))
+
+    kept = []
+    original = transformer._ReductionNet.keep_pca_start_unless_beaten
+
+    def spy(net):
+        kept.append(copy.deepcopy(net.module_.state_dict()))
+        return original(net)
+
+    monkeypatch.setattr(transformer._ReductionNet, "keep_pca_start_unless_beaten", spy)
+    rng = np.random.default_rng(0)
+    t = rng.uniform(-2, 2, size=(1000, 1))  # rows enough for the average
+    X = np.hstack([t, t**2, np.sin(2 * t), rng.normal(size=(1000, 2))])
+    X += 0.1 * rng.normal(size=X.shape)
+    record = Record()
+    ae = AutoencoderTransformer(n_components=2, random_state=0,
+                                callbacks=[("record", record)]).fit(X)
+    # Every epoch but the last (early stopping ends it before later callbacks).
+    assert len(record.epochs) == len(ae.history_) - 1 > 5
+    validated = np.array([e[0] for e in record.epochs])
+    np.testing.assert_allclose(validated, [e[1] for e in record.epochs], rtol=1e-5)
+    trained = np.array([e[2] for e in record.epochs])
+    assert np.all(validated[1:] != trained[1:])  # after the first step they part
+    best = int(np.argmin(validated))
+    assert 0 < best < len(validated) - 1  # trained, then stopped after it
+    (entering,) = kept
+    for name, value in record.epochs[best][3].items():
+        torch.testing.assert_close(entering[name], value)
+    # Without the average, validation scores the trained weights themselves.
+    monkeypatch.setattr(transformer, "_AVERAGE_EPOCHS", None)
+    plain = AutoencoderTransformer(n_components=2, max_epochs=1, random_state=0).fit(X)
+    assert "weight_average" not in dict(plain.net_.callbacks_)
+    np.testing.assert_allclose(plain.history_[:, "valid_loss"][0], trained[0], rtol=1e-5)
