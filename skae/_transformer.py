@@ -227,10 +227,11 @@ class _ReductionNet(AutoencoderNet):
       scored on rows it was fitted to; on small tables nothing trained could
       beat that score, and early stopping kept the start.
     - Validation rows are reconstructed as they are, without the training
-      corruption of a denoising module, by a moving average of the weights
-      (:class:`_ValidatedAverage`): early stopping keeps the averaged
-      network (the PCA start included, as epoch 0) that reconstructs
-      held-out rows best, which is what ``score`` measures.
+      corruption of a denoising module (on tables of ``_AVERAGE_ROWS``
+      rows or more, by a moving average of the weights,
+      :class:`_ValidatedAverage`): early stopping keeps the network (the
+      PCA start included, as epoch 0) that reconstructs held-out rows best,
+      which is what ``score`` measures.
     - After training, the decoder's output maps are refitted in closed form
       to the training rows (kept only if that lowers the validation error).
     - Unless the network then beats the start by ``_PCA_MARGIN``, the module
@@ -382,8 +383,9 @@ class AutoencoderTransformer(
     correction that starts at zero), trains as a denoising autoencoder
     (inputs corrupted with Gaussian noise of 0.3 standard deviations,
     ``module__noise=0.3``), stops early on a held-out part of the rows,
-    scored on clean rows by a moving average of the weights (time constant
-    five epochs; the best average is kept), then refits the decoder's output layer by ridge
+    scored on clean rows (on tables of at least 1,000 rows by a moving
+    average of the weights, time constant five epochs, the best average
+    kept), then refits the decoder's output layer by ridge
     least squares on the training rows (kept if that helps on the held-out
     rows). When the network does not beat the PCA start on the held-out
     rows by 5%%, the model is PCA of all the rows, exactly;
