@@ -45,7 +45,10 @@ def test_sparse_codes_are_sparse(digits):
 @pytest.mark.parametrize("noise_type, level", [("gaussian", 0.5), ("mask", 0.3)])
 def test_denoising_reconstructs_corrupted_rows_better(digits, noise_type, level):
     X_train, X_test = digits
-    params = dict(n_components=16, max_epochs=60, random_state=0)
+    # Trained to early stopping or near it: at 60 epochs the weight average
+    # that validation scores still lags (gaussian 0.5: 0.918 of the plain
+    # network's error there, 0.813 at 120).
+    params = dict(n_components=16, max_epochs=120, random_state=0)
     plain = AutoencoderTransformer(module__noise=0.0, **params).fit(X_train)
     denoising = AutoencoderTransformer(
         module__noise=level, module__noise_type=noise_type, **params
