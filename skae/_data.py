@@ -156,7 +156,9 @@ class BatchIterator:
     dataset : TensorDataset or SparseRowsDataset
         The rows to iterate over.
     batch_size : int
-        Rows per batch; the last batch may be smaller (it is never dropped).
+        Most rows per batch. The rows are split into ``ceil(n / batch_size)``
+        batches of nearly equal size (:func:`batch_bounds`), so no batch is
+        a remainder of a few rows.
     shuffle : bool, default=False
         Draw a new permutation of the rows at every pass.
     data_parallel : skae._distributed.DataParallel, default=None
@@ -183,15 +185,28 @@ class BatchIterator:
             yield from self.shards
             return
         dataset = self.dataset
-        n = len(dataset)
+        bounds = batch_bounds(len(dataset), self.batch_size)
         if self.shuffle:
-            order = torch.randperm(n).to(dataset.device, non_blocking=True)
-            batches = (order[i : i + self.batch_size] for i in range(0, n, self.batch_size))
-            for index in batches:
-                yield _as_batch(dataset.rows(index))
+            order = torch.randperm(len(dataset)).to(dataset.device, non_blocking=True)
+            for start, stop in bounds:
+                yield _as_batch(dataset.rows(order[start:stop]))
         else:
-            for i in range(0, n, self.batch_size):
-                yield _as_batch(dataset.rows(slice(i, i + self.batch_size)))
+            for start, stop in bounds:
+                yield _as_batch(dataset.rows(slice(start, stop)))
+
+
+def batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` of ``ceil(n / batch_size)`` batches of nearly equal size.
+
+    Cutting ``batch_size`` rows at a time leaves a last batch of whatever
+    remains, one row for 1,025 rows in batches of 512, and that batch gets a
+    full optimizer step: a user's table found the imputer's error 13-20%
+    higher at 513 or 1,025 rows than at 512 or 1,024. Equal batches (257 and
+    256 rows for 513) keep the number of steps and remove the outlier step.
+    """
+    n_batches = max(1, -(-n // max(1, batch_size)))
+    cuts = [-(-i * n // n_batches) for i in range(n_batches + 1)]  # larger batches first
+    return list(zip(cuts[:-1], cuts[1:]))
 
 
 def _as_batch(parts: Sequence[torch.Tensor]) -> tuple:

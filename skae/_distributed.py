@@ -50,7 +50,7 @@ import torch
 from skorch.callbacks import Callback
 from skorch.dataset import get_len
 
-from ._data import _as_batch
+from ._data import _as_batch, batch_bounds
 
 __all__ = ["data_parallel"]
 
@@ -349,8 +349,9 @@ class DataParallel:
 class ShardedBatchIterator:
     """Rank ``r``'s shard of every global batch, as :class:`~skae._data.BatchIterator` gives batches.
 
-    The global batches are those a single process would cut (``batch_size``
-    rows from one permutation shared by all ranks); each is split into
+    The global batches are those a single process would cut
+    (:func:`~skae._data.batch_bounds` of one permutation shared by all
+    ranks); each is split into
     ``world_size`` nearly equal, contiguous shards. A last batch with fewer
     rows than ranks joins the batch before it, so that every rank has rows
     in every step and none is dropped.
@@ -366,8 +367,8 @@ class ShardedBatchIterator:
                 f"rows in each of the training and validation sets; one of them has "
                 f"{n}. Use more rows or a larger validation_fraction, or fewer processes."
             )
-        batch_size = max(1, min(int(batch_size), n))
-        starts = list(range(0, n, batch_size))
+        bounds = batch_bounds(n, max(1, min(int(batch_size), n)))
+        starts = [start for start, _ in bounds]
         if len(starts) > 1 and n - starts[-1] < world:
             starts.pop()
         self.bounds = list(zip(starts, [*starts[1:], n]))

@@ -108,7 +108,8 @@ def _fake_parallel(rank, world_size):
     return SimpleNamespace(rank=rank, world_size=world_size, rank_streams=nullcontext)
 
 
-@pytest.mark.parametrize("n, batch_size, world_size", [(10, 4, 2), (11, 4, 3), (9, 4, 2), (7, 7, 3)])
+@pytest.mark.parametrize(
+    "n, batch_size, world_size", [(10, 4, 2), (11, 4, 3), (9, 4, 2), (7, 7, 3), (1025, 512, 2)])
 def test_shards_cover_the_global_batches(n, batch_size, world_size):
     dataset = TensorDataset(torch.arange(n, dtype=torch.float32)[:, None])
     single = [x[:, 0].tolist() for x, _ in BatchIterator(dataset, batch_size)]
@@ -120,8 +121,9 @@ def test_shards_cover_the_global_batches(n, batch_size, world_size):
     merged = [sum(parts, []) for parts in zip(*shards)]
     assert sum(merged, []) == list(range(n))  # every row once, in order
     assert all(len(part) >= 1 for parts in shards for part in parts)
-    # The global batches are the single process's, a short tail joined to the last.
-    if n % batch_size == 0 or n % batch_size >= world_size:
+    # The global batches are the single process's, a batch with fewer rows
+    # than processes joined to the one before.
+    if len(single[-1]) >= world_size:
         assert merged == single
     else:
         assert merged == [*single[:-2], single[-2] + single[-1]]

@@ -384,5 +384,7 @@ def test_members_learn_on_their_own_losses_and_impute_with_their_mean(cancer):
     assert single.fit(X_missing).module_.n_members == 1
     several = AutoencoderImputer(max_epochs=2, batch_size=200, random_state=0)
     assert several.fit(X_missing).module_.n_members == 1
-    with pytest.raises(ValueError, match="n_members"):
-        AutoencoderImputer(max_epochs=2, module__n_members=0).fit(X_missing)
+    for name, value in [("n_members", 0), ("n_members", "two"), ("n_members", 2.5),
+                        ("n_members", True), ("n_bins", -1), ("n_passes", None)]:
+        with pytest.raises(ValueError, match=f"{name} must be an int"):
+            AutoencoderImputer(max_epochs=2, **{f"module__{name}": value}).fit(X_missing)

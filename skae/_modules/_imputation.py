@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .._docstrings import shared_doc
-from ._layers import make_mlp
+from ._layers import check_count, make_mlp
 from ._protocol import ImputerModule, reused_weights_work
 from ._variational import code_distribution, prior_kl
 
@@ -115,13 +115,9 @@ class DenoisingImputerMLP(ImputerModule):
         n_members: int = 1,
     ):
         super().__init__()
-        self.n_passes = int(n_passes)
-        self.n_bins = int(n_bins)
-        self.n_members = int(n_members)
-        if self.n_bins < 0:
-            raise ValueError(f"n_bins must be >= 0; got {n_bins!r}.")
-        if self.n_members < 1:
-            raise ValueError(f"n_members must be >= 1; got {n_members!r}.")
+        self.n_passes = check_count(n_passes, "n_passes", 1)
+        self.n_bins = check_count(n_bins, "n_bins", 0)
+        self.n_members = check_count(n_members, "n_members", 1)
         width = 2 * n_features + n_features * self.n_bins
         sizes = [width, *hidden_layer_sizes, n_features]
         if self.n_members == 1:

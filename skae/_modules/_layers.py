@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import torch
@@ -109,6 +110,13 @@ def corrupt(x: torch.Tensor, level: float, kind: str = "gaussian") -> torch.Tens
     if kind == "mask":
         return x * (torch.rand_like(x) >= level)
     raise ValueError(f"noise_type must be one of {NOISE_TYPES}; got {kind!r}.")
+
+
+def check_count(value, name: str, minimum: int) -> int:
+    """``value`` as an int, or a ValueError naming ``name`` unless it is an int >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}; got {value!r}.")
+    return int(value)
 
 
 def check_noise(noise: float, noise_type: str) -> None:
