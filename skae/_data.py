@@ -156,9 +156,9 @@ class BatchIterator:
     dataset : TensorDataset or SparseRowsDataset
         The rows to iterate over.
     batch_size : int
-        Most rows per batch. The rows are split into ``ceil(n / batch_size)``
-        batches of nearly equal size (:func:`batch_bounds`), so no batch is
-        a remainder of a few rows.
+        Most rows per batch. The last batch may be smaller, but not under a
+        quarter of ``batch_size``: such a remainder is spread over all the
+        batches instead (:func:`batch_bounds`).
     shuffle : bool, default=False
         Draw a new permutation of the rows at every pass.
     data_parallel : skae._distributed.DataParallel, default=None
@@ -196,16 +196,26 @@ class BatchIterator:
 
 
 def batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
-    """``(start, stop)`` of ``ceil(n / batch_size)`` batches of nearly equal size.
+    """``(start, stop)`` of the batches of ``n`` rows, at most ``batch_size`` each.
 
-    Cutting ``batch_size`` rows at a time leaves a last batch of whatever
-    remains, one row for 1,025 rows in batches of 512, and that batch gets a
-    full optimizer step: a user's table found the imputer's error 13-20%
-    higher at 513 or 1,025 rows than at 512 or 1,024. Equal batches (257 and
-    256 rows for 513) keep the number of steps and remove the outlier step.
+    ``batch_size`` rows at a time, unless that leaves a last batch of under
+    a quarter of ``batch_size``: then ``ceil(n / batch_size)`` batches of
+    nearly equal size (the same number of steps). A remainder of one row
+    (1,025 rows in batches of 512) got a full optimizer step: a user's
+    table imputed 13-20% worse at 513 or 1,025 rows than at 512 or 1,024.
+    Spreading every remainder instead (equal batches always) cost the
+    anomaly detector 0.009 of mean ROC-AUC on the 43 ADBench tables (batches
+    of 32, 2,000 rows: 62 x 32 + 16 against 63 of 31-32), whose defaults
+    were chosen with the plain cut, and left the transformer level.
     """
-    n_batches = max(1, -(-n // max(1, batch_size)))
-    cuts = [-(-i * n // n_batches) for i in range(n_batches + 1)]  # larger batches first
+    batch_size = max(1, batch_size)
+    if n == 0:
+        return []
+    n_batches = -(-n // batch_size)
+    if 4 * (n % batch_size) >= batch_size or n % batch_size == 0:
+        cuts = [*range(0, n, batch_size), n]
+    else:  # larger batches first, so that a short one is last
+        cuts = [-(-i * n // n_batches) for i in range(n_batches + 1)]
     return list(zip(cuts[:-1], cuts[1:]))
 
 

@@ -106,9 +106,9 @@ def test_auto_contamination_follows_the_data(data):
     det = AutoencoderAnomalyDetector(random_state=0).fit(X)
     flagged = det.predict(X) == -1
     # Half the planted anomalies (5% of the rows) are flagged, and few
-    # normal rows are (network seeds 0-2: 3.6-5.0% of them).
+    # normal rows are.
     assert flagged[y == 1].mean() > 0.5
-    assert flagged[y == 0].mean() < 0.06
+    assert flagged[y == 0].mean() < 0.05
     clean = correlated(1000, np.random.default_rng(1))
     det_clean = AutoencoderAnomalyDetector(random_state=0).fit(clean)
     assert (det_clean.predict(clean) == -1).mean() < 0.07

@@ -38,9 +38,8 @@ def test_sparse_codes_are_sparse(digits):
     sparse = sparse_model.transform(X_test)
     assert np.mean(plain == 0) < 0.05
     assert np.mean(sparse == 0) > 0.4  # most entries of each code are exactly zero
-    # Sparse codes still carry the data (network seeds 0 / 1 / 2: -0.51 /
-    # -0.38 / -0.31 after 60 epochs).
-    assert sparse_model.score(X_test) > -0.6
+    # Sparse codes still carry the data.
+    assert sparse_model.score(X_test) > -0.5
 
 
 @pytest.mark.parametrize("noise_type, level", [("gaussian", 0.5), ("mask", 0.3)])

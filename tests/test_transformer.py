@@ -387,8 +387,9 @@ def test_small_tables_beat_pca_and_never_lose(load, k):
     # that start had been fitted to the validation rows too).
     # The 5% margin over the PCA start is judged on a few dozen validation
     # rows, so one network seed can still end above PCA (breast cancer k=2,
-    # seeds 0-4: 1.024, 0.948, 0.910, 0.900, 0.951): the guarantee is on
-    # average over seeds, and a loss at one seed stays small.
+    # seeds 0-4: 0.987, 0.942, 0.949, 0.954, 0.930; with equal batches of
+    # 179 rows instead of 256 + 102, seed 0 gave 1.024): the guarantee holds
+    # on average over seeds, and a loss at one seed stays small.
     X, _ = load(return_X_y=True) if load is load_wine else load()
     ratios = [heldout_ratio(X, k, random_state=seed) for seed in range(3)]
     assert np.exp(np.mean(np.log(ratios))) < 0.97
