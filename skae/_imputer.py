@@ -29,6 +29,7 @@ from ._docstrings import fill_doc
 from ._imputer_budget import (
     AVERAGE_MAX_BATCHES,
     average_decay,
+    batches_per_epoch,
     ensemble_members,
     hidden_sizes,
     training_epochs,
@@ -397,7 +398,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
     def _fit_encoder(self, X):
         # Called once per fit, before the net is built (its callbacks read it).
         self._average_weights_ = not self.early_stopping and (self.averaging == "ema" or (
-            self.averaging == "auto" and X.shape[0] <= AVERAGE_MAX_BATCHES * self.batch_size))
+            self.averaging == "auto"
+            and batches_per_epoch(X.shape[0], self.batch_size) <= AVERAGE_MAX_BATCHES))
         # Members of the default network, unless module__n_members sets them.
         self._n_members_ = 1
         if self.module in (None, DenoisingImputerMLP) and (

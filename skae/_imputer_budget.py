@@ -88,10 +88,14 @@ def hidden_sizes(n_features: int) -> tuple[int, int, int]:
     return (width, width, width)
 
 
+def batches_per_epoch(n_rows: int, batch_size: int) -> int:
+    """Optimizer steps per epoch: batches of at most ``batch_size`` rows."""
+    return max(1, -(-n_rows // max(1, batch_size)))
+
+
 def ensemble_members(n_rows: int, batch_size: int) -> int:
     """Members of the imputation network for a table of ``n_rows`` rows."""
-    n_batches = -(-n_rows // max(1, batch_size))
-    return ENSEMBLE_MEMBERS if n_batches <= ENSEMBLE_MAX_BATCHES else 1
+    return ENSEMBLE_MEMBERS if batches_per_epoch(n_rows, batch_size) <= ENSEMBLE_MAX_BATCHES else 1
 
 
 def training_steps(n_features: int) -> int:
@@ -107,7 +111,7 @@ def training_epochs(n_rows: int, n_features: int, batch_size: int) -> int:
     ``SHORT_MIN_EPOCHS`` epochs and ``min(SHORT_MIN_STEPS,
     SHORT_STEPS_PER_FEATURE * n_features)`` steps.
     """
-    steps_per_epoch = -(-n_rows // max(1, min(batch_size, n_rows)))
+    steps_per_epoch = batches_per_epoch(n_rows, batch_size)
     epochs = -(-training_steps(n_features) // steps_per_epoch)
     if SHORT_TABLE_DIVISOR is not None:
         short = int((n_rows / max(1, n_features)) ** 2 / SHORT_TABLE_DIVISOR)
