@@ -357,6 +357,7 @@ class TableEncoder:
         if not self.mixed:
             return self.scaler.inverse_transform(output)
         data = {}
+        index = like.index if isinstance(like, (pd.DataFrame, pd.Series)) else None
         numbers_ = None
         if self.numeric:
             numbers_ = self.scaler.inverse_transform(
@@ -374,10 +375,12 @@ class TableEncoder:
                     picks = (rng.random((len(p), 1)) > np.cumsum(p, axis=1)).sum(axis=1)
                     picks = np.minimum(picks, p.shape[1] - 1)
                 values = np.asarray(self.categories[j], dtype=object)[picks]
-                data[name] = _as_dtype(values, self.dtypes[j], self.categories[j])
+                # The dtype named: pandas 3 would infer its string dtype for
+                # an object column of strings.
+                column = _as_dtype(values, self.dtypes[j], self.categories[j])
+                data[name] = pd.Series(column, index=index, dtype=column.dtype)
             else:
                 data[name] = _as_number_dtype(numbers_[:, self.numeric.index(j)], self.dtypes[j])
-        index = like.index if isinstance(like, (pd.DataFrame, pd.Series)) else None
         return pd.DataFrame(data, columns=self.columns, index=index)
 
 

@@ -308,13 +308,17 @@ def test_imputer_fills_nullable_integers_with_integers_in_range():
         assert draw["n"].dtype == "Int64" and not draw["n"].isna().any()
 
 
-def test_inverse_transform_keeps_index_and_numeric_dtypes():
+def test_inverse_transform_keeps_index_and_dtypes():
     rng = np.random.default_rng(0)
     X = make_table(300)
     X["a"] = X["a"].astype("float32")
     X["b"] = pd.array(X["b"], dtype="Float64")
     X["count"] = pd.array(rng.integers(0, 5, len(X)), dtype="Int64")
     X["plain_int"] = rng.integers(-3, 3, len(X))
+    # Strings in an object column stay object (pandas 3 would make them its
+    # string dtype), and a string column stays string.
+    X["text"] = pd.Series(rng.choice(["x", "y"], len(X)), dtype=object)
+    X["label"] = pd.Series(rng.choice(["p", "q"], len(X)), dtype="string")
     X.index = pd.RangeIndex(1000, 1000 + len(X)).map(lambda i: f"row{i}")
     est = AutoencoderTransformer(n_components=3, **FAST).set_output(transform="pandas").fit(X)
     back = est.inverse_transform(est.transform(X))
