@@ -63,7 +63,12 @@ from ._net import (
 from ._persist import history_from_json, history_to_json
 from ._preprocessing import SCALINGS, make_scaler
 from ._rows import csr_dataset
-from ._tabular import TableEncoder, categorical_columns, check_column_dtypes
+from ._tabular import (
+    TableEncoder,
+    categorical_columns,
+    check_column_dtypes,
+    warn_numbers_as_text,
+)
 from ._threads import estimator_threads, torch_threads
 
 __all__ = ["BaseAutoencoder", "TrainingDivergedError"]
@@ -626,6 +631,8 @@ class BaseAutoencoder(BaseEstimator):
         if reset:
             n_columns = X.shape[1] if len(getattr(X, "shape", ())) == 2 else 0
             positions = categorical_columns(X, self.categorical_features) if n_columns else []
+            if isinstance(self.categorical_features, str):  # "from_dtype"
+                warn_numbers_as_text(X, positions)
             self.is_categorical_ = np.isin(np.arange(n_columns), positions)
         mask = getattr(self, "is_categorical_", None)
         return mask is not None and bool(mask.any())

@@ -13,6 +13,7 @@ For a table of numbers only, encoding is the scaler alone.
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -104,6 +105,42 @@ def categorical_columns(X, categorical_features) -> list[int]:
                 f"{n_columns}; got {item!r}."
             )
     return sorted(set(positions))
+
+
+def warn_numbers_as_text(X, positions, sample: int = 10_000) -> None:
+    """Warn about text columns of numbers with a few entries that are not numbers.
+
+    A UCI-style placeholder (``"?"``) in a column of numbers makes pandas read
+    the column as text, and skae then treats it as categorical, with one
+    level per distinct number. Columns whose dtype is categorical or bool are
+    the user's choice and left alone; only the first ``sample`` present values
+    of a column are looked at.
+    """
+    if not isinstance(X, pd.DataFrame):
+        return
+    for j in positions:
+        column = X.iloc[:, j]
+        if isinstance(column.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(
+            column.dtype
+        ):
+            continue
+        present = column.dropna().iloc[:sample]
+        if present.empty:
+            continue
+        parsed = pd.to_numeric(present, errors="coerce").notna().to_numpy()
+        if parsed.mean() < 0.5 or parsed.all():
+            continue
+        odd = present[~parsed].astype(str).unique()[:3].tolist()
+        name = X.columns[j]
+        warnings.warn(
+            f"Column {name!r} of X holds numbers written as text and entries that are "
+            f"not numbers ({', '.join(map(repr, odd))}): it is read as a categorical "
+            f"column, one level per distinct value. If those entries mark missing "
+            f"values, convert the column first: "
+            f"X[{name!r}] = pd.to_numeric(X[{name!r}], errors='coerce').",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 class TableEncoder:

@@ -1,6 +1,7 @@
 """Tables with numeric and categorical columns (issue #9)."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -329,3 +330,21 @@ def test_inverse_transform_keeps_index_and_dtypes():
     # Codes without an index give the default one.
     plain = est.inverse_transform(est.transform(X).to_numpy())
     assert plain.index.equals(pd.RangeIndex(len(X))) and plain.dtypes.equals(X.dtypes)
+
+
+@pytest.mark.parametrize("Estimator", [AutoencoderTransformer, AutoencoderImputer])
+def test_numbers_written_as_text_warn(Estimator):
+    # A UCI-style "?" makes pandas read a column of numbers as text; skae
+    # would treat it as categorical with a level per number: say so.
+    rng = np.random.default_rng(0)
+    power = pd.Series(rng.integers(50, 200, 120).astype(str), dtype=object)
+    power[[3, 17]] = "?"
+    X = pd.DataFrame({"a": rng.normal(size=120), "power": power,
+                      "color": rng.choice(["red", "blue"], 120)})
+    with pytest.warns(UserWarning, match=r"'power' of X holds numbers written as text.*'\?'"):
+        Estimator(max_epochs=1, random_state=0).fit(X)
+    # Plain text, or a column the user names as categorical, is left alone.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*written as text")
+        Estimator(max_epochs=1, random_state=0, categorical_features=["power", "color"]).fit(X)
+        Estimator(max_epochs=1, random_state=0).fit(X.drop(columns="power"))
