@@ -684,9 +684,9 @@ def test_validation_scores_the_weight_average_and_keeps_the_best(monkeypatch):
     kept = []
     original = transformer._ReductionNet.keep_pca_start_unless_beaten
 
-    def spy(net):
+    def spy(net, *args):
         kept.append(copy.deepcopy(net.module_.state_dict()))
-        return original(net)
+        return original(net, *args)
 
     monkeypatch.setattr(transformer._ReductionNet, "keep_pca_start_unless_beaten", spy)
     rng = np.random.default_rng(0)
@@ -712,3 +712,63 @@ def test_validation_scores_the_weight_average_and_keeps_the_best(monkeypatch):
     plain = AutoencoderTransformer(n_components=2, max_epochs=1, random_state=0).fit(X)
     assert "weight_average" not in dict(plain.net_.callbacks_)
     np.testing.assert_allclose(plain.history_[:, "valid_loss"][0], trained[0], rtol=1e-5)
+
+
+def _pca_errors_and_codes(ae, X, k):
+    S = ae.scaler_.transform(X)
+    pca = PCA(k).fit(S)
+    errors = np.mean((pca.inverse_transform(pca.transform(S)) - S) ** 2, axis=1)
+    return errors, pca.transform(S)
+
+
+def test_cross_fitting_returns_chance_wins_to_exact_pca(monkeypatch):
+    # Gaussian rows leave a network nothing beyond PCA to learn: whatever it
+    # gains on its few validation rows, which also chose its epoch, is
+    # chance. With no margin over the PCA start, those networks are kept;
+    # cross-fitted (the recipe refitted on folds, scored on the rows each
+    # left out), every seed ends at PCA of all the rows, exactly.
+    import skae._transformer as transformer
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(240, 8)) @ rng.normal(size=(8, 8))
+    monkeypatch.setattr(transformer, "_PCA_MARGIN", 0.0)
+    kept, gains = 0, []
+    for seed in range(3):
+        ae = AutoencoderTransformer(n_components=2, random_state=seed).fit(X)
+        errors, codes = _pca_errors_and_codes(ae, X, 2)
+        gains.append(ae.net_.validation_gain_)  # it did beat the start there
+        np.testing.assert_allclose(-ae.score_samples(X), errors, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(np.abs(ae.transform(X)), np.abs(codes), rtol=1e-3,
+                                   atol=1e-4)
+        with monkeypatch.context() as without:
+            without.setattr(transformer, "_CROSS_FIT_FOLDS", 0)
+            plain = AutoencoderTransformer(n_components=2, random_state=seed).fit(X)
+        kept += not np.allclose(-plain.score_samples(X), errors, rtol=1e-3)
+    assert kept == 3
+    assert min(gains) > 0 and max(gains) > 0.1  # one chance win passes even 5%
+
+
+def test_cross_fitting_keeps_a_network_that_beats_pca_on_new_rows(monkeypatch):
+    # Curved rows: the recipe beats PCA on the rows its folds left out, and the
+    # network is kept; the folds are refitted once, and never on large tables.
+    calls = []
+    original = AutoencoderTransformer._out_of_fold_errors
+
+    def spy(self, X):
+        calls.append(X.shape[0])
+        net_errors, pca_errors = original(self, X)
+        assert net_errors.sum() < 0.8 * pca_errors.sum()
+        return net_errors, pca_errors
+
+    monkeypatch.setattr(AutoencoderTransformer, "_out_of_fold_errors", spy)
+    rng = np.random.default_rng(0)
+    t = rng.uniform(-2, 2, size=(300, 1))
+    X = np.hstack([t, t**2, np.sin(2 * t)]) + 0.05 * rng.normal(size=(300, 3))
+    ae = AutoencoderTransformer(n_components=1, random_state=0).fit(X)
+    errors, _ = _pca_errors_and_codes(ae, X, 1)
+    assert calls == [300]
+    assert np.mean(-ae.score_samples(X)) < 0.5 * errors.mean()
+    assert not ae._cross_fits(np.repeat(X, 4, axis=0)[:1000])
+    # Same seed, same folds, same model.
+    again = AutoencoderTransformer(n_components=1, random_state=0).fit(X)
+    np.testing.assert_array_equal(again.transform(X), ae.transform(X))
