@@ -35,7 +35,7 @@ from ._base import (
 from ._data import draw_seed
 from ._docstrings import fill_doc
 from ._modules._layers import ReconstructionModule
-from ._net import AutoencoderNet, ParameterAverage
+from ._net import AutoencoderNet, ParameterAverage, TrainingDivergedError
 
 #: What the default module (``module=None``) trains with in the transformer:
 #: a denoising autoencoder. Gaussian noise of 0.3 standard deviations on the
@@ -440,7 +440,9 @@ class AutoencoderTransformer(
     fewer than 1,000 rows, whose few held-out rows also chose the epoch,
     the network must also beat PCA on rows that played no part in it: the
     same training is repeated on three folds of the rows, each scored
-    against PCA on the rows it left out (about 1.5 more fits' time).
+    against PCA on the rows it left out (about 1.5 more fits' time; the
+    ``callbacks`` run in those fits too, and a fold whose training diverges
+    leaves PCA).
     Otherwise it reconstructs held-out rows better than PCA, most where the
     data are nonlinear. In a :class:`~sklearn.pipeline.Pipeline`, ``fit``
     receives ``y`` and the codes are also fitted to predict it
@@ -771,7 +773,10 @@ class AutoencoderTransformer(
         out_of_fold_gain = None
         if self._cross_fits(X):
             def out_of_fold_gain():
-                net_errors, pca_errors = self._out_of_fold_errors(X)
+                try:
+                    net_errors, pca_errors = self._out_of_fold_errors(X)
+                except TrainingDivergedError:  # a recipe that diverges on a fold: PCA
+                    return -np.inf
                 return 1.0 - net_errors.sum() / max(pca_errors.sum(), 1e-30)
         self.net_.keep_pca_start_unless_beaten(out_of_fold_gain)
         # The target head is training scaffolding: transform needs no y.

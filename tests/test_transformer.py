@@ -772,3 +772,21 @@ def test_cross_fitting_keeps_a_network_that_beats_pca_on_new_rows(monkeypatch):
     # Same seed, same folds, same model.
     again = AutoencoderTransformer(n_components=1, random_state=0).fit(X)
     np.testing.assert_array_equal(again.transform(X), ae.transform(X))
+
+
+def test_cross_fitting_a_recipe_that_diverges_on_a_fold_ends_at_pca(monkeypatch):
+    # The full fit trained; a fold fit of the same recipe diverged. The check
+    # cannot vouch for the network, so the model is PCA, and fit succeeds.
+    from skae import TrainingDivergedError
+
+    def diverge(self, X):
+        raise TrainingDivergedError("a fold's loss became NaN")
+
+    monkeypatch.setattr(AutoencoderTransformer, "_out_of_fold_errors", diverge)
+    rng = np.random.default_rng(0)
+    t = rng.uniform(-2, 2, size=(300, 1))
+    X = np.hstack([t, t**2, np.sin(2 * t)]) + 0.05 * rng.normal(size=(300, 3))
+    ae = AutoencoderTransformer(n_components=1, random_state=0).fit(X)
+    assert ae.net_.validation_gain_ > 0.05  # the margin alone would keep it
+    errors, _ = _pca_errors_and_codes(ae, X, 1)
+    np.testing.assert_allclose(-ae.score_samples(X), errors, rtol=1e-4, atol=1e-6)
