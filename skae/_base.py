@@ -167,6 +167,25 @@ class BaseAutoencoder(BaseEstimator):
             if key not in declared and not key.startswith("_") and not key.endswith("_")
         }
 
+    def _validate_params(self):
+        """scikit-learn's checks, and a clear error for a misspelt keyword.
+
+        The constructor stores any keyword, as skorch's do, so that routed
+        ``prefix__name`` parameters reach the net; a keyword without a
+        prefix is a typo, and would fail inside skorch.
+        """
+        super()._validate_params()
+        unknown = sorted(key for key in self._routed_params() if "__" not in key)
+        if unknown:
+            valid = self._declared_param_names()
+            close = difflib.get_close_matches(unknown[0], valid, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ValueError(
+                f"{type(self).__name__} got unexpected parameter(s) {unknown}.{hint} Its "
+                f"parameters are {valid}, plus skorch's routed ones (module__<name>, "
+                "optimizer__<name>, callbacks__<name>, ...)."
+            )
+
     def get_params(self, deep=True):
         """Get the parameters of this estimator, routed ones included.
 

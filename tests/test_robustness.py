@@ -651,3 +651,16 @@ def test_skops_file_is_about_the_size_of_a_pickle(cls):
     est.partial_fit(X)
     loaded.partial_fit(X)
     assert_same_predictions(est, loaded, X)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_a_misspelt_keyword_names_the_estimator_and_the_fix(Estimator):
+    # The constructor stores any keyword (routed module__<name> ones reach the
+    # net); a keyword without a prefix is a typo, caught before training.
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    with pytest.raises(ValueError, match=rf"{Estimator.__name__} got unexpected "
+                       r"parameter\(s\) \['max_epoch'\]\. Did you mean 'max_epochs'\?"):
+        Estimator(max_epoch=2).fit(X)
+    with pytest.raises(ValueError, match="Did you mean 'max_epochs'"):
+        Estimator(max_epoch=2).partial_fit(X)
+    Estimator(max_epochs=1, optimizer__weight_decay=1e-3).fit(X)  # routed: fine
