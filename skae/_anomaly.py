@@ -454,7 +454,8 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
             table, extra = self._score_account(x, errors)
             columns += list(extra)
             table = np.column_stack([table, *extra.values()])
-        return pd.DataFrame(table.astype(float_dtype(X)), columns=columns, index=index)
+        table = table.astype(float_dtype(X)) + 0.0  # no -0.0 (a certain category's -log 1)
+        return pd.DataFrame(table, columns=columns, index=index)
 
     def _score_account(self, x, errors):
         """Each feature's share of the anomaly score, and the parts no feature owns."""

@@ -199,6 +199,15 @@ def test_detector_explains_categorical_columns():
     assert set(det.predict(X)) <= {-1, 1}
 
 
+def test_explain_of_a_one_level_category_is_zero_not_minus_zero():
+    X = make_table(120)
+    X["constant"] = pd.Categorical(["k"] * len(X))
+    det = AutoencoderAnomalyDetector(random_state=0, max_epochs=2).fit(X)
+    for table in (det.explain(X), det.explain(X, relative=False)):
+        values = table["constant"].to_numpy()
+        assert (values == 0).all() and not np.signbit(values).any()
+
+
 # ----------------------------------------------------------------------
 # AutoencoderImputer
 # ----------------------------------------------------------------------
