@@ -13,6 +13,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_digits, load_wine
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -452,6 +453,14 @@ def label_in_a_quiet_direction(n=600, seed=0):
     return np.column_stack([loud, quiet]), y
 
 
+def keep_codes_fitted_with_y(monkeypatch):
+    """Skip the check after a fit with y (codes that lose to PCA's become PCA)."""
+    from skae._transformer import _ReductionNet
+
+    monkeypatch.setattr(_ReductionNet, "keep_target_codes_unless_beaten",
+                        lambda self: vars(self).pop("_target_split", None))
+
+
 def test_without_y_or_target_weight_the_fit_is_unsupervised(wine):
     X, y = wine
     plain = AutoencoderTransformer(n_components=2, **FAST).fit(X).transform(X)
@@ -464,7 +473,9 @@ def test_without_y_or_target_weight_the_fit_is_unsupervised(wine):
 def test_target_weight_with_y_changes_the_codes_reproducibly(wine):
     X, y = wine
     plain = AutoencoderTransformer(n_components=2, **FAST).fit(X).transform(X)
-    ae = AutoencoderTransformer(n_components=2, target_weight=1.0, **FAST)
+    # (20 epochs: after 10, the codes fitted with y do not yet beat PCA's
+    # on the validation rows, and the model is PCA)
+    ae = AutoencoderTransformer(n_components=2, target_weight=1.0, **{**FAST, "max_epochs": 20})
     codes = ae.fit_transform(X, y)
     assert not np.allclose(codes, plain, atol=1e-3)
     np.testing.assert_array_equal(codes, clone(ae).fit(X, y).transform(X))
@@ -498,12 +509,15 @@ def test_whole_number_floats_are_regressed_integers_are_labels():
     assert _Target(rings.astype(str), 200).classes is not None
 
 
-def test_target_weight_with_sparse_rows(wine):
+def test_target_weight_with_sparse_rows(wine, monkeypatch):
     import scipy.sparse as sp
 
     X, y = wine
     X = sp.csr_matrix(np.where(X > np.median(X, axis=0), X, 0.0))
     params = dict(n_components=2, max_epochs=5, random_state=0)
+    checked = AutoencoderTransformer(target_weight=1.0, **params).fit(X, y)
+    assert checked.transform(X).shape == (X.shape[0], 2)
+    keep_codes_fitted_with_y(monkeypatch)  # 5 epochs: the check would keep PCA
     with_y = AutoencoderTransformer(target_weight=1.0, **params).fit(X, y).transform(X)
     without = AutoencoderTransformer(**params).fit(X).transform(X)
     assert with_y.shape == (X.shape[0], 2)
@@ -534,7 +548,7 @@ def test_bad_target_is_rejected_clearly(wine, bad, match):
 
 
 @pytest.mark.parametrize("module", ["variational", "recurrent"])
-def test_target_weight_with_modules_of_their_own_forward(wine, module):
+def test_target_weight_with_modules_of_their_own_forward(wine, module, monkeypatch):
     from skae import RecurrentAutoencoder, VariationalAutoencoder
 
     X, y = wine
@@ -543,6 +557,8 @@ def test_target_weight_with_modules_of_their_own_forward(wine, module):
         "recurrent": dict(module=RecurrentAutoencoder, module__sequence_shape=(None, 1),
                           module__hidden_size=4),
     }[module]
+    AutoencoderTransformer(n_components=2, max_epochs=3, random_state=0, **params).fit(X, y)
+    keep_codes_fitted_with_y(monkeypatch)  # 3 epochs: the check may keep PCA
     with_y = AutoencoderTransformer(n_components=2, max_epochs=3, random_state=0,
                                     **params).fit(X, y)
     without = AutoencoderTransformer(n_components=2, max_epochs=3, random_state=0,
@@ -567,6 +583,33 @@ def test_codes_carry_a_quiet_label_with_y():
     without_y, with_y = accuracy(target_weight=0.0), accuracy()
     assert without_y < 0.75
     assert with_y > 0.9
+
+
+def test_codes_that_memorize_y_become_pca(monkeypatch):
+    # Issue 17 (an insurance table: 6% positives, 11 codes): codes fitted with
+    # y that memorize the training rows' labels predict held-out rows worse
+    # than PCA's. Here the label follows the first of six latent factors, at
+    # 8% positives; 8 codes of 60 coarse features.
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(1500, 6))
+    X = np.round(Z @ rng.normal(size=(6, 60)) + rng.normal(size=(1500, 60)))
+    y = (rng.random(1500) < 1 / (1 + np.exp(3.0 - 0.8 * Z[:, 0]))).astype(int)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.5, stratify=y,
+                                                        random_state=0)
+
+    def held_out_auc(codes):
+        model = LogisticRegression(max_iter=1000).fit(codes(X_train), y_train)
+        return roc_auc_score(y_test, model.decision_function(codes(X_test)))
+
+    ae = AutoencoderTransformer(n_components=8, random_state=0).fit(X_train, y_train)
+    pca = make_pipeline(StandardScaler(), PCA(8)).fit(X_train)
+    np.testing.assert_allclose(np.abs(ae.transform(X_test)), np.abs(pca.transform(X_test)),
+                               rtol=1e-3, atol=1e-3)  # PCA, exactly
+    assert held_out_auc(ae.transform) > 0.7
+    # Without the check, the same fit keeps codes that lose to PCA's.
+    keep_codes_fitted_with_y(monkeypatch)
+    kept = clone(ae).fit(X_train, y_train)
+    assert held_out_auc(kept.transform) < held_out_auc(pca.transform) - 0.05
 
 
 def test_network_kept_only_when_it_beats_the_pca_start_by_the_margin(wine, monkeypatch):
