@@ -263,9 +263,12 @@ class _ReductionNet(AutoencoderNet):
       (validation rows included): exactly what PCA gives.
     - A supervised fit (batches ``(rows, target)``, with ``target_head`` set)
       adds the head's loss on the codes to the reconstruction error, in
-      training and validation alike; early stopping watches that total, and
-      the trained network is kept (the start's codes were not shaped for the
-      target, so the reconstruction-only comparison does not apply).
+      training and validation alike; early stopping watches that total. The
+      reconstruction-only comparison does not apply (the start's codes were
+      not shaped for the target); instead the trained network is kept unless
+      a linear model on its codes predicts the target on the validation rows
+      worse than on the start's codes, when the module becomes PCA of all
+      the rows (:meth:`keep_target_codes_unless_beaten`).
     """
 
     #: A :class:`_TargetHead` during a supervised fit, else None.
@@ -559,7 +562,9 @@ class AutoencoderTransformer(
         :class:`~sklearn.discriminant_analysis.LinearDiscriminantAnalysis`.
         0, or ``y=None``, trains on reconstruction alone. The default was
         chosen on the development tables of
-        ``benchmarks/bench_transformer.py --downstream``.
+        ``benchmarks/bench_transformer.py --downstream``. Codes that
+        predict ``y`` on the validation rows worse than PCA's become PCA's
+        (see Notes).
 
     %(network_parameters)s
 
@@ -586,11 +591,21 @@ class AutoencoderTransformer(
     equally whatever its scale.
 
     With ``target_weight > 0`` and ``y``, the validation rows score the
-    reconstruction error plus the weighted target loss, early stopping
-    watches that total, and the trained network is kept: its codes trade
-    some reconstruction for what predicts ``y``, so the guarantee of never
-    reconstructing held-out rows worse than PCA holds for fits without ``y``
-    only. The network still starts from PCA's solution.
+    reconstruction error plus the weighted target loss, and early stopping
+    watches that total. The codes trade some reconstruction for what
+    predicts ``y``, so the guarantee of never reconstructing held-out rows
+    worse than PCA holds for fits without ``y`` only. In its place, a fit
+    with ``y`` guards the codes' use downstream: after training, a linear
+    model (:class:`~sklearn.linear_model.LogisticRegression` for classes,
+    :class:`~sklearn.linear_model.Ridge` for numbers) fitted on the
+    training rows' codes predicts ``y`` on the validation rows, from the
+    trained codes and from PCA's codes of the same training rows. When the
+    trained codes do worse on both counts, a lower ranking score (ROC-AUC;
+    Spearman's correlation for numbers) and a higher loss (cross-entropy;
+    squared error) by more than one standard error of the rows'
+    differences, the model is PCA of all the rows, exactly. This catches
+    codes that memorize the training rows' labels, which a downstream
+    model then trusts too much (few positives, many codes).
 
     References
     ----------
