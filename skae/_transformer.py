@@ -131,6 +131,7 @@ class _Target:
             self.classes = np.unique(y)
             self.values = np.searchsorted(self.classes, y).astype(np.int64)
             self.n_outputs = len(self.classes)
+            self.constant = len(self.classes) < 2
             return
         try:
             values = y.astype(np.float64).reshape(n_rows, -1)
@@ -143,6 +144,7 @@ class _Target:
         self.classes = None
         self.values = ((values - values.mean(axis=0)) / np.where(spread > 0, spread, 1.0))
         self.n_outputs = values.shape[1]
+        self.constant = not (spread > 0).any()
 
     def tensor(self, device) -> torch.Tensor:
         dtype = torch.int64 if self.classes is not None else torch.float32
@@ -535,9 +537,9 @@ class AutoencoderTransformer(
     fewer than 1,000 rows, whose few held-out rows also chose the epoch,
     the network must also beat PCA on rows that played no part in it: the
     same training is repeated on three folds of the rows, each scored
-    against PCA on the rows it left out (about 1.5 more fits' time; the
-    ``callbacks`` run in those fits too, and a fold whose training diverges
-    leaves PCA).
+    against PCA on the rows it left out (about 1.5 more fits' time; those
+    fits run without the user's ``callbacks``, and a fold whose training
+    diverges leaves PCA).
     Otherwise it reconstructs held-out rows better than PCA, most where the
     data are nonlinear. In a :class:`~sklearn.pipeline.Pipeline`, ``fit``
     receives ``y`` and the codes are also fitted to predict it
@@ -703,7 +705,8 @@ class AutoencoderTransformer(
         y : array-like of shape (n_samples,) or (n_samples, n_targets), default=None
             Target that the codes should carry: class labels (integers,
             strings, booleans) or floats (regressed), used only when
-            ``target_weight > 0``; ignored otherwise.
+            ``target_weight > 0``; ignored otherwise, and, with a warning,
+            when it holds a single value.
 
         Returns
         -------
@@ -714,6 +717,13 @@ class AutoencoderTransformer(
         X = self._validate_training_data(X, reset=True)
         if y is not None and self.target_weight > 0:
             self._target = _Target(y, X.shape[0])
+            if self._target.constant:
+                del self._target
+                warnings.warn(
+                    "y holds a single value, which codes cannot help predict: fitted "
+                    "without y (reconstruction alone, never worse than PCA on held-out "
+                    "rows).", UserWarning, stacklevel=2,
+                )
         try:
             return self._fit(X, reset=True)
         finally:
@@ -934,9 +944,11 @@ class AutoencoderTransformer(
         rng = np.random.default_rng((self._seed_, 0xC805))
         net_errors, pca_errors = [], []
         for held in np.array_split(rng.permutation(n), _CROSS_FIT_FOLDS):
+            # The user's callbacks stay with the user's fit: a Checkpoint
+            # would need validation rows here, and overwrite its files.
             fold = clone(self).set_params(
                 random_state=int(rng.integers(2**31)), early_stopping=False,
-                max_epochs=epochs, verbose=0,
+                max_epochs=epochs, verbose=0, callbacks=None,
             )
             fold._fold_fit = True
             fold.fit(_safe_indexing(X, np.setdiff1d(np.arange(n), held)))

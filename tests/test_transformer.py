@@ -833,3 +833,35 @@ def test_cross_fitting_a_recipe_that_diverges_on_a_fold_ends_at_pca(monkeypatch)
     assert ae.net_.validation_gain_ > 0.05  # the margin alone would keep it
     errors, _ = _pca_errors_and_codes(ae, X, 1)
     np.testing.assert_allclose(-ae.score_samples(X), errors, rtol=1e-4, atol=1e-6)
+
+
+def test_user_callbacks_stay_out_of_the_cross_fits(tmp_path):
+    # A Checkpoint needs validation rows (the fold fits have none) and would
+    # overwrite its files with a fold's network: the folds run without them.
+    from skorch.callbacks import Callback, Checkpoint
+
+    seen = []
+
+    class CountFits(Callback):
+        def on_train_begin(self, net, X=None, **kwargs):
+            seen.append(len(X))
+
+    rng = np.random.default_rng(0)
+    t = rng.uniform(-2, 2, size=(300, 1))
+    X = np.hstack([t, t**2, np.sin(2 * t)]) + 0.05 * rng.normal(size=(300, 3))
+    ae = AutoencoderTransformer(
+        n_components=1, random_state=0,
+        callbacks=[CountFits(), Checkpoint(dirname=str(tmp_path))],
+    ).fit(X)
+    assert ae._cross_fits(X)  # the folds did run
+    assert seen == [300]
+    assert (tmp_path / "params.pt").exists()
+
+
+@pytest.mark.parametrize("y", [np.zeros(120, dtype=int), np.full(120, 2.5), ["a"] * 120])
+def test_a_target_with_a_single_value_is_ignored_with_a_warning(y):
+    X = np.random.default_rng(0).normal(size=(120, 5))
+    with pytest.warns(UserWarning, match="y holds a single value"):
+        with_y = AutoencoderTransformer(n_components=2, random_state=0).fit(X, y)
+    without = AutoencoderTransformer(n_components=2, random_state=0).fit(X)
+    np.testing.assert_array_equal(with_y.transform(X), without.transform(X))
