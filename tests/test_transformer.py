@@ -612,6 +612,37 @@ def test_codes_that_memorize_y_become_pca(monkeypatch):
     assert held_out_auc(kept.transform) < held_out_auc(pca.transform) - 0.05
 
 
+def test_few_validation_rows_of_a_class_let_the_ranking_decide(monkeypatch):
+    # With ~2 positives among the validation rows, the negatives dominate the
+    # cross-entropy: codes ranking the positives worse than PCA's (lower
+    # ROC-AUC) but with a lower cross-entropy go back to PCA; with enough
+    # positives, both counts are needed and such codes are kept.
+    import skae._transformer as transformer
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 5)) @ rng.normal(size=(5, 5))
+    y = (rng.random(400) < 0.05).astype(int)
+    scores = {"trained": (0.3, 0.0), "start": (0.6, 1.0)}  # (ROC-AUC, loss per row)
+
+    def fake_scores(net, train, valid):
+        which = "start" if len(net.history_) and _is_start(net) else "trained"
+        auc, loss = scores[which]
+        return auc, np.full(len(valid), loss)
+
+    def _is_start(net):
+        start = net._pca_start[0]
+        return all(torch.equal(v, net.module_.state_dict()[k]) for k, v in start.items())
+
+    monkeypatch.setattr(transformer._ReductionNet, "_linear_target_scores", fake_scores)
+    pca = make_pipeline(StandardScaler(), PCA(2)).fit(X)
+    ae = AutoencoderTransformer(n_components=2, max_epochs=20, random_state=0).fit(X, y)
+    np.testing.assert_allclose(np.abs(ae.transform(X)), np.abs(pca.transform(X)),
+                               rtol=1e-3, atol=1e-3)
+    monkeypatch.setattr(transformer, "_FEW_CLASS_ROWS", 0)
+    kept = AutoencoderTransformer(n_components=2, max_epochs=20, random_state=0).fit(X, y)
+    assert not np.allclose(np.abs(kept.transform(X)), np.abs(pca.transform(X)), atol=1e-2)
+
+
 def test_network_kept_only_when_it_beats_the_pca_start_by_the_margin(wine, monkeypatch):
     import skae._transformer as transformer
 
