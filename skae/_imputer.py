@@ -27,8 +27,8 @@ from ._criterion import MaskedColumnLoss, split_output
 from ._data import BatchIterator
 from ._docstrings import fill_doc
 from ._imputer_budget import (
+    AVERAGE_HORIZON,
     AVERAGE_MAX_BATCHES,
-    average_decay,
     batches_per_epoch,
     ensemble_members,
     hidden_sizes,
@@ -78,7 +78,7 @@ class _WeightAverage(Callback):
 
     def on_train_begin(self, net, X=None, **kwargs):
         n_steps = net.max_epochs * len(net.get_iterator(X, training=True))
-        self.average_ = ParameterAverage(average_decay(n_steps))
+        self.average_ = ParameterAverage(AVERAGE_HORIZON * n_steps)
 
     def on_batch_end(self, net, training=False, **kwargs):
         if training:

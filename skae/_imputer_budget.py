@@ -119,8 +119,3 @@ def training_epochs(n_rows: int, n_features: int, batch_size: int) -> int:
         floor = max(SHORT_MIN_EPOCHS, -(-floor_steps // steps_per_epoch))
         epochs = min(epochs, max(floor, short))
     return int(np.clip(epochs, MIN_EPOCHS, MAX_EPOCHS))
-
-
-def average_decay(n_steps: int) -> float:
-    """Decay per step of the weight average over a call of ``n_steps`` steps."""
-    return 1.0 - 1.0 / max(1.0, AVERAGE_HORIZON * n_steps)

@@ -121,13 +121,15 @@ class ParameterAverage:
     Shared by the imputer (which ends training on the average) and the
     transformer (which validates it). The average starts at the weights
     after the first step; each :meth:`update` moves it towards the current
-    weights by ``1 - decay`` (torch's ``get_ema_multi_avg_fn``: one fused
+    weights by ``1 / time_constant`` (a time constant in optimizer steps;
+    torch's ``get_ema_multi_avg_fn``: one fused
     update of all tensors; ``AveragedModel``'s per-step bookkeeping costs
     several times as much).
     """
 
-    def __init__(self, decay: float):
-        self.update_ = get_ema_multi_avg_fn(decay)
+    def __init__(self, time_constant: float):
+        # Time constant in optimizer steps: decay 1 - 1 / steps per update.
+        self.update_ = get_ema_multi_avg_fn(1.0 - 1.0 / max(1.0, time_constant))
         self.average = None
 
     def update(self, parameters) -> None:

@@ -234,7 +234,7 @@ class _ValidatedAverage(Callback):
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
         if self.average_ is None and dataset_train is not None:
             steps = len(net.get_iterator(dataset_train, training=True))
-            self.average_ = ParameterAverage(1.0 - 1.0 / max(1.0, self.epochs * steps))
+            self.average_ = ParameterAverage(self.epochs * steps)
 
     def on_batch_begin(self, net, training=False, **kwargs):
         # The average in for validation; the trained weights back for training.
