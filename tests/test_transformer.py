@@ -714,8 +714,9 @@ def test_output_refit_kept_only_when_it_helps_on_the_validation_rows(wine, monke
 
     monkeypatch.setattr(transformer._ReductionNet, "_refit_output", spy)
     AutoencoderTransformer(**params).fit(X)
-    (before, kept, now), = refits
-    assert kept <= before and now == pytest.approx(kept)
+    assert len(refits) == 2  # the default network and the narrower one (178 rows)
+    for before, kept, now in refits:
+        assert kept <= before and now == pytest.approx(kept)
 
 
 @pytest.mark.parametrize("n_rows, patience", [(200, 20), (1000, 35)])
@@ -840,12 +841,56 @@ def test_cross_fitting_keeps_a_network_that_beats_pca_on_new_rows(monkeypatch):
     X = np.hstack([t, t**2, np.sin(2 * t)]) + 0.05 * rng.normal(size=(300, 3))
     ae = AutoencoderTransformer(n_components=1, random_state=0).fit(X)
     errors, _ = _pca_errors_and_codes(ae, X, 1)
-    assert calls == [300]
+    assert calls == [300, 300]  # the default network's folds, the narrower one's
     assert np.mean(-ae.score_samples(X)) < 0.5 * errors.mean()
     assert not ae._cross_fits(np.repeat(X, 4, axis=0)[:1000])
     # Same seed, same folds, same model.
     again = AutoencoderTransformer(n_components=1, random_state=0).fit(X)
     np.testing.assert_array_equal(again.transform(X), ae.transform(X))
+
+
+def test_small_tables_keep_the_width_that_the_folds_prefer(monkeypatch):
+    # Under 1,000 rows a (128, 64) network is trained too; of the networks
+    # kept, the one of lower out-of-fold error is the model, saved and loaded
+    # at its own width. Set hidden sizes are trained alone.
+    import skae._transformer as transformer
+
+    folds = []
+    original = AutoencoderTransformer._out_of_fold_errors
+
+    def spy(self, X):
+        net_errors, pca_errors = original(self, X)
+        folds.append((tuple(self.hidden_layer_sizes), net_errors.sum(), pca_errors.sum()))
+        return net_errors, pca_errors
+
+    monkeypatch.setattr(AutoencoderTransformer, "_out_of_fold_errors", spy)
+    rng = np.random.default_rng(0)
+    t = rng.uniform(-2, 2, size=(200, 1))
+    X = np.hstack([t, t**2, np.sin(2 * t), t**3 / 4]) + 0.05 * rng.normal(size=(200, 4))
+    chosen = set()
+    for seed in range(3):
+        folds.clear()
+        ae = AutoencoderTransformer(n_components=1, random_state=seed).fit(X)
+        assert [sizes for sizes, *_ in folds] == [(256, 128), (128, 64)]
+        assert all(net < pca for _, net, pca in folds)  # both kept: the folds choose
+        best = min(folds, key=lambda fold: fold[1])[0]
+        widths = {m.out_features for m in ae.module_.modules() if isinstance(m, torch.nn.Linear)}
+        assert best[0] in widths and (256 in widths) == (best == (256, 128))
+        chosen.add(best)
+        loaded = pickle.loads(pickle.dumps(ae))  # rebuilt at the chosen width
+        np.testing.assert_array_equal(loaded.transform(X), ae.transform(X))
+    assert chosen == {(256, 128), (128, 64)}
+    from skorch.callbacks import Callback
+
+    for params in ({"hidden_layer_sizes": (64, 32)}, {"module__hidden_layer_sizes": (64, 32)},
+                   {"callbacks": [("watch", Callback())]}):
+        folds.clear()
+        AutoencoderTransformer(n_components=1, random_state=0, **params).fit(X)
+        assert len(folds) == 1  # the user's network alone
+    folds.clear()
+    monkeypatch.setattr(transformer, "_NARROWER_HIDDEN", None)
+    AutoencoderTransformer(n_components=1, random_state=0).fit(X)
+    assert [sizes for sizes, *_ in folds] == [(256, 128)]
 
 
 def test_cross_fitting_a_recipe_that_diverges_on_a_fold_ends_at_pca(monkeypatch):
