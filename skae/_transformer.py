@@ -586,7 +586,7 @@ class AutoencoderTransformer(
     diverges leaves PCA). There, with the default module and
     ``hidden_layer_sizes``, a network of hidden layers (128, 64) is trained
     and checked the same way too, and the folds choose between the two
-    widths (about twice the time again; not with ``callbacks``, whose
+    widths (1.6 times the time again; not with ``callbacks``, whose
     network is the model).
     Otherwise it reconstructs held-out rows better than PCA, most where the
     data are nonlinear. In a :class:`~sklearn.pipeline.Pipeline`, ``fit``
