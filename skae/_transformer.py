@@ -1007,8 +1007,9 @@ class AutoencoderTransformer(
         pooled error on the rows the folds left out is the model; when
         neither was kept, PCA of all the rows (this fit's) stays.
         """
+        # Quiet: the log the user asked for is this fit's.
         narrower = clone(self).set_params(
-            hidden_layer_sizes=_NARROWER_HIDDEN, random_state=self._seed_
+            hidden_layer_sizes=_NARROWER_HIDDEN, random_state=self._seed_, verbose=0
         )
         narrower._narrower_fit = True
         narrower.fit(X)
