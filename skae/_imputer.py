@@ -16,10 +16,13 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 from sklearn.base import TransformerMixin
+from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.impute import MissingIndicator
+from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 from skorch.callbacks import Callback, LRScheduler
+from threadpoolctl import threadpool_limits
 from torch.optim.lr_scheduler import CosineAnnealingLR
 
 from ._base import BaseAutoencoder, float_dtype, store_params
@@ -36,9 +39,11 @@ from ._imputer_budget import (
 )
 from ._modules import DenoisingImputerMLP
 from ._net import AutoencoderNet, ParameterAverage
+from ._persist import pack_boosting, unpack_boosting
 from ._preprocessing import entry_rows
 from ._rows import DenseRows, missing_mask, row_source, select_columns
 from ._tabular import categorical_columns
+from ._threads import resolve_n_threads
 
 
 class _CosineSchedule(LRScheduler):
@@ -137,6 +142,12 @@ class _HidingBatches:
 #: Entries of the rows the module may study before training (``init_from_data``).
 _INIT_ENTRIES = 2**22
 
+#: Training rows that each column's gradient-boosted trees are fitted on, at
+#: most (drawn reproducibly): the trees' cost stops growing with the rows.
+_TREE_ROWS = 10_000
+#: Observed values a column needs for trees of its own.
+_TREE_MIN_ROWS = 20
+
 
 class _HidingIterator:
     def __init__(self, batches: BatchIterator, hiding: _HidingBatches):
@@ -176,7 +187,10 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
 
     The hidden layers also see each value encoded over bins between its
     feature's quantiles (``module__n_bins``, 8 by default), which lets the
-    network carve thresholds and skewed features as tree ensembles do.
+    network carve thresholds and skewed features as tree ensembles do. Once
+    trained, the network's imputations are blended with those of one
+    gradient-boosted tree model per column fitted on the network's
+    completion of the other columns (``tree_weight``; numeric tables).
 
     The network grows with the table: ``hidden_layer_sizes="auto"`` gives
     three hidden layers of 12 units per feature, between 64 and 256. Training
@@ -253,12 +267,36 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         average), so a call of one epoch after a full fit can undo part of
         the decay (3%% more error on wine): give it several epochs.
 
+    tree_weight : float in [0, 1], default=0.3
+        Weight of a second opinion from gradient-boosted trees in the
+        imputed values. Once the network is trained, each column gets a
+        :class:`~sklearn.ensemble.HistGradientBoostingRegressor` (at its
+        defaults, on at most 10,000 training rows) that predicts the
+        column's observed values from the other columns as the network
+        completes them: one round of missForest started from the
+        network's imputation. A gap then gets ``(1 - tree_weight)`` times
+        the network's prediction plus ``tree_weight`` times its column's
+        trees'. Trees carve what an MLP fits slowly: a column that is a
+        sharp function of one or two others (a step, a sigmoid of a
+        logarithm), or groups of rows that share exact values. Measured
+        on the development tables of ``benchmarks/bench_impute.py`` (p =
+        0.2): about 3%% less error than the network alone under MCAR and 4%%
+        under MAR, at 1.1-1.3 times its fit time. 0: the network alone.
+        Numeric tables only: tables with categorical columns and sparse
+        input are imputed by the network alone. ``partial_fit`` refits the
+        trees on the rows of each call.
+
     %(network_parameters)s
 
     %(training_parameters)s
 
     Attributes
     ----------
+    trees_ : list of (sklearn.ensemble.HistGradientBoostingRegressor or None) or None
+        Each imputed column's trees (None for a column with fewer than two
+        distinct observed values); None when ``tree_weight=0`` or the
+        network imputes alone (categorical columns, sparse input).
+
     indicator_ : sklearn.impute.MissingIndicator or None
         Indicator for the missing values, when ``add_indicator=True``.
 
@@ -303,6 +341,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         "max_value": [None, Interval(numbers.Real, None, None, closed="both"), "array-like"],
         "hide_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
         "averaging": [StrOptions({"auto", "ema"}), None],
+        "tree_weight": [Interval(numbers.Real, 0, 1, closed="both")],
         "hidden_layer_sizes": [StrOptions({"auto"}), "array-like"],
         "max_epochs": [None, Interval(numbers.Integral, 1, None, closed="left")],
     }
@@ -317,6 +356,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         max_value=np.inf,
         hide_fraction=0.15,
         averaging="auto",
+        tree_weight=0.3,
         module=None,
         hidden_layer_sizes="auto",
         activation="relu",
@@ -552,6 +592,56 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             scale = getattr(self.scaler_, "scale_", None)  # None for scaling=None
             std[numeric] = spread[numeric] * (1.0 if scale is None else scale)
         self.residual_std_ = std
+        self._fit_trees(X)
+
+    def _fit_trees(self, X):
+        """One gradient-boosted tree model per column, on the network's completion.
+
+        Column ``j``'s model predicts its observed values from the other
+        columns as the network completes them (observed entries as they
+        are, gaps filled): one round of missForest, started from the
+        network's imputation, with
+        :class:`~sklearn.ensemble.HistGradientBoostingRegressor` stopping
+        early on a tenth of its rows (so that a column the others do not
+        predict gets few trees). ``_impute_dense`` blends its predictions
+        into the network's (``tree_weight``). Numeric tables held densely
+        only.
+        """
+        self.trees_ = None
+        self._tree_weight_ = float(self.tree_weight)
+        if not self._tree_weight_ or sp.issparse(X) or self.encoder_.mixed:
+            return
+        index = self._row_sample(X.shape[0], _TREE_ROWS, salt=0x7EE5)
+        S, observed = self._scaled_with_mask(_safe_indexing(X, index))
+        completed = np.where(observed, S, self._predict_scaled(S, observed))
+        rng = np.random.default_rng((self._seed_, 0x7EE5))
+        trees = []
+        with threadpool_limits(limits=self._tree_threads(), user_api="openmp"):
+            for j in range(S.shape[1]):
+                rows = observed[:, j]
+                model = None
+                if rows.sum() >= _TREE_MIN_ROWS and np.ptp(S[rows, j]) > 0:
+                    model = HistGradientBoostingRegressor(
+                        early_stopping=True, random_state=int(rng.integers(2**31)))
+                    model.fit(np.delete(completed[rows], j, axis=1), S[rows, j])
+                trees.append(model)
+        self.trees_ = trees
+
+    def _tree_threads(self) -> int:
+        """OpenMP threads of the trees: ``n_jobs`` as scikit-learn reads it (None: 1)."""
+        return 1 if self.n_jobs is None else resolve_n_threads(self.n_jobs, 0.0)
+
+    def _blend_trees(self, S, observed, predicted) -> np.ndarray:
+        """The network's predictions of the gaps, blended with the trees' (``tree_weight``)."""
+        completed = np.where(observed, S, predicted)
+        weight = self._tree_weight_
+        with threadpool_limits(limits=self._tree_threads(), user_api="openmp"):
+            for j, model in enumerate(self.trees_):
+                gaps = ~observed[:, j]
+                if model is not None and gaps.any():
+                    trees = model.predict(np.delete(completed[gaps], j, axis=1))
+                    predicted[gaps, j] = (1 - weight) * predicted[gaps, j] + weight * trees
+        return predicted
 
     # ------------------------------------------------------------------
     # Imputation
@@ -589,6 +679,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
     def _impute_dense(self, X, generator=None, noise_rng=None):
         S, observed = self._scaled_with_mask(X)
         predicted = self._predict_scaled(S, observed, generator).astype(np.float64)
+        if getattr(self, "trees_", None) is not None:
+            predicted = self._blend_trees(S, observed, predicted)
         encoder = self.encoder_
         if noise_rng is not None:
             positions = encoder.numeric_positions if encoder.mixed else slice(None)
@@ -747,6 +839,21 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             return np.asarray(kept, dtype=object)
         indicator = [f"missingindicator_{n}" for n in names[self.indicator_.features_]]
         return np.asarray([*kept, *indicator], dtype=object)
+
+    def __getstate__(self):
+        """The base's compact state, with each column's trees packed into a few arrays."""
+        state = super().__getstate__()
+        if state.get("trees_") is not None:
+            state["trees_"] = [None if model is None else pack_boosting(model)
+                               for model in state["trees_"]]
+        return state
+
+    def __setstate__(self, state):
+        trees = state.get("trees_")
+        if trees is not None:
+            state = {**state, "trees_": [None if packed is None else unpack_boosting(packed)
+                                         for packed in trees]}
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -4,7 +4,9 @@ Owns the plain, compact forms the estimators' ``__getstate__`` writes and
 ``__setstate__`` reads back: the training history as one JSON string of
 epoch summaries (skorch's per-batch rows dropped), and a fitted
 :class:`~sklearn.ensemble.IsolationForest` as a few concatenated arrays
-rather than a hundred tree objects. ``skops.io`` stores every Python object
+rather than a hundred tree objects, and the imputer's gradient-boosted
+trees (:class:`~sklearn.ensemble.HistGradientBoostingRegressor`) likewise.
+``skops.io`` stores every Python object
 and every array as an entry of its own, so many small ones make a file
 several times the size of a pickle; a few large arrays do not.
 """
@@ -14,7 +16,8 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from sklearn.ensemble import IsolationForest
+from sklearn.ensemble import HistGradientBoostingRegressor, IsolationForest
+from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
 from sklearn.tree import ExtraTreeRegressor
 from sklearn.tree._tree import Tree
 
@@ -106,3 +109,33 @@ def unpack_forest(packed: dict) -> IsolationForest:
         trees.append(tree)
     forest.estimators_ = trees
     return forest
+
+
+# ----------------------------------------------------------------------
+# Gradient-boosted trees
+# ----------------------------------------------------------------------
+
+#: A tree predictor's arrays, each stored concatenated over the trees.
+_PREDICTOR_ARRAYS = ("nodes", "binned_left_cat_bitsets", "raw_left_cat_bitsets")
+
+
+def pack_boosting(model: HistGradientBoostingRegressor) -> dict:
+    """A fitted HistGradientBoostingRegressor as plain values and three concatenated arrays."""
+    trees = [tree for iteration in model._predictors for tree in iteration]
+    return {
+        "model": {key: value for key, value in vars(model).items() if key != "_predictors"},
+        "per_iteration": len(model._predictors[0]) if model._predictors else 1,
+        **{key: _concatenated([getattr(tree, key) for tree in trees])
+           for key in _PREDICTOR_ARRAYS},
+    }
+
+
+def unpack_boosting(packed: dict) -> HistGradientBoostingRegressor:
+    """The model :func:`pack_boosting` packed."""
+    model = HistGradientBoostingRegressor.__new__(HistGradientBoostingRegressor)
+    vars(model).update(packed["model"])
+    trees = [TreePredictor(*arrays)
+             for arrays in zip(*(_split(packed[key]) for key in _PREDICTOR_ARRAYS))]
+    step = packed["per_iteration"]
+    model._predictors = [trees[i : i + step] for i in range(0, len(trees), step)]
+    return model
