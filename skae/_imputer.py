@@ -555,8 +555,10 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
 
     def _scaled_with_mask(self, X) -> tuple[np.ndarray, np.ndarray]:
         """Encoded rows of the imputed features (gaps at 0) and the observed mask."""
-        return DenseRows(X).training_data(
+        S, observed = DenseRows(X).training_data(
             self.encoder_, self._observed_features_, self.handle_unknown)
+        # Arrays, also under scikit-learn's global pandas output.
+        return np.asarray(S), np.asarray(observed)
 
     def _training_data(self, X):
         source = row_source(X)
