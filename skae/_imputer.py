@@ -147,6 +147,10 @@ _INIT_ENTRIES = 2**22
 _TREE_ROWS = 10_000
 #: Observed values a column needs for trees of its own.
 _TREE_MIN_ROWS = 20
+#: Columns each column's trees read, at most: the others most correlated with
+#: it on the network's completion (wide tables: the trees' cost stops growing
+#: with the square of the width).
+_TREE_FEATURES = 16
 
 
 class _HidingIterator:
@@ -615,8 +619,11 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             return
         index = self._row_sample(X.shape[0], _TREE_ROWS, salt=0x7EE5)
         S, observed = self._scaled_with_mask(_safe_indexing(X, index))
+        if S.shape[1] < 2:  # no other column to read
+            return
         completed = np.where(observed, S, self._predict_scaled(S, observed))
         rng = np.random.default_rng((self._seed_, 0x7EE5))
+        inputs = _tree_inputs(completed, _TREE_FEATURES)
         trees = []
         with threadpool_limits(limits=self._tree_threads(), user_api="openmp"):
             for j in range(S.shape[1]):
@@ -625,9 +632,10 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
                 if rows.sum() >= _TREE_MIN_ROWS and np.ptp(S[rows, j]) > 0:
                     model = HistGradientBoostingRegressor(
                         early_stopping=True, random_state=int(rng.integers(2**31)))
-                    model.fit(np.delete(completed[rows], j, axis=1), S[rows, j])
+                    model.fit(completed[np.ix_(rows, inputs[j])], S[rows, j])
                 trees.append(model)
         self.trees_ = trees
+        self._tree_inputs_ = inputs
 
     def _tree_threads(self) -> int:
         """OpenMP threads of the trees: ``n_jobs`` as scikit-learn reads it (None: 1)."""
@@ -641,7 +649,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             for j, model in enumerate(self.trees_):
                 gaps = ~observed[:, j]
                 if model is not None and gaps.any():
-                    trees = model.predict(np.delete(completed[gaps], j, axis=1))
+                    trees = model.predict(completed[np.ix_(gaps, self._tree_inputs_[j])])
                     predicted[gaps, j] = (1 - weight) * predicted[gaps, j] + weight * trees
         return predicted
 
@@ -863,6 +871,18 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         tags.input_tags.sparse = _is_zero(self.missing_values)
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _tree_inputs(completed: np.ndarray, n_inputs: int) -> np.ndarray:
+    """For each column, the ``n_inputs`` other columns most correlated with it (by position)."""
+    d = completed.shape[1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        strength = np.abs(np.corrcoef(completed, rowvar=False)).reshape(d, d)
+    strength = np.nan_to_num(strength, nan=0.0)
+    np.fill_diagonal(strength, -1.0)  # never the column itself
+    k = min(n_inputs, d - 1)
+    # Stable sort: ties keep the columns' order, so the choice is reproducible.
+    return np.sort(np.argsort(-strength, axis=1, kind="stable")[:, :k], axis=1)
 
 
 def _integer_columns(X) -> np.ndarray:
