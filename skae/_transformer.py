@@ -1007,9 +1007,9 @@ class AutoencoderTransformer(
         pooled error on the rows the folds left out is the model; when
         neither was kept, PCA of all the rows (this fit's) stays.
         """
-        # Quiet: the log the user asked for is this fit's.
+        # With the user's verbose: its net may become the model, callbacks and all.
         narrower = clone(self).set_params(
-            hidden_layer_sizes=_NARROWER_HIDDEN, random_state=self._seed_, verbose=0
+            hidden_layer_sizes=_NARROWER_HIDDEN, random_state=self._seed_
         )
         narrower._narrower_fit = True
         narrower.fit(X)
