@@ -12,11 +12,19 @@ import numbers
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from sklearn.base import OutlierMixin
 from sklearn.ensemble import IsolationForest
+from sklearn.utils import gen_batches
+from sklearn.utils._chunking import get_chunk_n_rows
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._anomaly_scores import SCORE_PARTS, robust_center_scale
+from ._anomaly_scores import (
+    SCORE_PARTS,
+    column_medians,
+    feature_tail_scores,
+    robust_center_scale,
+)
 from ._base import BaseAutoencoder, check_n_components, float_dtype, store_params
 from ._docstrings import fill_doc
 from ._modules._protocol import capabilities
@@ -294,6 +302,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
     def _after_training(self, X, data):
         x = data[self._row_sample(data.shape[0], SCORE_STATISTICS_ROWS, salt=0xA40)]
         errors = self._column_errors(x, float_dtype(X), exact=True)
+        self._typical_row_ = self._typical_encoded_row(x)
         typical = errors.mean(axis=0)
         # A floor, so that a feature reconstructed perfectly in training
         # does not turn any later error into an infinite relative error.
@@ -325,6 +334,20 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
             self._score_parts_[name], known[name], scores = fit(x, rng)
             self._centers_[name] = robust_center_scale(scores)
         return known
+
+    def _typical_encoded_row(self, x) -> np.ndarray:
+        """The encoded row of typical values of the training rows ``x``.
+
+        Each numeric feature's median, and each categorical feature's most
+        frequent category.
+        """
+        typical = column_medians(x)
+        if self.encoder_.mixed:
+            for j in self.encoder_.categorical:
+                columns = self.encoder_.slices[j]
+                counts = np.asarray(x[:, columns].sum(axis=0)).ravel()
+                typical[columns] = np.arange(len(counts)) == np.argmax(counts)
+        return typical.astype(np.float32)
 
     def _threshold(self, scores: np.ndarray) -> float:
         if self.contamination != "auto":
@@ -377,9 +400,12 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
             for ``score_method="reconstruction"``.
         """
         X = self._check_fitted_input(X)
-        x = self._network_input(X)
-        errors = self._column_errors(x, float_dtype(X), exact=True)
-        return -sum(self._score_parts_of(x, errors).values()).astype(np.float64)
+        return -self._anomaly_scores(self._network_input(X), float_dtype(X)).astype(np.float64)
+
+    def _anomaly_scores(self, x, dtype=np.float64) -> np.ndarray:
+        """The anomaly scores of the encoded rows ``x``, the sum of the score's parts."""
+        errors = self._column_errors(x, dtype, exact=True)
+        return sum(self._score_parts_of(x, errors).values())
 
     def decision_function(self, X):
         """Shifted score: negative for outliers, positive for inliers.
@@ -412,29 +438,36 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         return np.where(self.decision_function(X) >= 0, 1, -1)
 
     def explain(self, X, relative=True):
-        """Per-feature reconstruction errors: which features make a row anomalous.
+        """Which features make a row anomalous: each feature's part in its anomaly score.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to explain.
         relative : bool, default=True
-            ``True``: each feature's squared reconstruction error divided by
-            its mean on the training rows (``error_scale_``), so 1 is a usual
-            error for that feature and 20 an error twenty times its usual
-            size, whatever the feature. ``False``: an account of the whole
-            anomaly score: each feature's share of it, plus one column for
-            each part of the score that no feature owns, so that a row's
-            entries add up to its anomaly score, ``-score_samples(X)``. The
-            extra columns are ``"neighbours"`` and ``"tails"`` for
-            ``score_method="combined"``, ``"isolation"`` for ``"hybrid"``,
-            ``"kl"`` for ``"variational"``, each that part's (standardized)
-            score; the standardized scores also have an ``"offset"`` column,
-            the constant that centres the reconstruction error.
+            ``True``: how much the row's anomaly score (``-score_samples``)
+            falls when that feature alone takes its typical value (its median
+            on the training rows, or its most frequent category) while the
+            others keep theirs; the largest entry names the feature that
+            makes the row anomalous. An entry is 0 for a feature that is
+            already typical (or missing: an unknown category), and negative
+            when the typical value would make the row more anomalous. Costs
+            about ``n_features + 1`` scorings of the rows. ``False``: an
+            account of the whole anomaly score: each feature's share of it,
+            plus one column for each part of the score that no feature owns,
+            so that a row's entries add up to its anomaly score,
+            ``-score_samples(X)``. A feature's share is its part of the mean
+            squared reconstruction error and, for ``score_method="combined"``,
+            its ``-log`` tail probability (the terms of the tail score), each
+            divided by the scale that standardizes its part of the score. The
+            extra columns are ``"neighbours"`` for ``"combined"``,
+            ``"isolation"`` for ``"hybrid"``, ``"kl"`` for ``"variational"``,
+            each that part's (standardized) score; the standardized scores
+            also have an ``"offset"`` column, the constant that centres them.
 
         Returns
         -------
-        errors : pandas.DataFrame of shape (n_samples, n_features + n_extra)
+        explanation : pandas.DataFrame of shape (n_samples, n_features + n_extra)
             Columns are the feature names seen in ``fit`` (``x0``, ``x1``,
             ... for arrays), then, with ``relative=False``, the extra columns
             (``n_extra`` is 0 for ``score_method="reconstruction"``); a
@@ -443,19 +476,49 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         index = X.index if isinstance(X, pd.DataFrame) else None
         X = self._check_fitted_input(X)
         x = self._network_input(X)
-        errors = self._column_errors(x, float_dtype(X), exact=True)
         columns = getattr(self, "feature_names_in_", None)
         if columns is None:
             columns = [f"x{i}" for i in range(self.n_features_in_)]
         columns = list(columns)
         if relative:
-            table = errors / self.error_scale_
+            table = self._typical_value_drops(x)
         else:
+            errors = self._column_errors(x, float_dtype(X), exact=True)
             table, extra = self._score_account(x, errors)
             columns += list(extra)
             table = np.column_stack([table, *extra.values()])
         table = table.astype(float_dtype(X)) + 0.0  # no -0.0 (a certain category's -log 1)
         return pd.DataFrame(table, columns=columns, index=index)
+
+    def _typical_value_drops(self, x) -> np.ndarray:
+        """How much each row's anomaly score falls when each feature alone is typical.
+
+        Every row of ``x`` is scored once as it is and once with each feature
+        set to its value in ``_typical_row_``, in chunks of rows within
+        ``sklearn.get_config()["working_memory"]``.
+        """
+        n, width = x.shape
+        n_features = self.encoder_.n_columns
+        if self.encoder_.mixed:
+            slices = self.encoder_.slices
+        else:
+            slices = [slice(j, j + 1) for j in range(n_features)]
+        drops = np.zeros((n, n_features))
+        chunk = get_chunk_n_rows(row_bytes=8 * width * (n_features + 1), max_n_rows=max(n, 1))
+        for rows in gen_batches(n, chunk):
+            block = x[rows].toarray() if sp.issparse(x) else x[rows]
+            copies = np.repeat(block[None], n_features + 1, axis=0)
+            for j, columns in enumerate(slices, start=1):
+                copies[j, :, columns] = self._typical_row_[columns]
+            scores = self._anomaly_scores(copies.reshape(-1, width))
+            scores = scores.reshape(n_features + 1, len(block))
+            drops[rows] = (scores[0] - scores[1:]).T
+        if self.encoder_.mixed:
+            # A missing category (an unknown one) is no part of the score.
+            for j in self.encoder_.categorical:
+                absent = np.asarray(x[:, slices[j]].sum(axis=1)).ravel() == 0
+                drops[absent, j] = 0.0
+        return drops
 
     def _score_account(self, x, errors):
         """Each feature's share of the anomaly score, and the parts no feature owns."""
@@ -467,8 +530,24 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         # (mean error - center) / scale: each feature's share over the scale,
         # and the centre as a constant column.
         center, scale = self._centers_["reconstruction"]
-        parts["offset"] = np.full(len(errors), -center / scale)
-        return shares / scale, parts
+        shares, offset = shares / scale, -center / scale
+        if "tails" in parts:
+            # (sum of the features' -log tail probabilities - center) / scale,
+            # split the same way.
+            parts.pop("tails")
+            center, scale = self._centers_["tails"]
+            tails = feature_tail_scores(self._score_parts_["tails"], x)
+            shares = shares + self._feature_sums(tails) / scale
+            offset -= center / scale
+        parts["offset"] = np.full(len(errors), offset)
+        return shares, parts
+
+    def _feature_sums(self, values: np.ndarray) -> np.ndarray:
+        """Sums of ``values`` over the encoded columns of each feature (a category's one-hot)."""
+        if not self.encoder_.mixed:
+            return values
+        starts = [s.start for s in self.encoder_.slices]
+        return np.add.reduceat(values, starts, axis=1)
 
     def __getstate__(self):
         """The base's compact state, with the isolation forest packed into a few arrays."""

@@ -29,6 +29,18 @@ def robust_center_scale(scores: np.ndarray) -> tuple[float, float]:
     return center, scale
 
 
+def column_medians(Z) -> np.ndarray:
+    """Median of each column of ``Z``, a scipy.sparse matrix's unstored zeros included."""
+    if not sp.issparse(Z):
+        return np.median(np.asarray(Z, dtype=np.float64), axis=0)
+    Z = sp.csc_matrix(Z)
+    medians = np.zeros(Z.shape[1])
+    # A column that is zero in more than half the rows has the median 0.
+    for j in np.flatnonzero(2 * np.diff(Z.indptr) >= Z.shape[0]):
+        medians[j] = np.median(Z[:, [j]].toarray())
+    return medians
+
+
 def _sample_rows(Z: np.ndarray, max_rows: int, rng: np.random.Generator) -> np.ndarray:
     if len(Z) <= max_rows:
         return np.arange(len(Z))
@@ -94,13 +106,17 @@ def fit_tail_probability(Z, rng, max_rows: int = 2000):
     return {"sorted": np.sort(Z, axis=0)}, scores, scores
 
 
+def _tail_logs(at_most: np.ndarray, at_least: np.ndarray, n: int) -> np.ndarray:
+    """log tail probability of each feature (rows of the counts) of each row (columns)."""
+    return np.ascontiguousarray(np.log((np.minimum(at_most, at_least) + 1.0) / (n + 1.0)))
+
+
 def _tail_scores(at_most: np.ndarray, at_least: np.ndarray, n: int) -> np.ndarray:
     """ECOD's sum over features (rows of the counts) of -log tail probability.
 
     Summed one feature after the other, as a loop over the features would.
     """
-    logs = np.ascontiguousarray(np.log((np.minimum(at_most, at_least) + 1.0) / (n + 1.0)))
-    return -logs.sum(axis=0)
+    return -_tail_logs(at_most, at_least, n).sum(axis=0)
 
 
 def tail_probability(state: dict, Z) -> np.ndarray:
@@ -111,6 +127,17 @@ def tail_probability(state: dict, Z) -> np.ndarray:
     most 2,000) training rows, with one pseudo-count so that values beyond
     the training range stay finite (Li et al., "ECOD", IEEE TKDE 2022).
     """
+    return _tail_scores(*_tail_counts(state, Z))
+
+
+def feature_tail_scores(state: dict, Z) -> np.ndarray:
+    """The terms of :func:`tail_probability`: ``-log`` tail probability, shape ``Z.shape``."""
+    at_most, at_least, n = _tail_counts(state, Z)
+    return -_tail_logs(at_most, at_least, n).T
+
+
+def _tail_counts(state: dict, Z) -> tuple[np.ndarray, np.ndarray, int]:
+    """Training values at most and at least each entry of ``Z``, features as rows."""
     Z = _dense(Z)
     ordered = state["sorted"]
     n = ordered.shape[0]
@@ -119,7 +146,7 @@ def tail_probability(state: dict, Z) -> np.ndarray:
     for j in range(Z.shape[1]):
         at_most[j] = np.searchsorted(ordered[:, j], Z[:, j], side="right")
         at_least[j] = n - np.searchsorted(ordered[:, j], Z[:, j], side="left")
-    return _tail_scores(at_most, at_least, n)
+    return at_most, at_least, n
 
 
 #: The parts beside the reconstruction error, by name: (fit, score).
