@@ -6,7 +6,7 @@ table (the shifted rows included: the unsupervised case) and count how often
 the largest entry of ``explain`` on the shifted rows names the shifted
 feature (top-1 hit rate). Compared in the same run:
 
-- ``before``: the explanation of skae up to 0.x (each feature's squared
+- ``before``: the former default explanation (each feature's squared
   reconstruction error divided by its mean on the training rows);
 - ``explain``: ``explain(X)`` as it is now (relative=True);
 - ``account``: ``explain(X, relative=False)``, the features' columns;

@@ -67,9 +67,10 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
     :class:`~sklearn.ensemble.IsolationForest`: ``score_samples`` (higher is
     more normal), ``decision_function`` (negative is anomalous), ``predict``
     (+1 inlier, -1 outlier) and ``offset_`` set from ``contamination``.
-    :meth:`explain` gives each feature's reconstruction error relative to
-    its usual size, so the features that make a row anomalous can be read
-    off, or an account of the whole score.
+    :meth:`explain` tells how much each feature raises a row's anomaly score
+    (how much the score falls when that feature alone takes its typical
+    value), so the feature that makes a row anomalous can be read off, or
+    gives an account of the whole score.
 
     The training rows may contain anomalies. The defaults keep the network
     from learning to reconstruct them: a small network with dropout, on
@@ -92,7 +93,9 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         an outlier when its score exceeds the upper quartile by more than 3
         interquartile ranges. The share flagged then follows the data: a few
         percent of clean data (reconstruction errors have a long tail), more
-        when the data hold anomalies.
+        when the data hold anomalies, and it differs much between tables (one
+        user's four tables with 5%% anomalies each: 0.3%%, 3.2%%, 10.4%% and
+        11.4%% flagged). When the share of anomalies is known, pass it.
 
     score_method : {"combined", "hybrid", "reconstruction", "variational"}, \
             default="combined"
@@ -126,7 +129,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
 
     error_scale_ : ndarray of shape (n_features,)
         Mean squared reconstruction error of each feature on the training
-        rows, the yardstick of ``explain(X, relative=True)``.
+        rows.
 
     isolation_forest_ : sklearn.ensemble.IsolationForest or None
         The isolation part of the hybrid score (None for the other score
@@ -163,6 +166,14 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
     data lost 0.005 on the tables and 0.013 on the labelled tasks). An
     explicit ``max_epochs`` trains at ``lr``. Training also stops when the
     training loss has not improved for ``n_iter_no_change`` epochs.
+
+    Dropout keeps the network from fitting exact linear relations between
+    columns (totals, products, unit conversions): on one user's table whose
+    anomalies broke such a relation with every value in range (a charge
+    that is a rate times the minutes), the default scored ROC-AUC 0.70,
+    ``score_method="reconstruction"`` 0.79, ``dropout=0`` 0.88-0.90, and a
+    PCA reconstruction error on standardized columns 0.99. For such data
+    set ``dropout=0``, or use a linear detector (see the user guide).
 
     Mean ROC-AUC under ADBench's unsupervised protocol (training and test
     parts capped at 2,000 rows; one seed), on four kinds of data: 43

@@ -199,6 +199,20 @@ def test_detector_explains_categorical_columns():
     assert set(det.predict(X)) <= {-1, 1}
 
 
+def test_detector_explains_a_mixed_table_feature_by_feature():
+    X = make_table(600)
+    shifted = X.copy()
+    shifted.loc[:4, "c"] += 8.0
+    det = AutoencoderAnomalyDetector(random_state=0, max_epochs=10).fit(shifted)
+    # The tail score of a category's one-hot columns goes to the category:
+    # one entry per feature, and the rows still add up to the score.
+    account = det.explain(shifted, relative=False)
+    assert list(account.columns) == list(X.columns) + ["neighbours", "offset"]
+    np.testing.assert_allclose(account.sum(axis=1), -det.score_samples(shifted), rtol=1e-10,
+                               atol=1e-10)
+    assert (det.explain(shifted.head(5)).idxmax(axis=1) == "c").all()
+
+
 def test_explain_of_a_one_level_category_is_zero_not_minus_zero():
     X = make_table(120)
     X["constant"] = pd.Categorical(["k"] * len(X))
