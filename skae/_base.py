@@ -59,6 +59,7 @@ from ._net import (
     EarlyStoppingFromStart,
     HoldOut,
     TrainingDivergedError,
+    print_log_sink,
 )
 from ._persist import history_from_json, history_to_json
 from ._preprocessing import SCALINGS, make_scaler
@@ -523,7 +524,9 @@ class BaseAutoencoder(BaseEstimator):
         ))
         if self.early_stopping:
             callbacks.append(("convergence", ConvergenceCheck(monitor)))
-        callbacks.append(("print_log", PrintLog()))
+        # A sink other than print is called whatever the verbosity: only when verbose.
+        callbacks.append(("print_log", PrintLog(sink=print_log_sink) if self.verbose
+                          else PrintLog()))
         if self.verbose and int(self.verbose) >= 2:
             callbacks.append(("progress_bar", ProgressBar()))
         return callbacks

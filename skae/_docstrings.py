@@ -142,7 +142,8 @@ default="adam"
         "Threads" section of the scaling guide.
 
     verbose : int, default=%(verbose_default)s
-        ``1`` prints one line per epoch (losses, duration, best so far);
+        ``1`` prints one line per epoch (losses, duration, best so far,
+        coloured on a terminal only: no colour codes in files and pipes);
         ``2`` adds a progress bar over each epoch's batches (skorch's
         ``ProgressBar``), for long epochs. The record is kept in
         ``history_`` whatever the verbosity.

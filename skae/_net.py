@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import re
+import sys
 import warnings
 
 import numpy as np
@@ -29,6 +31,15 @@ from torch.optim.swa_utils import get_ema_multi_avg_fn
 
 from ._data import forked_torch_rng
 from ._modules._protocol import capabilities
+
+#: ANSI colour codes, which skorch's PrintLog puts around the best values.
+_ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def print_log_sink(text: str) -> None:
+    """``print``, without colour codes when stdout is not a terminal (a file, a pipe)."""
+    isatty = getattr(sys.stdout, "isatty", None)
+    print(text if isatty is not None and isatty() else _ANSI_COLOUR.sub("", text))
 
 
 class TrainingDivergedError(FloatingPointError):

@@ -1,5 +1,6 @@
 """The shared training base, through all three estimators."""
 
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -148,9 +149,17 @@ def test_divergence_raises_and_leaves_the_estimator_unfitted(cls, X):
 def test_verbose_and_device(cls, X, capsys):
     data = with_gaps(X) if cls is AutoencoderImputer else X
     est = make(cls, verbose=1).fit(data)
-    assert "train_loss" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    # Not a terminal (captured): no ANSI colour codes around the best values.
+    assert "train_loss" in out and "\x1b[" not in out
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert est.device_.type == expected
+
+
+def test_verbose_keeps_colours_on_a_terminal(X, capsys, monkeypatch):
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    make(AutoencoderTransformer, verbose=1, max_epochs=2).fit(X)
+    assert "\x1b[" in capsys.readouterr().out
 
 
 def test_verbose_two_adds_a_progress_bar(X, capsys):
