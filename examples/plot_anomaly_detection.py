@@ -69,8 +69,8 @@ plt.tight_layout()
 # %%
 # Which features make a row anomalous?
 # ------------------------------------
-# ``explain`` gives each feature's reconstruction error relative to its usual
-# size on the training rows. Images show it best: here 5% of the digits get
+# ``explain`` gives, for each feature, how much the row's anomaly score falls
+# when that feature alone takes its typical value. Images show it best: here 5% of the digits get
 # a 2x2 patch of inverted pixels, and the explanation of each flagged digit,
 # drawn as an 8x8 map, lights up where the patch is.
 digits = load_digits().data.copy()

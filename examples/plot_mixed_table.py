@@ -133,7 +133,7 @@ odd[category] = "I" if name == "abalone" else "setosa"
 if isinstance(table[category].dtype, pd.CategoricalDtype):
     odd[category] = pd.Categorical(odd[category], categories=table[category].cat.categories)
 explanation = detector.explain(odd)
-print("Largest error per row:", list(explanation.idxmax(axis=1)))
+print("Largest entry per row:", list(explanation.idxmax(axis=1)))
 print("Scores of the altered rows:", detector.score_samples(odd).round(2))
 print("Median score of the table:", round(float(np.median(detector.score_samples(table))), 2))
 plt.show()

@@ -92,12 +92,13 @@ plt.show()
 # %%
 # Which weeks of a window are anomalous
 # -------------------------------------
-# ``explain`` gives one relative error per value of the row; folded to
-# ``(seq_len, n_channels)`` it is one error per week of the window.
+# ``explain`` gives one entry per value of the row (how much the window's
+# score falls when that value alone is typical); folded to
+# ``(seq_len, n_channels)`` it is one entry per week of the window.
 worst = int(np.argmax(window_scores))
 per_week = detector.explain(X[[worst]]).to_numpy().reshape(length, 1)
 start = worst * step
 print(f"Most anomalous window: weeks {start} to {start + length - 1} "
       f"({dates[start]:%Y-%m} to {dates[start + length - 1]:%Y-%m}); "
-      f"largest error at week {start + int(per_week[:, 0].argmax())}, "
-      f"{per_week.max():.0f} times its usual size")
+      f"largest entry at week {start + int(per_week[:, 0].argmax())}, "
+      f"which alone raises the score by {per_week.max():.2f}")

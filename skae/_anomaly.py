@@ -129,7 +129,9 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
 
     error_scale_ : ndarray of shape (n_features,)
         Mean squared reconstruction error of each feature on the training
-        rows.
+        rows. With ``score_method="reconstruction"``,
+        ``explain(X, relative=False) * n_features_in_ / error_scale_`` is
+        each feature's squared error relative to it.
 
     isolation_forest_ : sklearn.ensemble.IsolationForest or None
         The isolation part of the hybrid score (None for the other score
