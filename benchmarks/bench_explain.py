@@ -25,14 +25,14 @@ DAAG spam7, modeldata mlc_churn, survival flchain; ``--held-out``).
 ``--relation`` plants anomalies that break relations instead: in 5 rows per
 chosen feature, that feature and its two most correlated ones are copied
 from another row (every value in range), and a hit is a largest entry on any
-of the three. ``--flagged-only`` counts only the planted rows among the 5%
+of the three (``--relation 1``: the feature alone). ``--flagged-only`` counts only the planted rows among the 5%
 highest anomaly scores (and prints their share): explaining a row that the
 score does not single out says little.
 
 Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_explain.py [--held-out] [--score-method M]
-        [--relation] [--flagged-only]
+        [--relation [SIZE]] [--flagged-only]
 """
 
 from __future__ import annotations
@@ -131,14 +131,15 @@ def shift(frame, columns, k, rng):
     return shifted, planted
 
 
-def copy_groups(frame, columns, rng):
-    """``frame`` with, in 5 rows per column, that column and its two most correlated
-    columns copied from other rows (every value in range, the relations broken)."""
+def copy_groups(frame, columns, rng, size=3):
+    """``frame`` with, in 5 rows per column, that column and its ``size - 1`` most
+    correlated columns copied from other rows (every value in range, the relations
+    broken)."""
     numeric = frame.select_dtypes("number")
     corr = numeric.corr().abs().fillna(0)
     shifted, planted = frame.copy(), {}
     for column in columns:
-        group = list(corr[column].drop(column).nlargest(2).index) + [column]
+        group = list(corr[column].drop(column).nlargest(size - 1).index) + [column]
         free = np.setdiff1d(np.arange(len(frame)), list(planted))
         rows = rng.choice(free, N_ROWS_SHIFTED, replace=False)
         donors = rng.choice(len(frame), N_ROWS_SHIFTED)
@@ -178,7 +179,7 @@ def explanations(det, X, rows):
     return out
 
 
-def run(tables, score_method, relation=False, flagged_only=False):
+def run(tables, score_method, relation=0, flagged_only=False):
     results = []
     for name, frame in tables:
         numeric = [c for c in frame.select_dtypes("number").columns if frame[c].std() > 0]
@@ -187,7 +188,7 @@ def run(tables, score_method, relation=False, flagged_only=False):
             columns = HELD_OUT.get(name) or list(rng.choice(numeric, N_FEATURES_SHIFTED,
                                                             replace=False))
             if relation:
-                shifted, planted = copy_groups(frame, columns, rng)
+                shifted, planted = copy_groups(frame, columns, rng, relation)
             else:
                 shifted, planted = shift(frame, columns, k, rng)
             det = AutoencoderAnomalyDetector(score_method=score_method, random_state=0)
@@ -226,8 +227,9 @@ def main():
                         help="the user's tables (run once, after the choice)")
     parser.add_argument("--score-method", default="combined")
     parser.add_argument("--tables", nargs="*", help="only these tables")
-    parser.add_argument("--relation", action="store_true",
-                        help="copy a feature and its 2 most correlated ones from other rows")
+    parser.add_argument("--relation", type=int, nargs="?", const=3, default=0,
+                        help="copy a feature and its most correlated ones (this many "
+                             "in all, 3 if not given) from other rows")
     parser.add_argument("--flagged-only", action="store_true",
                         help="count only the planted rows among the 5%% highest scores")
     args = parser.parse_args()
