@@ -494,6 +494,12 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
             columns = [f"x{i}" for i in range(self.n_features_in_)]
         columns = list(columns)
         if relative:
+            if not hasattr(self, "_typical_row_"):  # saved before explain measured drops
+                raise ValueError(
+                    "This AutoencoderAnomalyDetector was fitted with an earlier skae, "
+                    "whose explain() reported reconstruction errors; refit it to use "
+                    "explain(X), or call explain(X, relative=False)."
+                )
             table = self._typical_value_drops(x)
         else:
             errors = self._column_errors(x, float_dtype(X), exact=True)

@@ -357,3 +357,12 @@ def test_auto_threshold_flags_heavy_contamination_and_follows_clean_tails(share)
         fence = q3 + 3 * (q3 - q1)
         assert (clean > auto_threshold(clean)).mean() <= (clean > fence).mean() + 0.002
         assert (clean > auto_threshold(clean)).mean() < 0.05
+
+
+def test_explain_of_a_detector_saved_before_typical_values_says_refit():
+    X = np.random.default_rng(0).normal(size=(60, 4))
+    detector = AutoencoderAnomalyDetector(max_epochs=2, random_state=0).fit(X)
+    del detector._typical_row_  # as a detector fitted by an earlier skae
+    with pytest.raises(ValueError, match="refit"):
+        detector.explain(X[:3])
+    assert detector.explain(X[:3], relative=False).shape[0] == 3
