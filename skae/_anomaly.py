@@ -458,14 +458,16 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to explain.
         relative : bool, default=True
-            ``True``: how much the row's anomaly score (``-score_samples``)
+            ``True``: the larger of two measures of the feature's part in the
+            row's anomaly score (``-score_samples``): how much the score
             falls when that feature alone takes its typical value (its median
             on the training rows, or its most frequent category) while the
-            others keep theirs; the largest entry names the feature that
-            makes the row anomalous. An entry is 0 for a feature that is
-            already typical (or missing: an unknown category), and negative
-            when the typical value would make the row more anomalous. Costs
-            about ``n_features + 1`` scorings of the rows. ``False``: an
+            others keep theirs, and the feature's share of the score (its
+            entry with ``relative=False``). The first names a feature extreme
+            on its own, the second one of several that break a relation
+            together; the largest entry names the feature that makes the row
+            anomalous. Costs about ``n_features + 1`` scorings of the rows.
+            ``False``: an
             account of the whole anomaly score: each feature's share of it,
             plus one column for each part of the score that no feature owns,
             so that a row's entries add up to its anomaly score,
@@ -500,7 +502,11 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
                     "whose explain() reported reconstruction errors; refit it to use "
                     "explain(X), or call explain(X, relative=False)."
                 )
-            table = self._typical_value_drops(x)
+            # A feature extreme on its own shows in the drop; one of several
+            # that break a relation together, in its share of the score.
+            errors = self._column_errors(x, float_dtype(X), exact=True)
+            table = self._without_absent_categories(
+                np.maximum(self._typical_value_drops(x), self._score_account(x, errors)[0]), x)
         else:
             errors = self._column_errors(x, float_dtype(X), exact=True)
             table, extra = self._score_account(x, errors)
@@ -532,12 +538,15 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
             scores = self._anomaly_scores(copies.reshape(-1, width))
             scores = scores.reshape(n_features + 1, len(block))
             drops[rows] = (scores[0] - scores[1:]).T
-        if self.encoder_.mixed:
-            # A missing category (an unknown one) is no part of the score.
-            for j in self.encoder_.categorical:
-                absent = np.asarray(x[:, slices[j]].sum(axis=1)).ravel() == 0
-                drops[absent, j] = 0.0
         return drops
+
+    def _without_absent_categories(self, table, x) -> np.ndarray:
+        """``table`` with 0 for each missing (unknown) category: no part of the score."""
+        if self.encoder_.mixed:
+            for j in self.encoder_.categorical:
+                absent = np.asarray(x[:, self.encoder_.slices[j]].sum(axis=1)).ravel() == 0
+                table[absent, j] = 0.0
+        return table
 
     def _score_account(self, x, errors):
         """Each feature's share of the anomaly score, and the parts no feature owns."""
