@@ -293,7 +293,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         (1.4 on digits, 64 columns). 0: the network alone.
         Numeric tables only: tables with categorical columns and sparse
         input are imputed by the network alone. ``partial_fit`` refits the
-        trees on the rows of each call.
+        trees on the rows of a call only if it holds at least as many rows
+        as they were fitted on (at most 10,000); otherwise it keeps them.
 
     %(network_parameters)s
 
@@ -489,6 +490,17 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
                       if isinstance(kept, pd.DataFrame) else kept[:, j])
             self._min_value_[j] = max(self._min_value_[j], np.nanmin(column))
             self._max_value_[j] = min(self._max_value_[j], np.nanmax(column))
+        if not sp.issparse(kept):
+            # A column observed at one value only: its gaps take that value.
+            for j in self.encoder_.numeric:
+                column = (pd.to_numeric(kept.iloc[:, j]).to_numpy(dtype=np.float64,
+                                                                  na_value=np.nan)
+                          if isinstance(kept, pd.DataFrame) else kept[:, j])
+                low, high = np.nanmin(column), np.nanmax(column)
+                if low == high and self._min_value_[j] <= low <= self._max_value_[j]:
+                    self._min_value_[j] = self._max_value_[j] = low
+        # The trees of an earlier fit (partial_fit keeps them; see _fit_trees).
+        self.trees_, self._tree_rows_ = None, 0
         self.indicator_ = None
         if self.add_indicator:
             # The indicator only needs which features have gaps: one row says it.
@@ -618,7 +630,12 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         into the network's (``tree_weight``). Numeric tables held densely
         only.
         """
-        self.trees_ = None
+        n_rows = min(X.shape[0], _TREE_ROWS)
+        if getattr(self, "trees_", None) is not None and n_rows < self._tree_rows_:
+            # A partial_fit on fewer rows than the trees saw keeps them: trees
+            # refitted on a call of 50 rows made a table's error 14% worse.
+            return
+        self.trees_, self._tree_rows_ = None, 0
         self._tree_weight_ = float(self.tree_weight)
         if not self._tree_weight_ or sp.issparse(X) or self.encoder_.mixed:
             return
@@ -639,7 +656,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
                         early_stopping=True, random_state=int(rng.integers(2**31)))
                     model.fit(completed[np.ix_(rows, inputs[j])], S[rows, j])
                 trees.append(model)
-        self.trees_ = trees
+        self.trees_, self._tree_rows_ = trees, n_rows
         self._tree_inputs_ = inputs
 
     def _tree_threads(self) -> int:

@@ -448,3 +448,26 @@ def test_the_network_imputes_alone_on_mixed_and_sparse_tables():
     assert AutoencoderImputer(missing_values=0, **FAST).fit(ratings).trees_ is None
     with pytest.raises(ValueError, match="tree_weight"):
         AutoencoderImputer(tree_weight=1.5).fit(np.ones((5, 2)))
+
+
+def test_partial_fit_on_fewer_rows_keeps_the_trees_of_the_fit():
+    # A new user's trial: trees refitted on a partial_fit call of 50 rows
+    # (each stopping after 10 iterations) made a table's error 14% worse.
+    X_missing, _ = hide(sharp_functions(n=300), 0.2)
+    imp = AutoencoderImputer(**FAST).fit(X_missing)
+    trees = imp.trees_
+    imp.partial_fit(X_missing[:50])
+    assert imp.trees_ is trees
+    imp.partial_fit(X_missing)  # as many rows as the fit: new trees
+    assert imp.trees_ is not trees and len(imp.trees_) == X_missing.shape[1]
+    refit = imp.fit(X_missing[:50])  # a new fit starts afresh
+    assert refit.trees_ is not trees
+
+
+def test_a_column_observed_at_one_value_fills_its_gaps_with_it():
+    X = sharp_functions(n=200)
+    X[:, 2] = 7.0
+    X_missing, mask = hide(X, 0.2)
+    out = AutoencoderImputer(**FAST).fit_transform(X_missing)
+    assert mask[:, 2].any()
+    np.testing.assert_array_equal(out[:, 2], 7.0)
