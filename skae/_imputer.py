@@ -486,16 +486,13 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         self._integer_columns_ = integer
         kept = select_columns(X, observed)
         for j in np.flatnonzero(integer[observed]):
-            column = (pd.to_numeric(kept.iloc[:, j]).to_numpy(dtype=np.float64, na_value=np.nan)
-                      if isinstance(kept, pd.DataFrame) else kept[:, j])
+            column = _numeric_column(kept, j)
             self._min_value_[j] = max(self._min_value_[j], np.nanmin(column))
             self._max_value_[j] = min(self._max_value_[j], np.nanmax(column))
         if not sp.issparse(kept):
             # A column observed at one value only: its gaps take that value.
             for j in self.encoder_.numeric:
-                column = (pd.to_numeric(kept.iloc[:, j]).to_numpy(dtype=np.float64,
-                                                                  na_value=np.nan)
-                          if isinstance(kept, pd.DataFrame) else kept[:, j])
+                column = _numeric_column(kept, j)
                 low, high = np.nanmin(column), np.nanmax(column)
                 if low == high and self._min_value_[j] <= low <= self._max_value_[j]:
                     self._min_value_[j] = self._max_value_[j] = low
@@ -660,8 +657,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         self._tree_inputs_ = inputs
 
     def _tree_threads(self) -> int:
-        """OpenMP threads of the trees: ``n_jobs`` as scikit-learn reads it (None: 1)."""
-        return 1 if self.n_jobs is None else resolve_n_threads(self.n_jobs, 0.0)
+        """OpenMP threads of the trees: the ``n_jobs`` policy for tiny work (None: 1)."""
+        return resolve_n_threads(self.n_jobs, 0.0)
 
     def _blend_trees(self, S, observed, predicted) -> np.ndarray:
         """The network's predictions of the gaps, blended with the trees' (``tree_weight``)."""
@@ -893,6 +890,13 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         tags.input_tags.sparse = _is_zero(self.missing_values)
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _numeric_column(X, j: int) -> np.ndarray:
+    """Column ``j`` of an array or DataFrame as float64, gaps as NaN."""
+    if isinstance(X, pd.DataFrame):
+        return pd.to_numeric(X.iloc[:, j]).to_numpy(dtype=np.float64, na_value=np.nan)
+    return X[:, j]
 
 
 def _tree_inputs(completed: np.ndarray, n_inputs: int) -> np.ndarray:
