@@ -151,6 +151,12 @@ _TREE_MIN_ROWS = 20
 #: it on the network's completion (wide tables: the trees' cost stops growing
 #: with the square of the width).
 _TREE_FEATURES = 16
+#: Settings of each column's HistGradientBoostingRegressor: early stopping on
+#: a tenth of the rows, and half the default leaves at twice the default rate.
+#: Against the defaults (early stopping alone), on the nine development tables
+#: at p = 0.2 MCAR and MAR: the same error (geometric mean 1.0003, worst
+#: 1.0028), 0.53x the trees' time, 0.43x their size.
+_TREE_PARAMS = {"early_stopping": True, "learning_rate": 0.2, "max_leaf_nodes": 15}
 
 
 class _HidingIterator:
@@ -650,7 +656,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
                 model = None
                 if rows.sum() >= _TREE_MIN_ROWS and np.ptp(S[rows, j]) > 0:
                     model = HistGradientBoostingRegressor(
-                        early_stopping=True, random_state=int(rng.integers(2**31)))
+                        **_TREE_PARAMS, random_state=int(rng.integers(2**31)))
                     model.fit(completed[np.ix_(rows, inputs[j])], S[rows, j])
                 trees.append(model)
         self.trees_, self._tree_rows_ = trees, n_rows
