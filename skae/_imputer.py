@@ -281,8 +281,9 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
     tree_weight : float in [0, 1], default=0.3
         Weight of a second opinion from gradient-boosted trees in the
         imputed values. Once the network is trained, each column gets a
-        :class:`~sklearn.ensemble.HistGradientBoostingRegressor` (at its
-        defaults, on at most 10,000 training rows) that predicts the
+        :class:`~sklearn.ensemble.HistGradientBoostingRegressor` (15
+        leaves per tree at a learning rate of 0.2, on at most 10,000
+        training rows) that predicts the
         column's observed values from the other columns as the network
         completes them: one round of missForest started from the
         network's imputation. A gap then gets ``(1 - tree_weight)`` times
@@ -292,11 +293,11 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         logarithm), or groups of rows that share exact values. Each
         column's trees read the 16 columns most correlated with it and stop
         early on a tenth of its rows. Chosen on the development tables of
-        ``benchmarks/bench_impute.py`` (p = 0.2): 2-3%% less error than the
+        ``benchmarks/bench_impute.py`` (p = 0.2): 3%% less error than the
         network alone (0.3 was safer than 0.5 on 400-row samples of narrow
-        tables); on the 12 report tables 3.5%% less at 20%% MCAR and MAR and
-        2.5%% at 50%%, lower on every table, at about 1.2 times the fit time
-        (1.4 on digits, 64 columns). 0: the network alone.
+        tables); on the 12 report tables 3.2%% less at 20%% MCAR and MAR and
+        2.3%% at 50%%, lower on every table, at about 1.1 times the fit time
+        (1.1 on digits, 64 columns). 0: the network alone.
         Numeric tables only: tables with categorical columns and sparse
         input are imputed by the network alone. ``partial_fit`` refits the
         trees on the rows of a call only if it holds at least as many rows
