@@ -10,6 +10,8 @@ after min-max scaling with the complete columns for numeric ones.
 In the same run:
 
 - ``skae mixed``: one ``AutoencoderImputer`` on the whole frame;
+- ``skae mixed, network alone``: the same with ``tree_weight=0`` (no trees
+  for the numeric columns);
 - ``skae numeric only``: ``AutoencoderImputer`` on the numeric columns alone
   (is the numeric RMSE "as good as on numeric-only input"?);
 - scikit-learn: ``SimpleImputer(strategy="most_frequent")`` for categories,
@@ -91,6 +93,8 @@ def main():
                   f"  ({t[0]:.1f}s)", flush=True)
 
         record("skae mixed", lambda: AutoencoderImputer(random_state=0).fit_transform(hidden))
+        record("skae mixed, network alone",
+               lambda: AutoencoderImputer(tree_weight=0, random_state=0).fit_transform(hidden))
 
         def numeric_only(imputer):
             out = hidden.copy()
