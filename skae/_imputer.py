@@ -23,7 +23,6 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 from skorch.callbacks import Callback, LRScheduler
-from threadpoolctl import threadpool_limits
 from torch.optim.lr_scheduler import CosineAnnealingLR
 
 from ._base import BaseAutoencoder, float_dtype, store_params
@@ -44,7 +43,7 @@ from ._persist import pack_boosting, unpack_boosting
 from ._preprocessing import entry_rows
 from ._rows import DenseRows, missing_mask, row_source, select_columns
 from ._tabular import categorical_columns
-from ._threads import resolve_n_threads
+from ._threads import openmp_threads, resolve_n_threads
 
 
 class _CosineSchedule(LRScheduler):
@@ -657,7 +656,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         rng = np.random.default_rng((self._seed_, 0x7EE5))
         inputs = _tree_inputs(completed, _TREE_FEATURES)[positions]
         trees = [None] * observed.shape[1]
-        with threadpool_limits(limits=self._tree_threads(), user_api="openmp"):
+        with openmp_threads(self._tree_threads()):
             for j in self.encoder_.numeric:
                 rows, target = observed[:, j], S[:, positions[j]]
                 if rows.sum() >= _TREE_MIN_ROWS and np.ptp(target[rows]) > 0:
@@ -694,7 +693,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         completed = self._completed(S, observed, predicted)
         positions = self._tree_positions()
         weight = self._tree_weight_
-        with threadpool_limits(limits=self._tree_threads(), user_api="openmp"):
+        with openmp_threads(self._tree_threads()):
             for j, model in enumerate(self.trees_):
                 gaps, at = ~observed[:, j], positions[j]
                 if model is not None and gaps.any():

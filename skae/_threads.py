@@ -32,6 +32,7 @@ import threading
 
 import torch
 from joblib import cpu_count
+from threadpoolctl import ThreadpoolController
 from torch import nn
 
 from ._modules._protocol import capabilities
@@ -45,6 +46,7 @@ WORK_PER_THREAD = 1_000_000_000
 _LOCK = threading.Lock()
 _active = 0
 _saved: int | None = None
+_controller: ThreadpoolController | None = None
 
 
 def resolve_n_threads(n_jobs: int | None, work: float) -> int:
@@ -99,8 +101,12 @@ def torch_threads(n_threads: int | None):
     with _LOCK:
         if _active == 0:
             _saved = torch.get_num_threads()
-            if n_threads != _saved:
-                torch.set_num_threads(n_threads)
+            # Always set, even when torch already reads n_threads: under
+            # threadpoolctl's limits torch reads OpenMP's count, while the
+            # MKL inside torch keeps the count a previous set_num_threads gave
+            # it (a user's trial: a fit under threadpool_limits(1) after an
+            # earlier fit used two threads).
+            torch.set_num_threads(n_threads)
         _active += 1
     try:
         yield
@@ -108,8 +114,7 @@ def torch_threads(n_threads: int | None):
         with _LOCK:
             _active -= 1
             if _active == 0:
-                if torch.get_num_threads() != _saved:
-                    torch.set_num_threads(_saved)
+                torch.set_num_threads(_saved)
                 _saved = None
 
 
@@ -122,3 +127,16 @@ def estimator_threads(estimator, rows: int, module: nn.Module | None) -> int:
     on_cpu = device is None or torch.device(device).type == "cpu"
     work = module_work(module, rows) if on_cpu else 0.0
     return resolve_n_threads(getattr(estimator, "n_jobs", None), work)
+
+
+def openmp_threads(n_threads: int):
+    """A context that limits OpenMP's threads (scikit-learn's trees) to ``n_threads``.
+
+    ``threadpoolctl.threadpool_limits`` scans the process's loaded libraries
+    on every call (3 ms, more than predicting a row with a column's trees);
+    the scan is done once per process here, on first use.
+    """
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=n_threads, user_api="openmp")

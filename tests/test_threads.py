@@ -192,3 +192,16 @@ def test_module_work_counts_reused_weights(make, width, run):
     weights = sum(p.numel() for p in module.parameters())
     if isinstance(module, (ConvAutoencoder, RecurrentAutoencoder, RecurrentImputer)):
         assert module_work(module, 4) > 10 * 4 * weights
+
+
+def test_torch_threads_sets_the_count_even_when_torch_reads_it_already(monkeypatch):
+    # A new user's trial: under threadpoolctl's limits torch reads OpenMP's
+    # count (1) while the MKL inside torch kept the 2 threads of an earlier
+    # fit, so skipping the call when the counts "agreed" trained on 2 threads.
+    calls = []
+    real = torch.set_num_threads
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: (calls.append(n), real(n)))
+    current = torch.get_num_threads()
+    with torch_threads(current):
+        assert calls == [current]
+    assert calls == [current, current]
