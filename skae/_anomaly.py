@@ -25,7 +25,7 @@ from ._anomaly_scores import (
     feature_tail_scores,
     robust_center_scale,
 )
-from ._base import BaseAutoencoder, check_n_components, float_dtype, store_params
+from ._base import BaseAutoencoder, float_dtype, store_params
 from ._docstrings import fill_doc
 from ._modules._protocol import capabilities
 from ._persist import pack_forest, unpack_forest
@@ -304,7 +304,6 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
 
     def _validate_training_data(self, X, *, reset: bool):
         X = super()._validate_training_data(X, reset=reset)
-        check_n_components(self.n_components, self.n_features_in_)
         if self.score_method == "variational" and not capabilities(self._module()).variational:
             raise ValueError(
                 "score_method='variational' needs a variational module, such as "

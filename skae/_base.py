@@ -416,6 +416,10 @@ class BaseAutoencoder(BaseEstimator):
             is_categorical = self.is_categorical_
         self.encoder_ = TableEncoder(np.flatnonzero(is_categorical), self.scaler_,
                                      self._sparse_unstored).fit(X)
+        # Codes as wide as the encoded row, categories one-hot (as PCA after
+        # a OneHotEncoder would allow), not merely as the input's columns.
+        check_n_components(getattr(self, "n_components", None), self.encoder_.width,
+                           one_hot=self.encoder_.mixed)
 
     def _training_data(self, X):
         """The network input of ``X``, encoded once for training and ``_after_training``."""
@@ -942,10 +946,11 @@ def float_dtype(X) -> type:
     return np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
 
 
-def check_n_components(n_components, n_features: int):
-    """A code may be at most as wide as the input."""
+def check_n_components(n_components, n_features: int, one_hot: bool = False):
+    """A code may be at most as wide as the (encoded) input."""
     if n_components is not None and n_components > n_features:
+        counted = " (each categorical column counting one per category)" if one_hot else ""
         raise ValueError(
             f"n_components={n_components} must be at most the number of "
-            f"features, {n_features}."
+            f"features, {n_features}{counted}."
         )

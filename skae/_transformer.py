@@ -35,7 +35,6 @@ from ._base import (
     BaseAutoencoder,
     _init_rows,
     _same_value,
-    check_n_components,
     float_dtype,
     store_params,
 )
@@ -797,11 +796,6 @@ class AutoencoderTransformer(
         if target is None:
             return dataset
         return _RowsWithTarget(dataset, target.tensor(dataset.device))
-
-    def _validate_training_data(self, X, *, reset: bool):
-        X = super()._validate_training_data(X, reset=reset)
-        check_n_components(self.n_components, self.n_features_in_)
-        return X
 
     # ------------------------------------------------------------------
     # Training suited to dimensionality reduction (issue 17)

@@ -291,10 +291,23 @@ def test_bad_input_after_fit(wine):
         ae.inverse_transform(np.zeros((3, 4)))
 
 
+def test_n_components_counts_each_category_of_a_mixed_table():
+    # A new user's trial: with 7 columns (some categorical, 11 one-hot
+    # entries) n_components=8 was refused, although PCA after a
+    # OneHotEncoder takes it.
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60),
+                          "c": pd.Categorical(rng.choice(list("wxyz"), 60))})
+    codes = AutoencoderTransformer(n_components=4, **FAST).fit_transform(frame)
+    assert codes.shape == (60, 4) and np.isfinite(codes).all()
+    with pytest.raises(ValueError, match=r"at most the number of features, 6 \(each categorical"):
+        AutoencoderTransformer(n_components=7, **FAST).fit(frame)
+
+
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({"n_components": 20}, "n_components=20 must be at most the number of features, 13"),
+        ({"n_components": 20}, "n_components=20 must be at most the number of features, 13\\."),
         ({"n_components": 0}, "'n_components' parameter"),
         ({"lr": -1.0}, "'lr' parameter"),
         ({"activation": "swish"}, "'activation' parameter"),
