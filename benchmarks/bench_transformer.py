@@ -201,7 +201,7 @@ def run_case(name, X, y, task, k, variants):
         "pca_s": t[0],
     }
     for label, params in variants.items():
-        ae = AutoencoderTransformer(n_components=k, random_state=0, **params)
+        ae = AutoencoderTransformer(n_components=k, **{"random_state": 0, **params})
         with timer() as t:
             Ztr = ae.fit_transform(X_train)
         Z = ae.transform(X_test)
