@@ -20,12 +20,28 @@ def _dense(Z) -> np.ndarray:
     return Z.toarray().astype(np.float64) if sp.issparse(Z) else np.asarray(Z, dtype=np.float64)
 
 
+#: A spread below this share of the scores' largest magnitude is round-off:
+#: float32 arithmetic leaves about 1e-7 of it on scores that are all equal.
+_RELATIVE_TOLERANCE = 1e-6
+
+
 def robust_center_scale(scores: np.ndarray) -> tuple[float, float]:
-    """Median and scaled median absolute deviation (never zero) of ``scores``."""
+    """Median and scaled median absolute deviation (never round-off) of ``scores``.
+
+    When most training rows score the same (a table of a few balanced
+    categories; a regular grid's neighbour distances), the median absolute
+    deviation is zero or round-off, and dividing by it would blow the scores
+    of new rows up to 1e14 (a new user's trial). Then the standard deviation
+    serves, or 1 when it is round-off too.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
     center = float(np.median(scores))
+    tolerance = _RELATIVE_TOLERANCE * float(np.max(np.abs(scores), initial=0.0))
     scale = float(median_abs_deviation(scores, scale="normal"))
-    if not scale > 0:
-        scale = float(np.std(scores)) or 1.0
+    if not scale > tolerance:
+        scale = float(np.std(scores))
+    if not scale > tolerance:
+        scale = 1.0
     return center, scale
 
 

@@ -366,3 +366,17 @@ def test_explain_of_a_detector_saved_before_typical_values_says_refit():
     with pytest.raises(ValueError, match="refit"):
         detector.explain(X[:3])
     assert detector.explain(X[:3], relative=False).shape[0] == 3
+
+
+def test_a_part_whose_training_spread_is_round_off_does_not_blow_scores_up():
+    # A new user's trial: on a regular grid the neighbour distances of the
+    # training rows agree to round-off (scaled spread 2.4e-8), and a new row
+    # scored -2.5e6; on a table of balanced categories the tails' spread was
+    # 6.6e-16 and rows scored -2e14.
+    grid = pd.DataFrame({"a": ["1", "2", "3"] * 20, "b": np.arange(60.0)})
+    detector = AutoencoderAnomalyDetector(random_state=0).fit(grid)
+    new = pd.DataFrame({"a": ["1", "3"], "b": [2.0, 2.0]})
+    assert np.abs(detector.score_samples(new)).max() < 100
+    assert np.abs(detector.offset_) < 100
+    for name, (_center, scale) in detector._centers_.items():
+        assert scale > 1e-6, name
