@@ -215,6 +215,12 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
     array([ 1, -1])
     """
 
+    #: What ``handle_unknown="missing"`` does to an unseen category (docstring).
+    _unknown_category_effect = (
+        "its one-hot code is all zeros, and the entry adds nothing to the\n"
+        "        anomaly score: a row made unusual only by a new category scores\n"
+        '        as usual; pass ``"error"`` to be told')
+
     _parameter_constraints: dict = {
         **BaseAutoencoder._parameter_constraints,
         "n_components": [None, Interval(numbers.Integral, 1, None, closed="left")],

@@ -79,9 +79,9 @@ bool, default="from_dtype"
         marginal, so both kinds weigh the same.
 
     handle_unknown : {"missing", "error"}, default=%(handle_unknown_default)s
-        A category not seen in ``fit``: treat the entry as missing (the
-        imputer fills it with a known category), or raise a ``ValueError``
-        naming the column."""
+        A category not seen in ``fit``: treat the entry as missing
+        (%(handle_unknown_effect)s), or raise a ``ValueError`` naming the
+        column."""
 
 _TRAINING_PARAMETERS = """\
 max_epochs : int, default=%(max_epochs_default)s
@@ -224,6 +224,8 @@ def fill_doc(cls):
     auto_patience = getattr(cls, "_n_iter_no_change_auto", "")
     values["n_iter_no_change_type"] = '"auto" or int' if auto_patience else "int"
     values["n_iter_no_change_auto"] = auto_patience
+    values["handle_unknown_effect"] = getattr(
+        cls, "_unknown_category_effect", "its one-hot code is all zeros")
     # The imputer (the estimator that hides entries) has no bottleneck.
     module_text = _IMPUTER_MODULE if "hide_fraction_default" in values else _AUTOENCODER_MODULE
     values["module_parameters"] = module_text % values

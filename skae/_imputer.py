@@ -352,6 +352,10 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
     _net_class = _MemberLossNet
     _sparse_unstored = "missing"
 
+    #: What ``handle_unknown="missing"`` does to an unseen category (docstring).
+    _unknown_category_effect = (
+        "the imputer fills it with a known category")
+
     _parameter_constraints: dict = {
         **BaseAutoencoder._parameter_constraints,
         "missing_values": [numbers.Real, numbers.Integral, str, None],
