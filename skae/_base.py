@@ -606,6 +606,8 @@ class BaseAutoencoder(BaseEstimator):
                 ensure_min_samples=1,
             )
         except ValueError as error:
+            if "infinity" in str(error):
+                raise ValueError(_infinity_message(X, self)) from None
             if "could not convert" not in str(error):
                 raise
             raise ValueError(
@@ -847,6 +849,19 @@ def store_params(estimator, params: dict):
     vars(estimator).update(params)
     # skorch's routed parameters: module__*, optimizer__*, callbacks__*, ...
     vars(estimator).update(routed)
+
+
+def _infinity_message(X, estimator) -> str:
+    """sklearn's message on infinite input, naming the first column that holds it."""
+    values = np.asarray(X, dtype=np.float64)
+    if values.ndim != 2 or not np.isinf(values).any():
+        return "Input X contains infinity or a value too large for dtype('float64')."
+    column = int(np.flatnonzero(np.isinf(values).any(axis=0))[0])
+    names = getattr(X, "columns", None)
+    if names is None:
+        names = getattr(estimator, "feature_names_in_", None)
+    name = names[column] if names is not None else column
+    return f"Input X contains infinity in column {name!r}."
 
 
 def _nan_message(column, estimator) -> str:

@@ -204,6 +204,7 @@ def test_nan_and_infinity_are_rejected_where_not_allowed(cls, X, value, where, w
         with pytest.raises(CLEAR_ERRORS) as error:
             make(cls).fit(bad)
         assert_clear(error.value, word)
+        assert f"column {where[1] % X.shape[1]}" in str(error.value)  # named, like NaN
         return
     est = make(cls).fit(X)
     if allowed:
@@ -215,6 +216,7 @@ def test_nan_and_infinity_are_rejected_where_not_allowed(cls, X, value, where, w
         with pytest.raises(CLEAR_ERRORS) as error:
             getattr(est, method)(bad)
         assert_clear(error.value, word)
+        assert f"column {where[1] % X.shape[1]}" in str(error.value)
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS)
