@@ -215,11 +215,17 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
     array([ 1, -1])
     """
 
-    #: What ``handle_unknown="missing"`` does to an unseen category (docstring).
-    _unknown_category_effect = (
-        "its one-hot code is all zeros, and the entry adds nothing to the\n"
-        "        anomaly score: a row made unusual only by a new category scores\n"
-        '        as usual; pass ``"error"`` to be told')
+
+    #: The ``handle_unknown`` entry of the docstring (the detector's own option).
+    _handle_unknown_doc = """\
+handle_unknown : {"rarest", "missing", "error"}, default=%(default)s
+        A category not seen in ``fit``: score the entry as the column's
+        rarest category in ``fit`` (``"rarest"``), so that a new category
+        counts as unusual as the rarest known one;
+        treat it as missing (``"missing"``: its one-hot code is all zeros
+        and the column adds nothing to the score, so a row made unusual
+        only by a new category scores as usual); or raise a ``ValueError``
+        naming the column (``"error"``)."""
 
     _parameter_constraints: dict = {
         **BaseAutoencoder._parameter_constraints,
@@ -232,6 +238,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
             StrOptions({"combined", "hybrid", "reconstruction", "variational"})
         ],
         "max_epochs": [None, Interval(numbers.Integral, 1, None, closed="left")],
+        "handle_unknown": [StrOptions({"rarest", "missing", "error"})],
     }
 
     _default_scaling = "robust"
@@ -248,7 +255,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
         dropout=0.2,
         scaling="auto",
         categorical_features="from_dtype",
-        handle_unknown="missing",
+        handle_unknown="rarest",
         max_epochs=None,
         batch_size=32,
         lr=1e-3,

@@ -78,10 +78,7 @@ bool, default="from_dtype"
         error; each column's loss is divided by that of predicting its
         marginal, so both kinds weigh the same.
 
-    handle_unknown : {"missing", "error"}, default=%(handle_unknown_default)s
-        A category not seen in ``fit``: treat the entry as missing
-        (%(handle_unknown_effect)s), or raise a ``ValueError`` naming the
-        column."""
+    %(handle_unknown_entry)s"""
 
 _TRAINING_PARAMETERS = """\
 max_epochs : int, default=%(max_epochs_default)s
@@ -200,6 +197,16 @@ DOCS = {
 }
 
 
+#: The ``handle_unknown`` entry of the mixed-table parameters; a class may
+#: give its own (``_handle_unknown_doc``) or say what "missing" does
+#: (``_unknown_category_effect``).
+_HANDLE_UNKNOWN = """\
+handle_unknown : {"missing", "error"}, default=%(default)s
+        A category not seen in ``fit``: treat the entry as missing
+        (%(effect)s), or raise a ``ValueError``
+        naming the column."""
+
+
 def format_default(value) -> str:
     """A default as scikit-learn's docstrings write it: ``"auto"``, ``(64,)``, ``None``."""
     if isinstance(value, str):
@@ -224,8 +231,10 @@ def fill_doc(cls):
     auto_patience = getattr(cls, "_n_iter_no_change_auto", "")
     values["n_iter_no_change_type"] = '"auto" or int' if auto_patience else "int"
     values["n_iter_no_change_auto"] = auto_patience
-    values["handle_unknown_effect"] = getattr(
-        cls, "_unknown_category_effect", "its one-hot code is all zeros")
+    values["handle_unknown_entry"] = getattr(cls, "_handle_unknown_doc", _HANDLE_UNKNOWN) % {
+        "default": values.get("handle_unknown_default"),
+        "effect": getattr(cls, "_unknown_category_effect", "its one-hot code is all zeros"),
+    }
     # The imputer (the estimator that hides entries) has no bottleneck.
     module_text = _IMPUTER_MODULE if "hide_fraction_default" in values else _AUTOENCODER_MODULE
     values["module_parameters"] = module_text % values

@@ -190,7 +190,7 @@ class TableEncoder:
             with np.errstate(over="ignore", invalid="ignore"):  # checked below
                 fit_scaler(self.scaler, self._numbers(frame))
             self._check_scaler(frame)
-        self.categories, self.entropy = {}, {}
+        self.categories, self.entropy, self.rarest = {}, {}, {}
         for j in self.categorical:
             values = frame.iloc[:, j]
             counts = values.dropna().value_counts()
@@ -205,6 +205,7 @@ class TableEncoder:
                 cats = sorted(counts.index, key=lambda v: (str(type(v)), v))
             freq = counts.reindex(cats).to_numpy(dtype=float) / counts.sum()
             self.categories[j] = cats
+            self.rarest[j] = int(np.argmin(freq))  # the first of the rarest
             self.entropy[j] = max(float(-(freq * np.log(freq)).sum()), _MIN_ENTROPY)
         # Layout of the encoded row: each column in its original position.
         self.slices, start = [], 0
@@ -267,7 +268,8 @@ class TableEncoder:
         """The network's input and the mask of observed columns.
 
         ``handle_unknown`` says what to do with a category not seen in
-        ``fit``: treat the entry as missing (``"missing"``), or raise a
+        ``fit``: treat the entry as missing (``"missing"``), encode it as
+        the rarest category seen in ``fit`` (``"rarest"``), or raise a
         ``ValueError`` naming the column and the values (``"error"``).
 
         Returns
@@ -312,11 +314,22 @@ class TableEncoder:
                         f"{list(seen)}. Set handle_unknown='missing' to treat them as "
                         "missing values."
                     )
+            if unknown.any() and handle_unknown == "rarest":
+                codes = np.where(unknown, self._rarest(j), codes)
             present = codes >= 0
             rows = np.flatnonzero(present)
             x[rows, self.slices[j].start + codes[present]] = 1.0
             observed[:, j] = present
         return x, observed
+
+    def _rarest(self, j: int) -> int:
+        """Index of column ``j``'s rarest category in ``fit``."""
+        if not hasattr(self, "rarest"):
+            raise ValueError(
+                "handle_unknown='rarest' needs the categories' frequencies, which a "
+                "model saved by an earlier version of skae lacks; fit it again."
+            )
+        return self.rarest[j]
 
     def _encode_sparse(self, X):
         """The scaled CSR matrix (float32) of numbers whose unstored entries are zeros.

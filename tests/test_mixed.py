@@ -139,22 +139,31 @@ def test_unknown_categories(Estimator):
     odd = X.head(5).copy()
     odd["color"] = odd["color"].astype(object)
     odd.loc[0, "color"] = "purple"
-    # "missing" (the default): an unknown category is a missing value.
+    # "missing" (the imputer's and transformer's default): a missing value.
     if isinstance(est, AutoencoderImputer):
         gap = odd.copy()
         gap.loc[0, "color"] = np.nan
         out = est.transform(odd)
         pd.testing.assert_frame_equal(out, est.transform(gap))
         assert out.loc[0, "color"] in {"red", "green", "blue"}
-    else:
+    elif isinstance(est, AutoencoderTransformer):
         # No category bit in the input, and no error on the column.
         x = est.encoder_.encode(odd)[0]
         assert x[0, est.encoder_.slices[1]].sum() == 0
-        if isinstance(est, AutoencoderTransformer):
-            assert np.isfinite(est.transform(odd)).all()
-        else:
-            assert est.explain(odd).loc[0, "color"] == 0
-            assert np.isfinite(est.score_samples(odd)).all()
+        assert np.isfinite(est.transform(odd)).all()
+    else:
+        # The detector's default, "rarest": scored as the rarest category
+        # seen in fit, so that a new category is unusual (a new user's
+        # trial: as "missing" it made a row look more typical).
+        rarest = X["color"].value_counts().idxmin()
+        as_rarest = odd.copy()
+        as_rarest.loc[0, "color"] = rarest
+        np.testing.assert_allclose(est.score_samples(odd), est.score_samples(as_rarest))
+        missing = est.set_params(handle_unknown="missing")
+        x = est.encoder_.encode(odd, "missing")[0]
+        assert x[0, est.encoder_.slices[1]].sum() == 0
+        assert missing.explain(odd).loc[0, "color"] == 0
+        assert np.isfinite(missing.score_samples(odd)).all()
     est.set_params(handle_unknown="error")
     with pytest.raises(ValueError, match=r"'color' has categories not seen in fit: \['purple'\]"):
         est.transform(odd) if hasattr(est, "transform") else est.predict(odd)
