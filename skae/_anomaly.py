@@ -215,14 +215,12 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
     array([ 1, -1])
     """
 
-
     #: The ``handle_unknown`` entry of the docstring (the detector's own option).
     _handle_unknown_doc = """\
 handle_unknown : {"rarest", "missing", "error"}, default=%(default)s
         A category not seen in ``fit``: score the entry as the column's
         rarest category in ``fit`` (``"rarest"``), so that a new category
-        counts as unusual as the rarest known one;
-        treat it as missing (``"missing"``: its one-hot code is all zeros
+        weighs like the rarest known one; treat it as missing (``"missing"``: its one-hot code is all zeros
         and the column adds nothing to the score, so a row made unusual
         only by a new category scores as usual); or raise a ``ValueError``
         naming the column (``"error"``)."""
