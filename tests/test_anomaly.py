@@ -12,7 +12,7 @@ from skae import (
     RecurrentAutoencoder,
     VariationalAutoencoder,
 )
-from skae._anomaly import auto_threshold
+from skae._anomaly import AUTO_FENCE_IQRS, auto_threshold
 from skae._anomaly_scores import SCORE_PARTS
 from skae._preprocessing import fit_scaler
 
@@ -112,13 +112,13 @@ def test_auto_contamination_follows_the_data(data):
     X, y, _ = data
     det = AutoencoderAnomalyDetector(random_state=0).fit(X)
     flagged = det.predict(X) == -1
-    # Half the planted anomalies (5% of the rows) are flagged, and few
-    # normal rows are.
-    assert flagged[y == 1].mean() > 0.5
-    assert flagged[y == 0].mean() < 0.05
+    # Most planted anomalies (5% of the rows) are flagged, and a few percent
+    # of the normal rows (on the development tasks a median 5%; here 7.1%).
+    assert flagged[y == 1].mean() > 0.7
+    assert flagged[y == 0].mean() < 0.09
     clean = correlated(1000, np.random.default_rng(1))
     det_clean = AutoencoderAnomalyDetector(random_state=0).fit(clean)
-    assert (det_clean.predict(clean) == -1).mean() < 0.07
+    assert (det_clean.predict(clean) == -1).mean() < 0.13  # 10.6%: long-tailed errors
 
 
 @pytest.mark.parametrize("value", [0.0, 0.7, -0.1, "half"])
@@ -350,13 +350,14 @@ def test_auto_threshold_flags_heavy_contamination_and_follows_clean_tails(share)
     n_out = int(1000 * share)
     scores = np.r_[rng.exponential(size=1000 - n_out), 30 + rng.exponential(size=n_out)]
     assert (scores > auto_threshold(scores)).sum() >= n_out
-    assert (scores > auto_threshold(scores)).mean() < share + 0.02
-    # Smooth tails, no separate group: Tukey's far-out fence, no flood of flags.
+    # The group, and the tail of the rest beyond its fence.
+    assert (scores > auto_threshold(scores)).mean() < share + 0.05
+    # Smooth tails, no separate group: the plain fence, no flood of flags.
     for clean in (rng.exponential(size=2000), rng.lognormal(size=2000), rng.normal(size=2000)):
         q1, q3 = np.quantile(clean, [0.25, 0.75])
-        fence = q3 + 3 * (q3 - q1)
+        fence = q3 + AUTO_FENCE_IQRS * (q3 - q1)
         assert (clean > auto_threshold(clean)).mean() <= (clean > fence).mean() + 0.002
-        assert (clean > auto_threshold(clean)).mean() < 0.05
+        assert (clean > auto_threshold(clean)).mean() < 0.10
 
 
 def test_explain_of_a_detector_saved_before_typical_values_says_refit():
