@@ -780,6 +780,12 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             if j in encoder.numeric:
                 fill = fill.clip(self._min_value_[j], self._max_value_[j])
             imputed[name] = _fill_gaps(kept[name], gaps, fill)
+        for j in encoder.numeric:
+            name = kept.columns[j]
+            if imputed[name].dtype == object:
+                # Numbers of an object array (categorical_features listed):
+                # validated as numbers, returned as float64 (a new user's trial).
+                imputed[name] = pd.to_numeric(imputed[name]).astype(np.float64)
         return self._finish(imputed, X)
 
     def _finish(self, imputed, X):

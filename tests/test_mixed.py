@@ -380,3 +380,17 @@ def test_numbers_written_as_text_warn(Estimator):
         warnings.filterwarnings("error", message=".*written as text")
         Estimator(max_epochs=1, random_state=0, categorical_features=["power", "color"]).fit(X)
         Estimator(max_epochs=1, random_state=0).fit(X.drop(columns="power"))
+
+
+def test_numbers_of_an_object_array_come_back_as_floats():
+    # A new user's trial: with categorical_features listed, an object array's
+    # numeric columns came back as object dtype.
+    rng = np.random.default_rng(0)
+    X = np.empty((60, 3), dtype=object)
+    X[:, 0] = rng.choice(["a", "b"], 60)
+    X[:, 1], X[:, 2] = rng.normal(size=60), rng.normal(size=60)
+    X[::5, 1], X[::7, 0] = np.nan, None
+    out = AutoencoderImputer(categorical_features=[0], **FAST).fit_transform(X)
+    assert [out.iloc[:, j].dtype for j in (1, 2)] == [np.float64, np.float64]
+    assert not out.isna().any().any()
+    np.testing.assert_array_equal(out.iloc[1:5, 1].to_numpy(), X[1:5, 1].astype(float))
