@@ -232,10 +232,11 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
 handle_unknown : {"rarest", "missing", "error"}, default=%(default)s
         A category not seen in ``fit``: score the entry as the column's
         rarest category in ``fit`` (``"rarest"``), so that a new category
-        weighs like the rarest known one; treat it as missing (``"missing"``: its one-hot code is all zeros
-        and the column adds nothing to the score, so a row made unusual
-        only by a new category scores as usual); or raise a ``ValueError``
-        naming the column (``"error"``)."""
+        weighs like the rarest known one; treat it as missing
+        (``"missing"``: its one-hot code is all zeros and the column adds
+        nothing to the score, so a row made unusual only by a new category
+        scores as usual); or raise a ``ValueError`` naming the column
+        (``"error"``)."""
 
     _parameter_constraints: dict = {
         **BaseAutoencoder._parameter_constraints,
@@ -517,23 +518,21 @@ handle_unknown : {"rarest", "missing", "error"}, default=%(default)s
         if columns is None:
             columns = [f"x{i}" for i in range(self.n_features_in_)]
         columns = list(columns)
+        if relative and not hasattr(self, "_typical_row_"):  # saved before explain measured drops
+            raise ValueError(
+                "This AutoencoderAnomalyDetector was fitted with an earlier skae, "
+                "whose explain() reported reconstruction errors; refit it to use "
+                "explain(X), or call explain(X, relative=False)."
+            )
+        shares, extra = self._score_account(x, self._column_errors(x, float_dtype(X), exact=True))
         if relative:
-            if not hasattr(self, "_typical_row_"):  # saved before explain measured drops
-                raise ValueError(
-                    "This AutoencoderAnomalyDetector was fitted with an earlier skae, "
-                    "whose explain() reported reconstruction errors; refit it to use "
-                    "explain(X), or call explain(X, relative=False)."
-                )
             # A feature extreme on its own shows in the drop; one of several
             # that break a relation together, in its share of the score.
-            errors = self._column_errors(x, float_dtype(X), exact=True)
             table = self._without_absent_categories(
-                np.maximum(self._typical_value_drops(x), self._score_account(x, errors)[0]), x)
+                np.maximum(self._typical_value_drops(x), shares), x)
         else:
-            errors = self._column_errors(x, float_dtype(X), exact=True)
-            table, extra = self._score_account(x, errors)
             columns += list(extra)
-            table = np.column_stack([table, *extra.values()])
+            table = np.column_stack([shares, *extra.values()])
         table = table.astype(float_dtype(X)) + 0.0  # no -0.0 (a certain category's -log 1)
         return pd.DataFrame(table, columns=columns, index=index)
 
@@ -563,7 +562,8 @@ handle_unknown : {"rarest", "missing", "error"}, default=%(default)s
         return drops
 
     def _without_absent_categories(self, table, x) -> np.ndarray:
-        """``table`` with 0 for each missing (unknown) category: no part of the score."""
+        """``table`` with 0 for each absent category (one unseen in ``fit``, under
+        ``handle_unknown="missing"``): no part of the score."""
         if self.encoder_.mixed:
             for j in self.encoder_.categorical:
                 absent = np.asarray(x[:, self.encoder_.slices[j]].sum(axis=1)).ravel() == 0

@@ -299,8 +299,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         2.3%% at 50%%, lower on every table, at about 1.1 times the fit time
         (1.1 on digits, 64 columns). 0: the network alone.
         Numeric columns only: the trees of a table with categorical columns
-        read their one-hot codes (the network's probabilities in a gap),
-        while its categories are the network's alone; sparse input is
+        read their one-hot codes (a missing category as missing), while its
+        categories are the network's alone; sparse input is
         imputed by the network alone. ``partial_fit`` refits the
         trees on the rows of a call only if it holds at least as many rows
         as they were fitted on (at most 10,000); otherwise it keeps them.
@@ -633,9 +633,9 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
 
         Column ``j``'s model predicts its observed values from the other
         columns as the network completes them (observed entries as they
-        are, gaps filled; a categorical column as its one-hot code, or the
-        network's probabilities in a gap): one round of missForest, started
-        from the network's imputation, with
+        are, gaps filled; a categorical column as its one-hot code, NaN in a
+        gap): one round of missForest, started from the network's
+        imputation, with
         :class:`~sklearn.ensemble.HistGradientBoostingRegressor` stopping
         early on a tenth of its rows (so that a column the others do not
         predict gets few trees). ``_impute_dense`` blends its predictions
@@ -658,8 +658,9 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         predicted = self._predict_scaled(S, observed)
         positions = self._tree_positions()
         rng = np.random.default_rng((self._seed_, 0x7EE5))
+        # Correlations need numbers in every gap (the categories' probabilities).
         inputs = _tree_inputs(self._completed(S, observed, predicted), _TREE_FEATURES)[positions]
-        completed = self._completed(S, observed, predicted, unknown_categories=np.nan)
+        completed = self._completed(S, observed, predicted, category_gaps=np.nan)
         trees = [None] * observed.shape[1]
         with openmp_threads(self._tree_threads()):
             for j in self.encoder_.numeric:
@@ -678,10 +679,10 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             return np.arange(encoder.width)
         return np.array([part.start for part in encoder.slices])
 
-    def _completed(self, S, observed, predicted, unknown_categories=None) -> np.ndarray:
+    def _completed(self, S, observed, predicted, category_gaps=None) -> np.ndarray:
         """Encoded rows with the gaps filled: numbers predicted, categories as probabilities.
 
-        ``unknown_categories=np.nan`` leaves a category's gap NaN instead,
+        ``category_gaps=np.nan`` leaves a category's gap NaN instead,
         which the trees route as missing: trees fitted mostly on one-hot
         codes sent the network's probabilities down the branch of the last
         category (a new user's trial: a number set by a category, the
@@ -694,10 +695,9 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         filled = predicted.copy()
         for j in encoder.categorical:
             part = encoder.slices[j]
-            filled[:, part] = (softmax(filled[:, part], axis=1) if unknown_categories is None
-                               else unknown_categories)
-        seen = np.repeat(observed, [part.stop - part.start for part in encoder.slices], axis=1)
-        return np.where(seen, S, filled)
+            filled[:, part] = (softmax(filled[:, part], axis=1) if category_gaps is None
+                               else category_gaps)
+        return np.where(encoder.expand(torch.from_numpy(observed)).numpy(), S, filled)
 
     def _tree_threads(self) -> int:
         """OpenMP threads of the trees: the ``n_jobs`` policy for tiny work (None: 1)."""
@@ -705,7 +705,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
 
     def _blend_trees(self, S, observed, predicted) -> np.ndarray:
         """The network's predictions of the gaps, blended with the trees' (``tree_weight``)."""
-        completed = self._completed(S, observed, predicted, unknown_categories=np.nan)
+        completed = self._completed(S, observed, predicted, category_gaps=np.nan)
         positions = self._tree_positions()
         weight = self._tree_weight_
         with openmp_threads(self._tree_threads()):
