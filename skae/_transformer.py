@@ -41,7 +41,7 @@ from ._base import (
 from ._data import draw_seed
 from ._docstrings import fill_doc
 from ._modules._layers import ReconstructionModule
-from ._net import AutoencoderNet, ParameterAverage, TrainingDivergedError
+from ._net import AutoencoderNet, ParameterAverage, TrainingDivergedError, as_float32
 
 #: What the default module (``module=None``) trains with in the transformer:
 #: a denoising autoencoder. Gaussian noise of 0.3 standard deviations on the
@@ -342,6 +342,7 @@ class _ReductionNet(AutoencoderNet):
                 output = module.decode(codes)
             else:  # its own forward (variational, recurrent): the codes of the rows
                 output, codes = module(Xi), module.encode(Xi)
+        output, codes = as_float32((output, codes))
         return self.criterion_(output, Xi) + self.target_head(codes, yi), output
 
     def train_step_single(self, batch, **fit_params):

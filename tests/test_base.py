@@ -10,6 +10,7 @@ from sklearn.datasets import load_wine
 from sklearn.model_selection import GridSearchCV
 from skorch.callbacks import Callback
 
+import skae._net
 from skae import (
     AutoencoderAnomalyDetector,
     AutoencoderImputer,
@@ -17,6 +18,7 @@ from skae import (
     TrainingDivergedError,
 )
 from skae._data import BatchIterator, TensorDataset
+from skae._net import native_bfloat16
 
 FAST = dict(max_epochs=4, random_state=0)
 
@@ -97,10 +99,27 @@ def test_fused_optimizer_by_default_and_user_choices(X):
     assert est.net_.optimizer_.defaults["momentum"] == 0.9
 
 
-def test_mixed_precision_is_ignored_on_cpu(X):
+def test_mixed_precision_is_ignored_without_native_bfloat16(X, monkeypatch):
+    monkeypatch.setattr(skae._net, "native_bfloat16", lambda device: False)
     a = make(AutoencoderTransformer, device="cpu").fit_transform(X)
     b = make(AutoencoderTransformer, device="cpu", mixed_precision=True).fit_transform(X)
     np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.skipif(not native_bfloat16(torch.device("cpu")),
+                    reason="this CPU has no native bfloat16 (AVX512-BF16 or AMX)")
+def test_mixed_precision_on_a_cpu_with_native_bfloat16(X):
+    a = make(AutoencoderTransformer, device="cpu", random_state=0).fit(X)
+    b = make(AutoencoderTransformer, device="cpu", random_state=0, mixed_precision=True).fit(X)
+    assert isinstance(b.net_.autocast(), torch.autocast)
+    assert not isinstance(a.net_.autocast(), torch.autocast)
+    codes_a, codes_b = a.transform(X), b.transform(X)
+    # bfloat16 products ran (the codes differ), the input's dtype came back, and the
+    # fit is as reproducible as float32's.
+    assert codes_b.dtype == codes_a.dtype == X.dtype
+    assert not np.array_equal(codes_a, codes_b)
+    again = make(AutoencoderTransformer, device="cpu", random_state=0, mixed_precision=True)
+    np.testing.assert_array_equal(again.fit_transform(X), codes_b)
 
 
 class CountEpochs(Callback):
