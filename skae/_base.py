@@ -134,7 +134,7 @@ class BaseAutoencoder(BaseEstimator):
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "random_state": ["random_state"],
         "device": [str, torch.device],
-        "mixed_precision": ["boolean"],
+        "mixed_precision": ["boolean", StrOptions({"auto"})],
         "n_jobs": [
             None,
             Interval(numbers.Integral, None, -1, closed="right"),
@@ -796,6 +796,9 @@ class BaseAutoencoder(BaseEstimator):
         if net is not None:
             state["_net_state"] = {
                 "max_epochs": int(net.max_epochs),
+                # The precision the model was fitted with, whatever set_params
+                # said since (a model saved before this key: the parameter's).
+                "mixed_precision": net.mixed_precision,
                 "module": _arrays(net.module_.state_dict()),
                 "optimizer": _arrays(net.optimizer_.state_dict()),
                 "history": history_to_json(net.history_),
@@ -827,6 +830,7 @@ class BaseAutoencoder(BaseEstimator):
     def _rebuild_net(self, saved: dict):
         """The net from the parameters, then its weights and history."""
         net = self._build_net(max_epochs=saved["max_epochs"])
+        net.mixed_precision = saved.get("mixed_precision", net.mixed_precision)
         # Building a module draws initial weights: keep the global generator as it was.
         with forked_torch_rng(0, torch.device("cpu")):
             net.initialize()

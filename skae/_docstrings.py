@@ -123,14 +123,23 @@ default="adam"
         ``"cuda:1"``, ``"mps"`` choose explicitly. Fitted models load on a
         CPU-only machine whatever device trained them.
 
-    mixed_precision : bool, default=%(mixed_precision_default)s
+    mixed_precision : bool or "auto", default=%(mixed_precision_default)s
         Train and run the network under bfloat16 autocast (matrix products
-        in bfloat16, weights, losses and outputs in float32) where the device
-        computes bfloat16 natively: CUDA GPUs that support it, and CPUs with
-        the AVX512-BF16 or AMX instructions (Intel Xeon from Cooper Lake, AMD
-        EPYC and Ryzen from Zen 4), where a training step of a wide network
-        takes about a third of float32's time. Ignored elsewhere, where
-        bfloat16 would be emulated and slower than float32.%(mixed_precision_note)s
+        in bfloat16; weights, losses and outputs in float32) where the
+        device computes bfloat16 natively: CUDA GPUs that support it, and
+        CPUs with the AVX512-BF16 or AMX instructions (Intel Xeon from
+        Cooper Lake, AMD EPYC and Ryzen from Zen 4), where a training step
+        of a wide network takes about a third of float32's time. Ignored
+        elsewhere, where bfloat16 would be emulated and slower than float32.
+        ``"auto"``: only networks whose forward pass over a batch takes at
+        least 20 million multiply-adds; smaller ones spend their time
+        outside the matrix products and run faster in float32 (the
+        detector's default network for 78 features, batches of 32: 1.6
+        times as long in bfloat16). ``True``: whatever the network's size.
+        Decided when ``fit`` builds the network and kept with the model,
+        also when saved and loaded (``set_params`` after fitting takes
+        effect at the next ``fit``); computations in float64 (exact scores)
+        are not affected.%(mixed_precision_note)s
 
     n_jobs : int, default=None
         torch threads for this estimator's training and inference, set

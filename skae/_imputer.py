@@ -43,7 +43,7 @@ from ._persist import pack_boosting, unpack_boosting
 from ._preprocessing import entry_rows
 from ._rows import DenseRows, missing_mask, row_source, select_columns
 from ._tabular import categorical_columns
-from ._threads import openmp_threads, resolve_n_threads
+from ._threads import openmp_threads
 
 
 class _CosineSchedule(LRScheduler):
@@ -359,13 +359,13 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
     #: What bfloat16 was measured to do here (docstring).
     _mixed_precision_note = """
 
-        On by default here: on the nine development tables of
-        ``benchmarks/bench_impute.py`` (p = 0.2, MCAR and MAR, one thread of an
-        AMD EPYC with AVX512-BF16) it left the error level (1.002 of
+        ``"auto"`` by default here, which is bfloat16 for tables of seven or
+        more columns: on the nine development tables of
+        ``benchmarks/bench_impute.py`` (p = 0.2, MCAR and MAR, one thread of
+        an AMD EPYC with AVX512-BF16) bfloat16 left the error level (1.002 of
         float32's, geometric mean of 18 runs, none worse by more than 2.4%)
-        at 0.64x the fit time (0.43-0.48x on the widest tables, about 1.0x on
-        tables of five or six columns, whose networks are too small to
-        gain)."""
+        at 0.64x the fit time (0.35-0.53x on tables of 16 or more columns);
+        on the 12 report tables 0.998-1.003 of the error at 0.70-0.71x."""
 
     _parameter_constraints: dict = {
         **BaseAutoencoder._parameter_constraints,
@@ -409,7 +409,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         tol=1e-4,
         random_state=None,
         device="auto",
-        mixed_precision=True,
+        mixed_precision="auto",
         n_jobs=None,
         verbose=0,
         callbacks=None,
@@ -711,8 +711,16 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         return np.where(encoder.expand(torch.from_numpy(observed)).numpy(), S, filled)
 
     def _tree_threads(self) -> int:
-        """OpenMP threads of the trees: the ``n_jobs`` policy for tiny work (None: 1)."""
-        return resolve_n_threads(self.n_jobs, 0.0)
+        """OpenMP threads of the trees: one, whatever ``n_jobs`` says.
+
+        Each column's trees see at most ``_TREE_ROWS`` rows, too little
+        work per parallel region to gain from a second thread, while on a
+        busy machine OpenMP's barriers wait for descheduled threads: on the
+        2-core machine with one core busy, three fits of 1,000 rows took
+        44 s on two threads against 0.06 s on one, and a user's fit with
+        ``n_jobs=2`` 121-287 s against 1 s.
+        """
+        return 1
 
     def _blend_trees(self, S, observed, predicted) -> np.ndarray:
         """The network's predictions of the gaps, blended with the trees' (``tree_weight``)."""

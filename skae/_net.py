@@ -32,6 +32,7 @@ from torch.optim.swa_utils import get_ema_multi_avg_fn
 
 from ._data import forked_torch_rng
 from ._modules._protocol import capabilities
+from ._threads import module_work
 
 #: ANSI colour codes, which skorch's PrintLog puts around the best values.
 _ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
@@ -41,6 +42,21 @@ def print_log_sink(text: str) -> None:
     """``print``, without colour codes when stdout is not a terminal (a file, a pipe)."""
     isatty = getattr(sys.stdout, "isatty", None)
     print(text if isatty is not None and isatty() else _ANSI_COLOUR.sub("", text))
+
+
+#: Multiply-adds of a forward pass over one batch from which
+#: ``mixed_precision="auto"`` uses bfloat16 (on a device that computes it
+#: natively). Smaller networks spend their time outside the matrix products,
+#: and the casts cost more than the products gain. AutoencoderImputer's
+#: default network, one thread of an AMD EPYC with AVX512-BF16, fit time
+#: bfloat16 / float32 (development and report tables of
+#: ``benchmarks/bench_impute.py``): 5 columns (12 million multiply-adds per
+#: batch of 512) 1.09-1.12x, 6 columns (16 million) 0.99-1.01x, a new user's
+#: tables of 4-6 columns 1.03-1.26x; 7 columns (21 million) 0.90-0.92x, 8
+#: (28 million) 0.84-0.96x, 10 (44 million) 0.70-0.73x, 16 or more 0.35-0.53x.
+#: The detector's default network for 78 features on batches of 32 (0.4
+#: million) took 1.64x.
+BFLOAT16_MIN_WORK = 20_000_000
 
 
 @functools.cache
@@ -228,8 +244,11 @@ class AutoencoderNet(NeuralNet):
         The estimator's built-in callbacks, run before ``callbacks``.
     fused_optimizer : bool
         Try torch's fused optimizer kernel first.
-    mixed_precision : bool
-        bfloat16 autocast on CUDA.
+    mixed_precision : bool or "auto"
+        bfloat16 autocast where the device computes it natively: always
+        (True), never (False), or for networks of at least
+        ``BFLOAT16_MIN_WORK`` multiply-adds per batch ("auto"). Decided when
+        the module is built (``bfloat16_``).
     seed : int
         Seeds the fixed corruption of denoising validation.
     """
@@ -258,7 +277,19 @@ class AutoencoderNet(NeuralNet):
         else:
             self.module_ = self.module(**self.get_params_for("module"))
         self.capabilities_ = capabilities(self.module_)
+        self.bfloat16_ = self._uses_bfloat16()
         return self
+
+    def _uses_bfloat16(self) -> bool:
+        """Whether this net's module runs under bfloat16 autocast (``mixed_precision``)."""
+        setting = self.mixed_precision
+        if not (isinstance(setting, str) or setting):
+            return False
+        if not native_bfloat16(torch.device(self.device)):
+            return False
+        if isinstance(setting, str):  # "auto": networks large enough to gain
+            return module_work(self.module_, self.batch_size) >= BFLOAT16_MIN_WORK
+        return True
 
     def initialize_optimizer(self, triggered_directly=None):
         """Build the optimizer, with the fused kernel where the device has one."""
@@ -285,10 +316,9 @@ class AutoencoderNet(NeuralNet):
         return factory(dataset, **kwargs)
 
     def autocast(self):
-        """bfloat16 autocast when ``mixed_precision`` is set and the device computes it natively."""
-        device = torch.device(self.device)
-        if self.mixed_precision and native_bfloat16(device):
-            return torch.autocast(device.type, dtype=torch.bfloat16)
+        """bfloat16 autocast where ``mixed_precision`` chose it (``bfloat16_``), else nothing."""
+        if getattr(self, "bfloat16_", False):
+            return torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
     def infer(self, x, **fit_params):
@@ -305,7 +335,7 @@ class AutoencoderNet(NeuralNet):
                 out = module.decode(module.encode(x))
             else:
                 out = module(x, **fit_params)
-        return as_float32(out) if self.mixed_precision else out
+        return as_float32(out) if getattr(self, "bfloat16_", False) else out
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """The criterion on the output; an autoencoder's target is its input."""

@@ -1,5 +1,6 @@
 """The shared training base, through all three estimators."""
 
+import pickle
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
@@ -120,6 +121,32 @@ def test_mixed_precision_on_a_cpu_with_native_bfloat16(X):
     assert not np.array_equal(codes_a, codes_b)
     again = make(AutoencoderTransformer, device="cpu", random_state=0, mixed_precision=True)
     np.testing.assert_array_equal(again.fit_transform(X), codes_b)
+
+
+def test_mixed_precision_auto_follows_the_network_size_and_stays_with_the_model():
+    native = native_bfloat16(torch.device("cpu"))
+    rng = np.random.default_rng(0)
+    wide = rng.normal(size=(600, 40))
+    wide[rng.random(wide.shape) < 0.2] = np.nan
+    narrow = wide[:, :4]
+    # The imputer's network for 40 columns: about 500 million multiply-adds
+    # a batch; for 4 columns (one network of 600 rows, not two) under 20 million.
+    big = AutoencoderImputer(max_epochs=2, random_state=0, device="cpu").fit(wide)
+    small = AutoencoderImputer(max_epochs=2, random_state=0, device="cpu").fit(narrow)
+    assert big.mixed_precision == "auto" and big.net_.bfloat16_ is native
+    assert small.net_.bfloat16_ is False
+    forced = AutoencoderImputer(max_epochs=2, random_state=0, device="cpu",
+                                mixed_precision=True).fit(narrow)
+    assert forced.net_.bfloat16_ is native
+    # set_params after fit changes nothing until the next fit, saved and
+    # loaded included.
+    before = big.transform(wide)
+    big.set_params(mixed_precision=False)
+    np.testing.assert_array_equal(big.transform(wide), before)
+    loaded = pickle.loads(pickle.dumps(big))
+    assert loaded.net_.bfloat16_ is native
+    np.testing.assert_array_equal(loaded.transform(wide), before)
+    assert big.fit(wide).net_.bfloat16_ is False
 
 
 class CountEpochs(Callback):

@@ -88,6 +88,26 @@ def test_inference_runs_with_the_policys_threads(n_jobs, expected, X, caller_thr
     assert torch.get_num_threads() == caller_threads
 
 
+def test_imputer_trees_run_on_one_openmp_thread_whatever_n_jobs(X, monkeypatch, caller_threads):
+    # Two threads on a busy machine made the trees' fits 700x slower.
+    import skae._imputer
+
+    limits = []
+    real = skae._imputer.openmp_threads
+
+    def spy(n_threads):
+        limits.append(n_threads)
+        return real(n_threads)
+
+    monkeypatch.setattr(skae._imputer, "openmp_threads", spy)
+    gaps = X.copy()
+    gaps[np.random.default_rng(0).random(X.shape) < 0.2] = np.nan
+    imputer = AutoencoderImputer(**FAST, n_jobs=2).fit(gaps)
+    imputer.transform(gaps)
+    assert any(model is not None for model in imputer.trees_)
+    assert limits and set(limits) == {1}
+
+
 @pytest.mark.parametrize("cls", ESTIMATORS)
 def test_caller_threads_restored_after_a_failing_fit(cls, X, caller_threads):
     class Fail(Callback):
