@@ -30,12 +30,15 @@ FAST = os.environ.get("SKAE_EXAMPLES_FAST") == "1"
 torch.set_num_threads(1)
 
 X, _ = load_digits(return_X_y=True)
+# score() is the negative reconstruction error: it compares settings at one
+# n_components (a search over n_components by it would pick the largest).
 grid = {
-    "n_components": [4, 8],
     "hidden_layer_sizes": [(64,), (256, 128)],
+    "lr": [1e-3, 3e-3],
 }
 search = GridSearchCV(
-    AutoencoderTransformer(max_epochs=5 if FAST else 50, random_state=0), grid, cv=3
+    AutoencoderTransformer(n_components=8, max_epochs=5 if FAST else 50, random_state=0),
+    grid, cv=3,
 )
 
 # %%
@@ -65,4 +68,4 @@ else:
 # The search compares settings by ``score``, the negative reconstruction
 # error, so no scorer is needed.
 results = pd.DataFrame(search.cv_results_)
-print(results[["param_n_components", "param_hidden_layer_sizes", "mean_test_score"]])
+print(results[["param_hidden_layer_sizes", "param_lr", "mean_test_score"]])

@@ -148,8 +148,11 @@ default="adam"
         more (the tables skae is made for), more only for batches of
         billions of multiply-adds, never more than torch's current setting
         (so ``torch.set_num_threads``, ``threadpoolctl`` limits and joblib's
-        workers cap it). ``-1`` uses all cores, ``-2`` all but one. See the
-        "Threads" section of the scaling guide.
+        workers cap it). ``-1`` uses all cores, ``-2`` all but one. More
+        threads than the size calls for can be many times slower on cores
+        that other programs keep busy, and a different thread count sums in
+        a different order, so results differ in the last digits (and, through
+        training, beyond). See the "Threads" section of the scaling guide.
 
     verbose : int, default=%(verbose_default)s
         ``1`` prints one line per epoch (losses, duration, best so far,

@@ -131,18 +131,27 @@ class DivergenceCheck(Callback):
 class EarlyStoppingFromStart(EarlyStopping):
     """skorch's :class:`~skorch.callbacks.EarlyStopping`, counting the start.
 
-    The network before its first update is scored on the validation rows and
-    competes as "epoch 0": a module that starts from a good solution (PCA's,
-    for the default module) is restored if training never beats it.
+    The network before the first update of a training call is scored on the
+    validation rows and competes as the epoch before it ("epoch 0" in
+    ``fit``): a module that starts from a good solution (PCA's, for the
+    default module) is restored if training never beats it, and
+    ``partial_fit`` never leaves a fitted network worse on its validation
+    rows than it found it (resumed denoising training once took a
+    transformer from 0.29 to 14 times PCA's held-out error in one epoch).
     """
 
+    def on_train_begin(self, net, **kwargs):
+        super().on_train_begin(net, **kwargs)
+        self.first_epoch_ = len(net.history) + 1  # the history row of this call's first epoch
+
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        if len(net.history) != 1 or dataset_valid is None or self.monitor != "valid_loss":
+        first = getattr(self, "first_epoch_", 1)
+        if len(net.history) != first or dataset_valid is None or self.monitor != "valid_loss":
             return
         score = net.evaluate_loss(dataset_valid)
         change = self.threshold * score if self.threshold_mode == "rel" else self.threshold
         self.dynamic_threshold_ = score - change if self.lower_is_better else score + change
-        self.best_epoch_ = 0
+        self.best_epoch_ = first - 1
         if self.load_best:
             self.best_model_weights_ = copy.deepcopy(net.module_.state_dict())
 

@@ -597,7 +597,9 @@ class AutoencoderTransformer(
     ----------
     n_components : int, default=2
         Width of the code, the number of output features of ``transform``.
-        At most the number of input features.
+        At most the width of the encoded input: the numeric features plus
+        one per category of each categorical feature (as PCA after a
+        :class:`~sklearn.preprocessing.OneHotEncoder` allows).
 
     target_weight : float, default=3.0
         Weight of a supervised term (a supervised autoencoder [1]_), used
@@ -916,9 +918,12 @@ class AutoencoderTransformer(
     def score(self, X, y=None):
         """Negative mean squared reconstruction error over all rows.
 
-        Like :meth:`sklearn.decomposition.PCA.score`, this lets
+        As :meth:`sklearn.decomposition.PCA.score` does, this lets
         :class:`~sklearn.model_selection.GridSearchCV` compare settings
-        without a scorer.
+        without a scorer; the values are not comparable with PCA's (a
+        log-likelihood). The error falls as ``n_components`` grows, so a
+        search over ``n_components`` by this score picks the largest: search
+        it by a downstream score instead.
 
         Parameters
         ----------

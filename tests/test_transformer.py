@@ -227,6 +227,20 @@ def test_partial_fit_continues_training(wine):
     np.testing.assert_array_equal(ae.scaler_.mean_, scaler_mean)
 
 
+def test_partial_fit_never_leaves_the_network_worse_on_its_validation_rows(wine):
+    # The network it starts from competes as the epoch before the call's
+    # first: a call whose epochs only do harm (here a learning rate that
+    # blows the weights up) gives the model back as it was.
+    X, _ = wine
+    ae = AutoencoderTransformer(n_components=2, max_epochs=30, random_state=0).fit(X)
+    before = ae.transform(X)
+    epochs = len(ae.history_)
+    ae.set_params(lr=3.0, max_epochs=2).partial_fit(X)
+    assert len(ae.history_) == epochs + 2
+    assert ae.history_[-1, "valid_loss"] > 1e3  # the epochs were bad
+    np.testing.assert_array_equal(ae.transform(X), before)
+
+
 def test_verbose_prints_epochs(wine, capsys):
     X, _ = wine
     AutoencoderTransformer(n_components=2, max_epochs=3, verbose=1, random_state=0).fit(X)
