@@ -95,6 +95,9 @@ def main():
         record("skae mixed", lambda: AutoencoderImputer(random_state=0).fit_transform(hidden))
         record("skae mixed, network alone",
                lambda: AutoencoderImputer(tree_weight=0, random_state=0).fit_transform(hidden))
+        record("skae mixed, float32",
+               lambda: AutoencoderImputer(mixed_precision=False,
+                                          random_state=0).fit_transform(hidden))
 
         def numeric_only(imputer):
             out = hidden.copy()
