@@ -32,7 +32,7 @@ from torch.optim.swa_utils import get_ema_multi_avg_fn
 
 from ._data import forked_torch_rng
 from ._modules._protocol import capabilities
-from ._threads import module_work
+from ._threads import step_work
 
 #: ANSI colour codes, which skorch's PrintLog puts around the best values.
 _ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
@@ -44,7 +44,8 @@ def print_log_sink(text: str) -> None:
     print(text if isatty is not None and isatty() else _ANSI_COLOUR.sub("", text))
 
 
-#: Multiply-adds of a forward pass over one batch from which
+#: Multiply-adds of a forward pass over one batch (of one of its sequential
+#: steps, for recurrent modules) from which
 #: ``mixed_precision="auto"`` uses bfloat16 (on a device that computes it
 #: natively). Smaller networks spend their time outside the matrix products,
 #: and the casts cost more than the products gain. AutoencoderImputer's
@@ -297,7 +298,7 @@ class AutoencoderNet(NeuralNet):
         if not native_bfloat16(torch.device(self.device)):
             return False
         if isinstance(setting, str):  # "auto": networks large enough to gain
-            return module_work(self.module_, self.batch_size) >= BFLOAT16_MIN_WORK
+            return step_work(self.module_, self.batch_size) >= BFLOAT16_MIN_WORK
         return True
 
     def initialize_optimizer(self, triggered_directly=None):

@@ -118,6 +118,18 @@ def torch_threads(n_threads: int | None):
                 _saved = None
 
 
+def step_work(module: nn.Module | None, rows: int) -> float:
+    """Multiply-adds of one of ``module``'s sequential steps over ``rows`` rows.
+
+    :func:`module_work` shared among the steps that run one after another
+    (``sequential_steps`` of the module protocol: a recurrent layer's time
+    steps), the unit that threads split; the whole pass for other modules.
+    """
+    if module is None:
+        return 0.0
+    return module_work(module, rows) / capabilities(module).sequential_steps
+
+
 def estimator_threads(estimator, rows: int, module: nn.Module | None) -> int:
     """Torch threads for ``estimator`` running ``module`` on ``rows`` rows at a time.
 
@@ -125,7 +137,7 @@ def estimator_threads(estimator, rows: int, module: nn.Module | None) -> int:
     """
     device = getattr(estimator, "device_", None)
     on_cpu = device is None or torch.device(device).type == "cpu"
-    work = module_work(module, rows) if on_cpu else 0.0
+    work = step_work(module, rows) if on_cpu else 0.0
     return resolve_n_threads(getattr(estimator, "n_jobs", None), work)
 
 

@@ -167,6 +167,7 @@ class RecurrentAutoencoder(ReconstructionModule):
         self.activation_width = _activation_width(seq_len, hidden_size, cell)
         self.work_per_row = reused_weights_work(
             self, [(part, seq_len) for part in (self.encoder_rnn, self.decoder_rnn, self.output)])
+        self.sequential_steps = 2 * seq_len  # the encoder's steps, then the decoder's
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         # Rows are flattened windows; the code is read off the last state.
@@ -227,6 +228,7 @@ class RecurrentImputer(ImputerModule):
         self.activation_width = 2 * _activation_width(self.sequence_shape[0], hidden_size, cell)
         self.work_per_row = reused_weights_work(
             self, [(part, self.sequence_shape[0]) for part in (self.rnn, self.output)])
+        self.sequential_steps = self.sequence_shape[0]
 
     def forward(self, x: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
         filled = torch.where(visible > 0, x, torch.zeros_like(x))
