@@ -126,10 +126,11 @@ default="adam"
     mixed_precision : bool or "auto", default=%(mixed_precision_default)s
         Train and run the network under bfloat16 autocast (matrix products
         in bfloat16; weights, losses and outputs in float32) where the
-        device computes bfloat16 natively: CUDA GPUs that support it, and
-        CPUs with the AVX512-BF16 or AMX instructions (Intel Xeon from
-        Cooper Lake, AMD EPYC and Ryzen from Zen 4), where a training step
-        of a wide network takes about a third of float32's time. Ignored
+        device computes bfloat16 natively: NVIDIA GPUs from Ampere (compute
+        capability 8) on, ROCm GPUs, and CPUs with the AVX512-BF16 or AMX
+        instructions (Intel Xeon from Cooper Lake, AMD EPYC and Ryzen from
+        Zen 4), where a training step of a wide network takes about a third
+        of float32's time. Ignored
         elsewhere, where bfloat16 would be emulated and slower than float32.
         ``"auto"``: only networks whose forward pass over a batch takes at
         least 20 million multiply-adds; smaller ones spend their time

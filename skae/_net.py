@@ -64,8 +64,8 @@ BFLOAT16_MIN_WORK = 20_000_000
 def native_bfloat16(device: torch.device) -> bool:
     """Whether ``device`` computes bfloat16 matrix products natively.
 
-    CUDA devices that support bfloat16, and CPUs with the AVX512-BF16 or AMX
-    instructions, where oneDNN runs bfloat16 products about three times as
+    NVIDIA GPUs from compute capability 8 (Ampere) on, ROCm GPUs, and CPUs
+    with the AVX512-BF16 or AMX instructions, where oneDNN runs bfloat16 products about three times as
     fast as float32 ones (a 640-256-256-256 network's training step on one
     core of an AMD EPYC: 4.0 ms against 11.9). Elsewhere bfloat16 would be
     emulated, slower than float32. torch has no public query for the CPU's
@@ -73,7 +73,12 @@ def native_bfloat16(device: torch.device) -> bool:
     their absence counts as no.
     """
     if device.type == "cuda":
-        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+        if not torch.cuda.is_available():
+            return False
+        # ROCm GPUs, and NVIDIA's from compute capability 8 (Ampere): older
+        # ones only emulate bfloat16 (torch.cuda.is_bf16_supported counts
+        # emulation as support).
+        return bool(torch.version.hip) or torch.cuda.get_device_capability(device)[0] >= 8
     if device.type != "cpu":
         return False
     checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
