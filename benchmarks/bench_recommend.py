@@ -45,6 +45,7 @@ AUTOREC = dict(
     scaling="global",
     optimizer__weight_decay=1e-3,
     max_epochs=40,
+    tree_weight=0.0,
 )
 
 SHRINKAGE = 5.0

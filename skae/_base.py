@@ -51,7 +51,7 @@ from ._data import (
 )
 from ._docstrings import shared_doc
 from ._modules import ACTIVATIONS, MLPAutoencoder
-from ._modules._protocol import capabilities
+from ._modules._protocol import AutoencoderModule, ImputerModule, capabilities
 from ._net import (
     AutoencoderNet,
     ConvergenceCheck,
@@ -91,6 +91,17 @@ _BYTES_PER_ACTIVATION = 16
 #: The estimator parameters that shape the default network; a module that
 #: does not take one of them refuses a non-default value.
 NETWORK_PARAMETERS = ("hidden_layer_sizes", "activation", "dropout")
+
+
+#: How the error of :meth:`BaseAutoencoder._module` names each module family.
+_FAMILY_NAMES = {
+    AutoencoderModule: (
+        "an autoencoder module (encode and decode, for AutoencoderTransformer and "
+        "AutoencoderAnomalyDetector: MLPAutoencoder, RecurrentAutoencoder, ...)"),
+    ImputerModule: (
+        "an imputation module (forward(x, visible), for AutoencoderImputer: "
+        "DenoisingImputerMLP, RecurrentImputer, ...)"),
+}
 
 
 class BaseAutoencoder(BaseEstimator):
@@ -397,9 +408,22 @@ class BaseAutoencoder(BaseEstimator):
             if key.endswith("_") and not key.startswith("__"):
                 delattr(self, key)
 
+    #: The module family this estimator trains, and the other one: a module
+    #: of the other family is refused by name (its constructor or forward
+    #: would fail deep inside the net).
+    _module_family = (AutoencoderModule, ImputerModule)
+
     def _module(self):
         """The module parameter, or the estimator's default module class."""
-        return self.module if self.module is not None else self._default_module()
+        module = self.module if self.module is not None else self._default_module()
+        wanted, other = self._module_family
+        cls = module if isinstance(module, type) else type(module)
+        if issubclass(cls, other) and not issubclass(cls, wanted):
+            raise ValueError(
+                f"{type(self).__name__} cannot train module={cls.__name__}: it needs "
+                f"{_FAMILY_NAMES[wanted]}, and {cls.__name__} is {_FAMILY_NAMES[other]}."
+            )
+        return module
 
     def _fit_encoder(self, X, is_categorical=None):
         """Learn the encoding of ``X`` (scaling and categories), before the net exists.

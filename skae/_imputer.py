@@ -38,6 +38,7 @@ from ._imputer_budget import (
     training_epochs,
 )
 from ._modules import DenoisingImputerMLP
+from ._modules._protocol import AutoencoderModule, ImputerModule
 from ._net import AutoencoderNet, ParameterAverage
 from ._persist import pack_boosting, unpack_boosting
 from ._preprocessing import entry_rows
@@ -147,6 +148,9 @@ _INIT_ENTRIES = 2**22
 _TREE_ROWS = 10_000
 #: Observed values a column needs for trees of its own.
 _TREE_MIN_ROWS = 20
+#: Observed values, all equal, that make a column constant: its gaps take
+#: that value.
+_CONSTANT_MIN_ROWS = 20
 #: Columns each column's trees read, at most: the others most correlated with
 #: it on the network's completion (wide tables: the trees' cost stops growing
 #: with the square of the width).
@@ -235,7 +239,9 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         then holds only the stored entries plus one dense batch in memory,
         for rating matrices with nearly all entries missing; the result equals
         that of the dense fit with NaN gaps and ``tree_weight=0`` (the
-        network alone: sparse input gets no trees). ``transform`` returns the dense
+        network alone: sparse input gets no trees), to float32's rounding
+        (with ``mixed_precision=False``; bfloat16 products round the two
+        paths' last digits apart). ``transform`` returns the dense
         filled matrix, computed in blocks of rows: for very large matrices,
         transform row slices (``imputer.transform(X[i:j])``). Other sparse
         input raises a ``TypeError``, as scikit-learn's imputers do.
@@ -514,13 +520,22 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             column = _numeric_column(kept, j)
             self._min_value_[j] = max(self._min_value_[j], np.nanmin(column))
             self._max_value_[j] = min(self._max_value_[j], np.nanmax(column))
-        if not sp.issparse(kept):
-            # A column observed at one value only: its gaps take that value.
-            for j in self.encoder_.numeric:
-                column = _numeric_column(kept, j)
-                low, high = np.nanmin(column), np.nanmax(column)
-                if low == high and self._min_value_[j] <= low <= self._max_value_[j]:
-                    self._min_value_[j] = self._max_value_[j] = low
+        # A column observed at one value in at least _CONSTANT_MIN_ROWS rows:
+        # its gaps take that value. (A value seen once or twice is no sign
+        # of a constant column: a rating matrix's user who rated two items 5
+        # would be predicted 5 everywhere, with no order to rank items by.)
+        columns = kept.tocsc() if sp.issparse(kept) else None
+        for j in self.encoder_.numeric:
+            if columns is None:
+                values = _numeric_column(kept, j)
+            else:
+                values = columns.data[columns.indptr[j]:columns.indptr[j + 1]]
+            values = values[~np.isnan(values)]
+            if len(values) < _CONSTANT_MIN_ROWS:
+                continue
+            low, high = values.min(), values.max()
+            if low == high and self._min_value_[j] <= low <= self._max_value_[j]:
+                self._min_value_[j] = self._max_value_[j] = low
         # The trees of an earlier fit (partial_fit keeps them; see _fit_trees).
         self.trees_, self._tree_rows_ = None, 0
         self.indicator_ = None
@@ -573,6 +588,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
     def _check_layer_sizes(self):
         if not isinstance(self.hidden_layer_sizes, str):  # "auto" is checked by its constraint
             super()._check_layer_sizes()
+
+    _module_family = (ImputerModule, AutoencoderModule)
 
     def _default_module(self):
         return DenoisingImputerMLP

@@ -194,3 +194,16 @@ def test_linear_family_member_is_pca(digits):
     ).fit(X_train)
     rec = scaler.transform(linear.inverse_transform(linear.transform(X_test)))
     assert np.mean((rec - S) ** 2) < 1.05 * pca_error
+
+
+@pytest.mark.parametrize("estimator, module, family", [
+    (AutoencoderImputer, ConvAutoencoder, "an autoencoder module"),
+    (AutoencoderAnomalyDetector, VariationalImputerMLP, "an imputation module"),
+    (AutoencoderTransformer, VariationalImputerMLP, "an imputation module"),
+])
+def test_a_module_of_the_other_family_is_refused_by_name(estimator, module, family):
+    # A new user's trial: these failed with a TypeError from inside the net
+    # (a missing constructor argument, a forward without the mask).
+    X = np.random.default_rng(0).normal(size=(40, 16))
+    with pytest.raises(ValueError, match=f"cannot train module={module.__name__}.*is {family}"):
+        estimator(module=module, max_epochs=1).fit(X)

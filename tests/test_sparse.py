@@ -56,6 +56,24 @@ def test_sparse_fit_imputes_like_the_dense_fit(params):
     np.testing.assert_allclose(on_sparse.transform(zeros), expected, rtol=1e-4, atol=1e-4)
 
 
+def test_a_column_is_constant_only_on_enough_observed_values():
+    # A new user's trial: a user (column) who rated two items 5 was predicted
+    # 5 everywhere by the dense fit (no order to rank items by), not by the
+    # sparse one. Two equal values are no constant column; twenty are.
+    dense, _ = _ratings()
+    dense[:, 0] = np.nan
+    dense[[5, 9], 0] = 5.0
+    dense[:, 1] = np.nan
+    dense[:30, 1] = 4.0
+    sparse = sp.csr_matrix(np.nan_to_num(dense))
+    params = dict(mixed_precision=False, tree_weight=0.0, **FAST)
+    on_dense = AutoencoderImputer(**params).fit_transform(dense)
+    on_sparse = AutoencoderImputer(missing_values=0, **params).fit_transform(sparse)
+    assert np.ptp(on_dense[:, 0]) > 0.1
+    np.testing.assert_allclose(on_sparse, on_dense, rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(on_dense[:, 1], 4.0)
+
+
 @pytest.mark.parametrize("fmt", ["csc", "coo"])
 def test_other_sparse_formats_and_float64(fmt):
     _, sparse = _ratings()
