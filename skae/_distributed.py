@@ -141,6 +141,12 @@ def training_device(device: torch.device, group) -> torch.device:
     (set by ``torchrun``) or the current device.
     """
     backend = str(torch.distributed.get_backend(group))
+    # A group initialized without a backend reports "undefined" and serves
+    # each device type with its own ("cpu:gloo,cuda:nccl").
+    try:
+        backend = f"{backend} ({torch.distributed.get_backend_config(group)})"
+    except (AttributeError, RuntimeError, ValueError):
+        pass  # an older torch, or a group the configuration cannot be read of
     if device.type == "cuda" and device.index is None:
         local = os.environ.get("LOCAL_RANK")
         index = int(local) if local is not None else torch.cuda.current_device()
@@ -202,6 +208,7 @@ def training(net, parallel: DataParallel | None):
     net.data_parallel = parallel
     try:
         yield
+        parallel.merge_ranges(net.module_)
     finally:
         del net.data_parallel
 
@@ -312,6 +319,24 @@ class DataParallel:
         for p, part in zip(parameters, flat.split([p.numel() for p in parameters])):
             if p.grad is not None:
                 p.grad.copy_(part.view_as(p.grad))
+
+    def merge_ranges(self, module: torch.nn.Module):
+        """Each ``*_range`` buffer (rows: minimum, maximum) over every rank's rows.
+
+        Modules record the range of the values they saw in training (the MLP's
+        ``input_range`` and ``code_range``, which clamp new rows); each rank saw
+        only its shards, so without this the ranks would end with different
+        models (a new user's trial: code ranges summing to 10.9 and 11.3).
+        """
+        with torch.no_grad():
+            for name, buffer in module.named_buffers():
+                if name.endswith("_range") and buffer.dim() == 2 and len(buffer) == 2:
+                    # One MAX over (-minimum, maximum): a single collective.
+                    both = torch.cat([-buffer[0], buffer[1]])
+                    self.all_reduce_(both, torch.distributed.ReduceOp.MAX)
+                    low, high = both.split(buffer.shape[1])
+                    buffer[0].copy_(-low)
+                    buffer[1].copy_(high)
 
     def broadcast_module(self, module: torch.nn.Module):
         """Rank 0's weights and buffers on every rank."""

@@ -51,6 +51,8 @@ def main(folder: Path):
         "train_loss": [epoch["train_loss"] for epoch in model.history_],
         "valid_loss": [epoch.get("valid_loss") for epoch in model.history_],
         "n_rows": len(X),
+        # The ranges that clamp new rows, recorded on each rank's shards.
+        "ranges": [model.module_.input_range.tolist(), model.module_.code_range.tolist()],
     }
     # The imputer's batches (hidden entries drawn per rank) shard the same way.
     gappy = np.where(np.random.default_rng(0).random(X.shape) < 0.2, np.nan, X)

@@ -79,6 +79,16 @@ def test_two_processes_reach_the_single_process_loss(two_process_fit):
     assert ranks[0]["valid_loss"] == ranks[1]["valid_loss"]
 
 
+def test_ranks_end_with_the_same_ranges(two_process_fit):
+    # A new user's trial: each rank kept the code range of its own shards,
+    # so the ranks (and the model saved by one of them) differed.
+    _, ranks = two_process_fit
+    assert ranks[0]["ranges"] == ranks[1]["ranges"]
+    single = AutoencoderTransformer(**PARAMS).fit(_table())
+    np.testing.assert_allclose(ranks[0]["ranges"][0], single.module_.input_range.numpy(),
+                               rtol=1e-6)
+
+
 def test_saved_model_loads_in_a_plain_process(two_process_fit):
     folder, _ = two_process_fit
     with open(folder / "model.pkl", "rb") as f:
