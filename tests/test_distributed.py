@@ -145,6 +145,18 @@ def test_too_few_rows_for_the_processes():
         ShardedBatchIterator(_fake_parallel(0, 3), dataset, 4, shuffle=False)
 
 
+def test_a_group_without_a_named_backend_trains_on_the_cpu_through_gloo(monkeypatch):
+    # dist.init_process_group() with no backend (the guide's example) reports
+    # "undefined" and serves the CPU with gloo; it was refused.
+    monkeypatch.setattr(torch.distributed, "get_backend", lambda group=None: "undefined")
+    monkeypatch.setattr(torch.distributed, "get_backend_config",
+                        lambda group=None: "cpu:gloo,cuda:nccl")
+    assert _distributed.training_device(torch.device("cpu"), None) == torch.device("cpu")
+    monkeypatch.setattr(torch.distributed, "get_backend_config", lambda group=None: "cuda:nccl")
+    with pytest.raises(RuntimeError, match="backend='gloo'"):
+        _distributed.training_device(torch.device("cpu"), None)
+
+
 def test_nccl_cannot_train_on_the_cpu(monkeypatch):
     monkeypatch.setattr(torch.distributed, "get_backend", lambda group=None: "nccl")
     with pytest.raises(RuntimeError, match="backend='gloo'"):
