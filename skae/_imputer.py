@@ -151,6 +151,13 @@ _TREE_MIN_ROWS = 20
 #: Observed values, all equal, that make a column constant: its gaps take
 #: that value.
 _CONSTANT_MIN_ROWS = 20
+#: OpenMP threads of the trees, whatever ``n_jobs`` says. Each column's trees
+#: see at most ``_TREE_ROWS`` rows, too little work per parallel region to
+#: gain from a second thread, while on a busy machine OpenMP's barriers wait
+#: for descheduled threads: on the 2-core machine with one core busy, three
+#: fits of 1,000 rows took 44 s on two threads against 0.06 s on one, and a
+#: user's fit with ``n_jobs=2`` 121-287 s against 1 s.
+_TREE_THREADS = 1
 #: Columns each column's trees read, at most: the others most correlated with
 #: it on the network's completion (wide tables: the trees' cost stops growing
 #: with the square of the width).
@@ -690,7 +697,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         inputs = _tree_inputs(self._completed(S, observed, predicted), _TREE_FEATURES)[positions]
         completed = self._completed(S, observed, predicted, category_gaps=np.nan)
         trees = [None] * observed.shape[1]
-        with openmp_threads(self._tree_threads()):
+        with openmp_threads(_TREE_THREADS):
             for j in self.encoder_.numeric:
                 rows, target = observed[:, j], S[:, positions[j]]
                 if rows.sum() >= _TREE_MIN_ROWS and np.ptp(target[rows]) > 0:
@@ -727,24 +734,12 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
                                else category_gaps)
         return np.where(encoder.expand(torch.from_numpy(observed)).numpy(), S, filled)
 
-    def _tree_threads(self) -> int:
-        """OpenMP threads of the trees: one, whatever ``n_jobs`` says.
-
-        Each column's trees see at most ``_TREE_ROWS`` rows, too little
-        work per parallel region to gain from a second thread, while on a
-        busy machine OpenMP's barriers wait for descheduled threads: on the
-        2-core machine with one core busy, three fits of 1,000 rows took
-        44 s on two threads against 0.06 s on one, and a user's fit with
-        ``n_jobs=2`` 121-287 s against 1 s.
-        """
-        return 1
-
     def _blend_trees(self, S, observed, predicted) -> np.ndarray:
         """The network's predictions of the gaps, blended with the trees' (``tree_weight``)."""
         completed = self._completed(S, observed, predicted, category_gaps=np.nan)
         positions = self._tree_positions()
         weight = self._tree_weight_
-        with openmp_threads(self._tree_threads()):
+        with openmp_threads(_TREE_THREADS):
             for j, model in enumerate(self.trees_):
                 gaps, at = ~observed[:, j], positions[j]
                 if model is not None and gaps.any():

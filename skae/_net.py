@@ -297,12 +297,10 @@ class AutoencoderNet(NeuralNet):
 
     def _uses_bfloat16(self) -> bool:
         """Whether this net's module runs under bfloat16 autocast (``mixed_precision``)."""
-        setting = self.mixed_precision
-        if not (isinstance(setting, str) or setting):
+        setting = self.mixed_precision  # True, False or "auto"
+        if not setting or not native_bfloat16(torch.device(self.device)):
             return False
-        if not native_bfloat16(torch.device(self.device)):
-            return False
-        if isinstance(setting, str):  # "auto": networks large enough to gain
+        if setting == "auto":  # networks large enough to gain
             return step_work(self.module_, self.batch_size) >= BFLOAT16_MIN_WORK
         return True
 
