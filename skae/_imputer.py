@@ -703,7 +703,12 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
                 if rows.sum() >= _TREE_MIN_ROWS and np.ptp(target[rows]) > 0:
                     model = HistGradientBoostingRegressor(
                         **_TREE_PARAMS, random_state=int(rng.integers(2**31)))
-                    trees[j] = model.fit(completed[np.ix_(rows, inputs[j])], target[rows])
+                    features = completed[np.ix_(rows, inputs[j])]
+                    # A column with no value in these rows (a category missing
+                    # from a whole partial_fit chunk) fails scikit-learn's
+                    # binning; as a constant it is never split on.
+                    features[:, np.isnan(features).all(axis=0)] = 0.0
+                    trees[j] = model.fit(features, target[rows])
         self.trees_, self._tree_rows_ = trees, n_rows
         self._tree_inputs_ = inputs
 

@@ -394,3 +394,17 @@ def test_numbers_of_an_object_array_come_back_as_floats():
     assert [out.iloc[:, j].dtype for j in (1, 2)] == [np.float64, np.float64]
     assert not out.isna().any().any()
     np.testing.assert_array_equal(out.iloc[1:5, 1].to_numpy(), X[1:5, 1].astype(float))
+
+
+def test_partial_fit_on_a_chunk_whose_category_is_all_missing():
+    # A chunk of as many rows as the fit refits the trees; a category with
+    # no value in it once failed inside scikit-learn's binning ("window
+    # shape cannot be larger than input array shape").
+    frame, _ = hide(make_table(n=200), 0.1)
+    imp = AutoencoderImputer(max_epochs=5, random_state=0).fit(frame)
+    chunk = frame.copy()
+    chunk["color"] = None
+    imp.partial_fit(chunk)
+    assert imp.trees_ is not None and any(tree is not None for tree in imp.trees_)
+    out = imp.transform(chunk)
+    assert out.notna().all().all() and set(out["color"]) <= {"red", "blue", "green"}
