@@ -174,7 +174,8 @@ def downstream(codes_train, y_train, codes_test, y_test, task) -> float:
     return balanced_accuracy_score(y_test, clf.predict(codes_test))
 
 
-def run_case(name, X, y, task, k, variants):
+def split_case(X, y, task):
+    """The protocol's 70/30 split (stratified for classes), training part capped."""
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.3, random_state=0, stratify=y if task == "class" else None
     )
@@ -182,6 +183,11 @@ def run_case(name, X, y, task, k, variants):
         X_train, y_train = stratified_cap(X_train, y_train, TRAIN_CAP)
     else:
         X_train, y_train = X_train[:TRAIN_CAP], y_train[:TRAIN_CAP]
+    return X_train, X_test, y_train, y_test
+
+
+def run_case(name, X, y, task, k, variants):
+    X_train, X_test, y_train, y_test = split_case(X, y, task)
     scaler = StandardScaler().fit(X_train)
 
     def error(X_rec):

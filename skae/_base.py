@@ -719,6 +719,10 @@ class BaseAutoencoder(BaseEstimator):
                 raise ValueError(_nan_message(name, self))
         return frame
 
+    def _codes(self, module, x: torch.Tensor) -> torch.Tensor:
+        """The codes from which ``module`` reconstructs the encoded rows ``x``."""
+        return module.encode(x)
+
     def _network_input(self, X) -> np.ndarray:
         """The network's float32 input for rows ``X``: the one encoding per call."""
         return self.encoder_.encode(X, self.handle_unknown)[0]
@@ -779,7 +783,7 @@ class BaseAutoencoder(BaseEstimator):
         ``exact``: computed by a float64 copy of the module (:meth:`_map_module`).
         """
         errors = self._scoring_criterion()
-        return self._map_module(x, lambda module, t: errors(module.decode(module.encode(t)), t),
+        return self._map_module(x, lambda module, t: errors(module.decode(self._codes(module, t)), t),
                                 self.encoder_.n_columns, dtype, exact=exact)
 
     def _map_module(self, x: np.ndarray, fn, n_out: int, dtype, *, exact: bool) -> np.ndarray:

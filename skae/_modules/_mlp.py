@@ -54,6 +54,8 @@ class MLPAutoencoder(ReconstructionModule):
         noise_type: str = "gaussian",
     ):
         super().__init__(noise, noise_type, sparsity)
+        # A sparse module's codes are non-negative (a ReLU): not free points.
+        self.projects_codes = not sparsity > 0
         hidden = list(hidden_layer_sizes)
         self.linear_path = bool(linear_path) or not hidden
         residual = self.linear_path and bool(hidden)

@@ -77,6 +77,13 @@ class AutoencoderModule(nn.Module):
         recurrent imputer of 3.3 billion multiply-adds per batch over 64
         steps took two threads, whose epochs took 10 s instead of 0.4 s, and
         a fit 184 s instead of 6 s, on a busy machine. 1: one pass.
+    projects_codes : bool
+        Codes are free points of the decoder's input, and ``decode`` maps
+        each row's code on its own, smoothly (in evaluation mode):
+        :class:`~skae.AutoencoderTransformer` may then refine a row's code
+        to the one the decoder reconstructs it best from
+        (``transform_max_iter``). False for codes with constraints (a
+        sparse module's non-negative codes) and where it was not measured.
     """
 
     variational: bool = False
@@ -86,6 +93,7 @@ class AutoencoderModule(nn.Module):
     training_length_factor: float = 1.0
     work_per_row: int = 0
     sequential_steps: int = 1
+    projects_codes: bool = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -199,6 +207,7 @@ class Capabilities:
     training_length_factor: float
     work_per_row: int
     sequential_steps: int
+    projects_codes: bool
 
 
 def capabilities(module) -> Capabilities:
@@ -222,6 +231,7 @@ def capabilities(module) -> Capabilities:
         training_length_factor=float(declared("training_length_factor")),
         work_per_row=int(declared("work_per_row")),
         sequential_steps=max(1, int(declared("sequential_steps"))),
+        projects_codes=bool(declared("projects_codes")),
     )
 
 
