@@ -57,16 +57,48 @@ class ColumnLoss(nn.Module):
         if not encoder.mixed:
             return (output - target) ** 2
         errors = output.new_empty((len(output), encoder.n_columns))
-        if encoder.numeric:
-            idx = torch.as_tensor(encoder.numeric_positions, device=output.device)
-            errors[:, encoder.numeric] = (output[:, idx] - target[:, idx]) ** 2
-        for j in encoder.categorical:
-            s = encoder.slices[j]
-            labels = target[:, s].argmax(dim=1)
-            ce = F.cross_entropy(output[:, s].float(), labels, reduction="none")
-            known = target[:, s].sum(dim=1) > 0  # no one-hot bit: missing or unknown
-            errors[:, j] = torch.where(known, ce / encoder.entropy[j], 0.0).to(errors.dtype)
+        numeric, groups = self._indices(output.device)
+        if numeric is not None:
+            errors[:, numeric[0]] = (output[:, numeric[1]] - target[:, numeric[1]]) ** 2
+        # One batched cross-entropy per number of levels (a loop over the
+        # columns made a fit on a table of 8 categories twice as long). A
+        # missing or unknown category has no one-hot bit: its error is 0.
+        for columns, positions, entropy in groups:
+            log_p = F.log_softmax(output[:, positions].float(), dim=-1)
+            ce = -(log_p * target[:, positions]).sum(dim=-1)
+            errors[:, columns] = (ce / entropy).to(errors.dtype)
         return errors
+
+    def _indices(self, device):
+        """Index tensors of the numbers and of the categories grouped by levels, per device."""
+        cache = self.__dict__.setdefault("_index_cache", {})
+        if device not in cache:
+            encoder = self.encoder
+            numeric = None
+            if encoder.numeric:
+                numeric = (torch.as_tensor(encoder.numeric, device=device),
+                           torch.as_tensor(encoder.numeric_positions, device=device))
+            by_levels = {}
+            for j in encoder.categorical:
+                part = encoder.slices[j]
+                by_levels.setdefault(part.stop - part.start, []).append(j)
+            groups = []
+            for levels, columns in by_levels.items():
+                starts = torch.tensor([encoder.slices[j].start for j in columns], device=device)
+                groups.append((
+                    torch.as_tensor(columns, device=device),
+                    starts[:, None] + torch.arange(levels, device=device),  # (columns, levels)
+                    torch.tensor([encoder.entropy[j] for j in columns], device=device),
+                ))
+            cache[device] = (numeric, groups)
+        return cache[device]
+
+    def __getstate__(self):
+        # Index tensors are rebuilt where the criterion runs (maybe another device).
+        state = super().__getstate__() if hasattr(super(), "__getstate__") else dict(vars(self))
+        state = dict(state)
+        state.pop("_index_cache", None)
+        return state
 
     def forward(self, output, target: torch.Tensor) -> torch.Tensor:
         """The loss of a module's ``output`` (a tensor or ``(x_hat, penalty)``)."""

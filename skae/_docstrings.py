@@ -72,7 +72,11 @@ _NETWORK_PARAMETERS = """\
 bool, default="from_dtype"
         Which columns are categorical. ``"from_dtype"``: a DataFrame's
         category, object, string and bool columns. Or column names,
-        positions, or a boolean mask. Categorical columns enter the network
+        positions, or a boolean mask: the complete list, in place of the
+        dtypes (a text column left out of it is an error); to add an
+        integer-coded column to the dtypes' choice, give it the category
+        dtype instead, ``X.astype({"code": "category"})``. None: every
+        column is numeric. Categorical columns enter the network
         one-hot and are reconstructed with a softmax and cross-entropy;
         numbers are scaled (``scaling``) and reconstructed with squared
         error; each column's loss is divided by that of predicting its
@@ -143,17 +147,19 @@ default="adam"
         are not affected.%(mixed_precision_note)s
 
     n_jobs : int, default=None
-        torch threads for this estimator's training and inference, set
-        around its own work and restored afterwards. ``None`` is size-aware:
-        one thread for networks whose batches are too small to gain from
-        more (the tables skae is made for), more only for batches of
-        billions of multiply-adds, never more than torch's current setting
-        (so ``torch.set_num_threads``, ``threadpoolctl`` limits and joblib's
-        workers cap it). ``-1`` uses all cores, ``-2`` all but one. More
-        threads than the size calls for can be many times slower on cores
-        that other programs keep busy, and a different thread count sums in
-        a different order, so results differ in the last digits (and, through
-        training, beyond). See the "Threads" section of the scaling guide.
+        The most torch threads for this estimator's training and inference,
+        set around its own work and restored afterwards. Within that limit
+        the count is size-aware: one thread for networks whose batches are
+        too small to gain from more (the tables skae is made for), one more
+        per billion multiply-adds of a batch. ``None`` allows torch's
+        current setting (so ``torch.set_num_threads``, ``threadpoolctl``
+        limits and joblib's workers cap it), ``-1`` all cores, ``-2`` all
+        but one. More threads than the size calls for were many times
+        slower on cores that other programs keep busy (new users'
+        ``n_jobs=2`` fits: 6-85x), so ``n_jobs`` never forces them; a
+        different thread count sums in a different order, so results
+        differ in the last digits (and, through training, beyond). See the
+        "Threads" section of the scaling guide.
 
     verbose : int, default=%(verbose_default)s
         ``1`` prints one line per epoch (losses, duration, best so far,

@@ -107,6 +107,11 @@ def categorical_columns(X, categorical_features) -> list[int]:
     return sorted(set(positions))
 
 
+#: A text column with 10% or more entries that are not numbers warns only
+#: when its numbers take at least this many distinct values.
+_TEXT_NUMBERS_MIN_DISTINCT = 10
+
+
 def warn_numbers_as_text(X, positions, sample: int = 10_000) -> None:
     """Warn about text columns of numbers with a few entries that are not numbers.
 
@@ -114,7 +119,9 @@ def warn_numbers_as_text(X, positions, sample: int = 10_000) -> None:
     the column as text, and skae then treats it as categorical, with one
     level per distinct number. Columns whose dtype is categorical or bool are
     the user's choice and left alone; only the first ``sample`` present values
-    of a column are looked at.
+    of a column are looked at. A column of which 10% or more is text and
+    whose numbers are few (under ``_TEXT_NUMBERS_MIN_DISTINCT`` distinct)
+    is taken for ordinal bins and left alone too.
     """
     if not isinstance(X, pd.DataFrame):
         return
@@ -127,8 +134,14 @@ def warn_numbers_as_text(X, positions, sample: int = 10_000) -> None:
         present = column.dropna().iloc[:sample]
         if present.empty:
             continue
-        parsed = pd.to_numeric(present, errors="coerce").notna().to_numpy()
+        numbers = pd.to_numeric(present, errors="coerce")
+        parsed = numbers.notna().to_numpy()
         if parsed.mean() < 0.5 or parsed.all():
+            continue
+        # Text levels beside a few numbers ('<1', '1', '2', '5+', 'none') are
+        # ordinal bins, a category: coercing would erase them (a new user's
+        # survey column, 42% text in three levels beside four numbers).
+        if parsed.mean() < 0.9 and numbers.nunique() < _TEXT_NUMBERS_MIN_DISTINCT:
             continue
         odd = present[~parsed].astype(str).unique()[:3].tolist()
         name = X.columns[j]

@@ -15,8 +15,12 @@ operation waits for its slowest thread). So, following scikit-learn's
   which is where the caller's limits show: ``torch.set_num_threads``,
   ``threadpoolctl.threadpool_limits`` and the single thread joblib's loky
   workers start with all lower it, so parallel searches do not oversubscribe.
-- ``n_jobs=k`` uses ``k`` threads; ``-1`` all cores, ``-2`` all but one, as in
-  scikit-learn (joblib's ``cpu_count``, which honours cgroup quotas).
+- ``n_jobs=k`` allows up to ``k`` threads; ``-1`` all cores, ``-2`` all but
+  one, as in scikit-learn (joblib's ``cpu_count``, which honours cgroup
+  quotas). The size rule decides below that count: a batch too small to
+  gain from a second thread runs on one whatever ``n_jobs`` allows (two new
+  users' reflex ``n_jobs=2`` / ``-1`` made small fits 6-85x slower on busy
+  cores).
 
 The count is applied by :func:`torch_threads` around skae's own fitting and
 inference and restored afterwards. torch's thread count is global to the
@@ -55,22 +59,26 @@ def resolve_n_threads(n_jobs: int | None, work: float) -> int:
     Parameters
     ----------
     n_jobs : int or None
-        The estimator's parameter: None for the size-aware default, a positive
-        count, or a negative one counted from the number of cores (-1: all).
+        The estimator's parameter, the most threads: None for torch's current
+        setting, a positive count, or a negative one counted from the number
+        of cores (-1: all).
     work : float
         Multiply-adds of one forward pass over one batch (or inference chunk).
 
     Returns
     -------
     n_threads : int
-        At least 1.
+        One per :data:`WORK_PER_THREAD` of ``work`` begun, within the
+        limit; at least 1.
     """
+    wanted = 1 + int(work // WORK_PER_THREAD)
     if n_jobs is None:
-        wanted = 1 + int(work // WORK_PER_THREAD)
-        return max(1, min(wanted, torch.get_num_threads()))
-    if n_jobs < 0:
-        return max(1, cpu_count() + 1 + n_jobs)
-    return max(1, int(n_jobs))
+        limit = torch.get_num_threads()
+    elif n_jobs < 0:
+        limit = cpu_count() + 1 + n_jobs
+    else:
+        limit = int(n_jobs)
+    return max(1, min(wanted, limit))
 
 
 def module_work(module: nn.Module | None, rows: int) -> float:

@@ -76,8 +76,11 @@ class InferenceSpy(MLPAutoencoder):
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS)
-@pytest.mark.parametrize("n_jobs, expected", [(None, 1), (1, 1), (2, 2)])
-def test_training_runs_with_the_policys_threads(cls, n_jobs, expected, X, caller_threads):
+@pytest.mark.parametrize("n_jobs, expected", [(None, 3), (1, 1), (2, 2)])
+def test_training_runs_with_the_policys_threads(cls, n_jobs, expected, X, caller_threads,
+                                                monkeypatch):
+    # One thread per multiply-add: wine's networks ask for more than any limit.
+    monkeypatch.setattr("skae._threads.WORK_PER_THREAD", 1)
     ThreadSpy.seen = []
     est = cls(**FAST, n_jobs=n_jobs, callbacks=[("spy", ThreadSpy())]).fit(data_for(cls, X))
     assert set(ThreadSpy.seen) == {expected}
@@ -86,8 +89,11 @@ def test_training_runs_with_the_policys_threads(cls, n_jobs, expected, X, caller
     assert clone(est).n_jobs == n_jobs
 
 
-@pytest.mark.parametrize("n_jobs, expected", [(None, 1), (2, 2)])
-def test_inference_runs_with_the_policys_threads(n_jobs, expected, X, caller_threads):
+@pytest.mark.parametrize("n_jobs, expected", [(None, 1), (2, 2), (-1, 1)])
+def test_inference_runs_with_the_policys_threads(n_jobs, expected, X, caller_threads,
+                                                 monkeypatch):
+    if n_jobs == 2:  # as if wine's batches were billions of multiply-adds
+        monkeypatch.setattr("skae._threads.WORK_PER_THREAD", 1)
     est = AutoencoderTransformer(**FAST, module=InferenceSpy, n_jobs=n_jobs).fit(X)
     InferenceSpy.seen = []
     est.transform(X)
@@ -152,9 +158,15 @@ def test_policy_is_size_aware_and_capped_by_the_callers_setting(caller_threads):
     assert resolve_n_threads(None, 100 * WORK_PER_THREAD) == caller_threads
     torch.set_num_threads(1)  # as in a joblib worker or under threadpool_limits(1)
     assert resolve_n_threads(None, 100 * WORK_PER_THREAD) == 1
-    assert resolve_n_threads(4, 0) == 4
-    assert resolve_n_threads(-1, 0) == cpu_count()
-    assert resolve_n_threads(-(cpu_count() + 5), 0) == 1
+    # An explicit n_jobs is the most threads: small work still runs on one
+    # (two new users' n_jobs=2 fits took 6-85x as long on busy cores).
+    assert resolve_n_threads(4, 0) == 1
+    assert resolve_n_threads(4, 2 * WORK_PER_THREAD) == 3
+    assert resolve_n_threads(4, 100 * WORK_PER_THREAD) == 4
+    assert resolve_n_threads(2, 100 * WORK_PER_THREAD) == 2  # above torch's setting too
+    assert resolve_n_threads(-1, 0) == 1
+    assert resolve_n_threads(-1, 1000 * WORK_PER_THREAD) == cpu_count()
+    assert resolve_n_threads(-(cpu_count() + 5), 1000 * WORK_PER_THREAD) == 1
 
 
 def test_policy_respects_threadpoolctl_limits(caller_threads):
