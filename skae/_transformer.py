@@ -922,7 +922,7 @@ class AutoencoderTransformer(
         codes = module.encode(x)
         # PCA's codes are its least-squares projection already.
         if (not self.transform_max_iter or getattr(self, "_codes_fitted_with_y", False)
-                or getattr(self.net_, "pca_model", False)
+                or getattr(self, "_pca_model", False)
                 or not capabilities(module).projects_codes):
             return codes
         errors = self._scoring_criterion()
@@ -1024,6 +1024,8 @@ class AutoencoderTransformer(
             self._fit_narrower(X)
         if not getattr(self, "_narrower_fit", False):  # else _fit_narrower reads it
             del self._out_of_fold_error
+        # Kept with the estimator (saved and loaded): codes of PCA are not refined.
+        self._pca_model = bool(self.net_.pca_model)
         # The target head is training scaffolding: transform needs no y.
         self.net_.target_spec = self.net_.target_head = None
         self.noise_std_ = None

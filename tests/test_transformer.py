@@ -1099,7 +1099,9 @@ def test_an_exact_pca_model_transforms_without_refinement(monkeypatch):
     X = rng.normal(size=(240, 8)) @ rng.normal(size=(8, 8))  # nothing beyond PCA
     ae = AutoencoderTransformer(n_components=2, random_state=0).fit(X)
     assert ae.net_.pca_model
+    loaded = pickle.loads(pickle.dumps(ae))  # the decision is saved with the model
     calls.clear()
+    np.testing.assert_array_equal(loaded.transform(X), ae.transform(X))
     errors, codes = _pca_errors_and_codes(ae, X, 2)
     np.testing.assert_allclose(np.abs(ae.transform(X)), np.abs(codes), rtol=1e-3, atol=1e-4)
     assert calls == []
