@@ -36,8 +36,9 @@ def refine_codes(decode, row_errors, x, codes, max_iter: int,
     Parameters
     ----------
     decode : callable
-        Maps codes ``(n, k)`` to outputs; differentiable, row by row (an
-        output row depends on its own code only, as in evaluation mode).
+        Maps codes ``(n, k)`` to outputs, smoothly (its Jacobian is taken
+        by finite differences), row by row (an output row depends on its
+        own code only, as in evaluation mode).
     row_errors : callable
         ``row_errors(output, x)`` gives each row's reconstruction error,
         shape ``(n,)``, convex in the output (squared errors,
