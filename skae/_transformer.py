@@ -648,9 +648,9 @@ class AutoencoderTransformer(
         rows, the folds that decide between the network and PCA score the
         codes it gives, so the model can differ. Models that ended as PCA
         exactly are not refined (their codes are projections already).
-        Applies to modules
-        that declare ``projects_codes`` (the default MLP, unless sparse),
-        and not to codes fitted with ``y`` (``target_weight``): refinement
+        Applies to modules that declare ``projects_codes`` (the default
+        MLP, unless sparse), and not to codes fitted with ``y``
+        (``target_weight``): refinement
         pulls them back from what predicts ``y`` toward what reconstructs
         ``X`` (development tables, cross-validated pipelines: 0.087 above
         PCA's codes on average refined, against 0.115 as the encoder gives
