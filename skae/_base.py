@@ -68,6 +68,7 @@ from ._tabular import (
     TableEncoder,
     categorical_columns,
     check_column_dtypes,
+    warn_identifier_columns,
     warn_numbers_as_text,
 )
 from ._threads import estimator_threads, torch_threads
@@ -685,6 +686,7 @@ class BaseAutoencoder(BaseEstimator):
             positions = categorical_columns(X, self.categorical_features) if n_columns else []
             if isinstance(self.categorical_features, str):  # "from_dtype"
                 warn_numbers_as_text(X, positions)
+            warn_identifier_columns(X, positions)
             self.is_categorical_ = np.isin(np.arange(n_columns), positions)
         mask = getattr(self, "is_categorical_", None)
         return mask is not None and bool(mask.any())
@@ -709,9 +711,18 @@ class BaseAutoencoder(BaseEstimator):
                     values = pd.to_numeric(column, errors="raise").to_numpy(
                         dtype=np.float64, na_value=np.nan)
                 except (TypeError, ValueError) as exc:
+                    odd = column[pd.to_numeric(column, errors="coerce").isna()
+                                 & column.notna()].astype(str).unique()[:3].tolist()
+                    # In fit the column could still be declared categorical;
+                    # the fitted model reads it as numbers (a new user's trial).
+                    advice = (
+                        "list it in categorical_features if it is a category, or convert "
+                        if reset else "the model was fitted on numbers there; convert ")
                     raise ValueError(
                         f"Column {name!r} is treated as numeric but holds values that "
-                        "are not numbers; list it in categorical_features."
+                        f"are not numbers ({', '.join(map(repr, odd))}); {advice}them "
+                        f"first, e.g. X[{name!r}] = pd.to_numeric(X[{name!r}], "
+                        "errors='coerce') (such entries then become missing values)."
                     ) from exc
                 if np.isinf(values).any():
                     raise ValueError(f"Input X contains infinity in column {name!r}.")

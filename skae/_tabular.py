@@ -156,6 +156,45 @@ def warn_numbers_as_text(X, positions, sample: int = 10_000) -> None:
         )
 
 
+#: A categorical column whose present values are at least this share distinct
+#: (and at least ``_IDENTIFIER_MIN_LEVELS`` of them) looks like an identifier.
+_IDENTIFIER_SHARE = 0.5
+_IDENTIFIER_MIN_LEVELS = 50
+
+
+def warn_identifier_columns(X, positions) -> None:
+    """Warn about categorical columns whose values are nearly all distinct.
+
+    A name, a code or a time stamp read as text becomes a categorical column
+    with about one level per row: the network gets an output per level and
+    nothing another row can teach it (a new user's trial found such columns
+    accepted silently). Boolean columns, and columns that are mostly numbers
+    written as text (:func:`warn_numbers_as_text`), are skipped.
+    """
+    if not isinstance(X, pd.DataFrame):
+        return
+    for j in positions:
+        column = X.iloc[:, j]
+        if pd.api.types.is_bool_dtype(column.dtype):
+            continue
+        present = column.dropna()
+        # Numbers as text have a warning of their own (warn_numbers_as_text).
+        if pd.to_numeric(present.iloc[:10_000], errors="coerce").notna().mean() >= 0.5:
+            continue
+        levels = present.nunique()
+        if levels >= _IDENTIFIER_MIN_LEVELS and levels >= _IDENTIFIER_SHARE * len(present):
+            name = X.columns[j]
+            warnings.warn(
+                f"Column {name!r} of X is categorical with {levels} distinct values in "
+                f"{len(present)} present entries: it looks like an identifier (a name, a "
+                f"code, a time stamp as text). Each level becomes an output of the network "
+                f"and teaches it little about the other rows; drop the column, or leave it "
+                f"out with a ColumnTransformer.",
+                UserWarning,
+                stacklevel=4,
+            )
+
+
 class TableEncoder:
     """Encode a table for the network; decode and score the network's output.
 

@@ -1079,12 +1079,22 @@ class AutoencoderTransformer(
             hidden_layer_sizes=_NARROWER_HIDDEN, random_state=self._seed_
         )
         narrower._narrower_fit = True
-        narrower.fit(X)
+        # This fit has said whether its training converged; the narrower
+        # network's word counts only if it becomes the model (a new user saw
+        # the same ConvergenceWarning twice from one fit).
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            narrower.fit(X)
         error = narrower._out_of_fold_error
-        if error is not None and (self._out_of_fold_error is None
-                                  or error < self._out_of_fold_error):
+        kept = error is not None and (self._out_of_fold_error is None
+                                      or error < self._out_of_fold_error)
+        if kept:
             self.net_ = narrower.net_
             self._hidden_sizes_ = _NARROWER_HIDDEN
+        for caught_warning in caught:
+            if kept or not issubclass(caught_warning.category, ConvergenceWarning):
+                warnings.warn_explicit(caught_warning.message, caught_warning.category,
+                                       caught_warning.filename, caught_warning.lineno)
 
     def _out_of_fold_errors(self, X):
         """Refit the trained network's recipe on folds of ``X``; score it and PCA on the rest.

@@ -285,6 +285,10 @@ def test_imputer_fills_categories_with_seen_values_and_keeps_types():
     assert rmse < 0.5 * X["b"].std()
     assert np.isnan(imp.residual_std_[[1, 3, 4]]).all()
     assert np.isfinite(imp.residual_std_[[0, 2, 5]]).all()
+    # Each number's spread is at least its trees' error on their held-out rows.
+    for k, j in enumerate(imp.encoder_.numeric):
+        held_out = np.sqrt(-2 * imp.trees_[j].validation_score_[-1]) * imp.scaler_.scale_[k]
+        assert imp.residual_std_[j] >= held_out * (1 - 1e-9)
 
 
 def test_imputer_multiple_imputations_draw_seen_categories():
@@ -325,7 +329,8 @@ def test_imputer_indicator_and_empty_categorical_column():
     hidden["color"] = hidden["color"].astype(object)
     hidden.loc[:, "color"] = np.nan
     # Like scikit-learn's imputers, an all-missing column is dropped ...
-    imp = AutoencoderImputer(max_epochs=2, random_state=0).fit(hidden)
+    with pytest.warns(UserWarning, match=r"without any observed values: \['color'\]"):
+        imp = AutoencoderImputer(max_epochs=2, random_state=0).fit(hidden)
     assert "color" not in imp.transform(hidden).columns
     # ... or kept, filled with 0, with keep_empty_features=True.
     imp = AutoencoderImputer(max_epochs=2, keep_empty_features=True, random_state=0)
@@ -410,6 +415,41 @@ def test_numbers_written_as_text_warn(Estimator):
         # user's survey column; coercing would erase 42% of it).
         bins = pd.Series(rng.choice(["<1", "1", "2", "3", "4", "5+", "none"], 120))
         Estimator(max_epochs=1, random_state=0).fit(X.assign(power=bins))
+
+
+@pytest.mark.parametrize("Estimator", [AutoencoderTransformer, AutoencoderImputer])
+def test_identifier_like_column_warns(Estimator):
+    # A new user's trial: a column of names (one level per row) was taken as
+    # a categorical column silently, an output per row.
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=120), "b": rng.normal(size=120),
+                      "name": [f"client-{i:04d}" for i in rng.permutation(120)],
+                      "color": rng.choice(["red", "blue"], 120)})
+    with pytest.warns(UserWarning, match=r"'name' of X is categorical with 120 distinct "
+                                         r"values in 120 present entries: it looks like an "
+                                         r"identifier"):
+        Estimator(max_epochs=1, random_state=0).fit(X)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*looks like an identifier")
+        # Few levels, or many levels each shared by several rows, are categories.
+        Estimator(max_epochs=1, random_state=0).fit(X.drop(columns="name"))
+        shared = rng.choice([f"city-{i}" for i in range(50)], 120)
+        Estimator(max_epochs=1, random_state=0).fit(X.assign(name=shared))
+
+
+def test_text_in_a_numeric_column_names_the_entries_and_the_remedy():
+    # A new user's trial: at transform, the error advised categorical_features,
+    # which a fitted model cannot take.
+    X = pd.DataFrame({"a": [1.0, 2, np.nan, 4] * 10, "b": [1.0, np.nan, 3, 4] * 10})
+    imp = AutoencoderImputer(max_epochs=2, random_state=0).fit(X)
+    new = pd.DataFrame({"a": ["n/a", 2, 3, 4], "b": [1.0, 2, 3, 4]})
+    with pytest.raises(ValueError, match=r"Column 'a' .* not numbers \('n/a'\); the model "
+                                         r"was fitted on numbers there; convert them first"):
+        imp.transform(new)
+    text = X.assign(c=pd.Series(["x", "y", "z", "?"] * 10, dtype=object))
+    with pytest.raises(ValueError, match=r"Column 'c' .* not numbers \('x', 'y', 'z'\); "
+                                         r"list it in categorical_features"):
+        AutoencoderImputer(max_epochs=2, categorical_features=None).fit(text)
 
 
 def test_numbers_of_an_object_array_come_back_as_floats():

@@ -3,6 +3,7 @@
 import copy
 import pickle
 import random
+import warnings
 
 import joblib
 import numpy as np
@@ -11,8 +12,9 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
-from sklearn.datasets import load_digits, load_wine
+from sklearn.datasets import load_diabetes, load_digits, load_wine
 from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
@@ -1110,3 +1112,19 @@ def test_an_exact_pca_model_transforms_without_refinement(monkeypatch):
     ae.transform(X)
     assert calls
 
+
+
+def test_one_convergence_warning_from_the_fit_that_is_kept():
+    # A new user saw the same ConvergenceWarning twice from one fit: the
+    # small tables' narrower network (trained after the model, and discarded
+    # here) warned about its own training too. At 3 epochs the model's
+    # training converged and only the discarded network had warned.
+    X = load_diabetes().data[:200]
+    for max_epochs, expected in [(2, 1), (3, 0)]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            est = AutoencoderTransformer(n_components=2, max_epochs=max_epochs,
+                                         random_state=0).fit(X)
+        assert est._hidden_sizes_ is None  # the narrower network was not kept
+        convergence = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+        assert len(convergence) == expected
