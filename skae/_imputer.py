@@ -540,10 +540,16 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             integer = np.zeros(X.shape[1], dtype=bool)
         self._integer_columns_ = integer
         kept = select_columns(X, observed)
+        # Integer columns of two values (0/1 flags): their two values, whose
+        # draws in sample_imputations are Bernoulli (NaN for other columns).
+        self._two_levels_ = np.full((int(observed.sum()), 2), np.nan)
         for j in np.flatnonzero(integer[observed]):
             column = _numeric_column(kept, j)
             self._min_value_[j] = max(self._min_value_[j], np.nanmin(column))
             self._max_value_[j] = min(self._max_value_[j], np.nanmax(column))
+            levels = np.unique(column[~np.isnan(column)])
+            if len(levels) == 2:
+                self._two_levels_[j] = levels
         # A column observed at one value in at least _CONSTANT_MIN_ROWS rows:
         # its gaps take that value. (A value seen once or twice is no sign
         # of a constant column: a rating matrix's user who rated two items 5
@@ -819,6 +825,25 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         if getattr(self, "trees_", None) is not None:
             predicted = self._blend_trees(S, observed, predicted)
         encoder = self.encoder_
+        flag_draws = {}
+        two_levels = getattr(self, "_two_levels_", None)  # None: saved before it
+        if noise_rng is not None and two_levels is not None:
+            flags = np.flatnonzero(~np.isnan(two_levels[:, 0]))
+            if len(flags):
+                # Rounded Gaussian draws of a 0/1 flag miss its rate (a new
+                # user's rare flag: 0.030 in the gaps, 0.010 drawn): a flag
+                # is drawn as a coin with the prediction's probability.
+                if encoder.mixed:  # unrounded numbers (decode rounds Int64 columns)
+                    expected = np.full((len(S), encoder.n_columns), np.nan)
+                    expected[:, encoder.numeric] = encoder.scaler.inverse_transform(
+                        predicted[:, encoder.numeric_positions])
+                else:
+                    expected = encoder.decode(predicted)
+                expected = expected[:, flags]
+                low, high = two_levels[flags].T
+                chance = np.clip((expected - low) / (high - low), 0.0, 1.0)
+                heads = noise_rng.random(chance.shape) < chance
+                flag_draws = dict(zip(flags, np.where(heads, high, low).T))
         if noise_rng is not None:
             positions = encoder.numeric_positions if encoder.mixed else slice(None)
             predicted[:, positions] += (
@@ -828,9 +853,11 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         if not encoder.mixed:
             values = encoder.decode(predicted)
             integer = getattr(self, "_integer_columns_", None)
+            for j, draw in flag_draws.items():
+                values[:, j] = draw
             if integer is not None and integer.any():
                 integer = integer[self._observed_features_]
-                values[:, integer] = np.round(values[:, integer])
+                values[:, integer] = np.round(values[:, integer]) + 0.0  # no -0.0
             values = np.clip(values, self._min_value_, self._max_value_)
             imputed = np.where(observed, kept, values).astype(float_dtype(X), copy=False)
             return self._finish(imputed, X)
@@ -844,9 +871,11 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             if not gaps.any():
                 continue
             fill = decoded.iloc[:, j]
+            if j in flag_draws:
+                fill = pd.Series(flag_draws[j], index=fill.index)
             if j in encoder.numeric:
                 if integer is not None and integer[j]:
-                    fill = fill.round()
+                    fill = fill.round() + 0.0  # no -0.0
                 fill = fill.clip(self._min_value_[j], self._max_value_[j])
             imputed[name] = _fill_gaps(kept[name], gaps, fill)
         for j in encoder.numeric:
@@ -891,8 +920,9 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
 
         Returns
         -------
-        X_imputed : ndarray of shape (n_samples, n_features_out)
-            The imputed data, in the float dtype of ``X``.
+        X_imputed : ndarray or DataFrame of shape (n_samples, n_features_out)
+            The imputed data, in the float dtype of ``X``; a DataFrame, with
+            the columns' dtypes, for a table with categorical columns.
         """
         self.fit(X)
         return self._impute(self._validate_input(X, reset=False))
@@ -909,9 +939,10 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
 
         Returns
         -------
-        X_imputed : ndarray of shape (n_samples, n_features_out)
+        X_imputed : ndarray or DataFrame of shape (n_samples, n_features_out)
             The imputed data: observed entries unchanged, in the float dtype
-            of ``X``.
+            of ``X``; a DataFrame, with the columns' dtypes, for a table with
+            categorical columns.
         """
         check_is_fitted(self)
         return self._impute(self._validate_input(X, reset=False))
@@ -941,9 +972,10 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
 
         Returns
         -------
-        imputations : list of ndarray of shape (n_samples, n_features_out)
-            ``n_imputations`` completed data sets (DataFrames when pandas
-            output is configured with ``set_output``).
+        imputations : list of ndarray or DataFrame of shape (n_samples, n_features_out)
+            ``n_imputations`` completed data sets (DataFrames for a table with
+            categorical columns, or when pandas output is configured with
+            ``set_output``).
         """
         check_is_fitted(self)
         X = self._validate_input(X, reset=False)
@@ -1033,12 +1065,11 @@ def _tree_inputs(completed: np.ndarray, n_inputs: int) -> np.ndarray:
 def _integer_columns(X) -> np.ndarray:
     """Which columns of a DataFrame hold integers.
 
-    Integer dtypes (``int64``, ``Int64``, ...), and float columns with gaps
-    whose values are all whole numbers: pandas stores an integer column with
-    a missing value as ``float64`` (a new user's counts, scores from 1 to
-    25 and 0/1 flags were imputed as fractions, some below the smallest
-    value seen). A float column without gaps is left alone, as ``read_csv``
-    would have made it an integer column were it one.
+    Integer dtypes (``int64``, ``Int64``, ...), and float columns whose
+    present values are all whole numbers: pandas stores an integer column
+    with a missing value as ``float64`` (a new user's counts, scores from 1
+    to 25 and 0/1 flags were imputed as fractions, some below the smallest
+    value seen), and a training split without gaps keeps that dtype.
     """
     if not isinstance(X, pd.DataFrame):
         return np.zeros(X.shape[1] if len(getattr(X, "shape", ())) == 2 else 0, dtype=bool)
@@ -1048,9 +1079,8 @@ def _integer_columns(X) -> np.ndarray:
             integer[j] = True
         elif pd.api.types.is_float_dtype(dtype):
             values = X.iloc[:, j].to_numpy(dtype=np.float64, na_value=np.nan)
-            gaps = np.isnan(values)
-            present = values[~gaps]
-            integer[j] = bool(gaps.any() and present.size and np.isfinite(present).all()
+            present = values[~np.isnan(values)]
+            integer[j] = bool(present.size and np.isfinite(present).all()
                               and np.array_equal(present, np.round(present)))
     return integer
 

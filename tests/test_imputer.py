@@ -384,6 +384,36 @@ def test_whole_number_float_columns_with_gaps_get_integers_in_range(mixed):
         assert counts.min() >= X["count"].min()
 
 
+@pytest.mark.parametrize("mixed", [False, True])
+def test_draws_of_a_flag_keep_its_rate(mixed):
+    # A new user's trial: draws of a 0/1 flag were Gaussian noise rounded,
+    # so a rare flag (3% in the gaps) was drawn at 1% (and 0 came back as
+    # -0.0). A flag is now drawn as a coin with the predicted probability.
+    rng = np.random.default_rng(0)
+    n = 1000
+    x, z = rng.normal(size=n), rng.normal(size=n)
+    flag = (rng.random(n) < 1 / (1 + np.exp(-(0.5 * x - 3.3)))).astype(float)
+    X = pd.DataFrame({"x": x, "z": z, "flag": flag})
+    if mixed:
+        X["c"] = rng.choice(["a", "b"], n)
+    gaps = rng.random(n) < 0.3
+    X.loc[gaps, "flag"] = np.nan
+    imp = AutoencoderImputer(max_epochs=100, random_state=0).fit(X)
+    draws = np.stack([pd.DataFrame(d).iloc[:, 2].to_numpy(dtype=float)[gaps]
+                      for d in imp.sample_imputations(X, n_imputations=20, random_state=0)])
+    assert set(np.unique(draws)) == {0.0, 1.0} and not np.signbit(draws).any()
+    assert 0.02 < draws.mean() < 0.06  # the gaps' rate is 0.03; rounded draws gave 0.010
+    # Training rows without gaps keep a whole-number column's float dtype
+    # (a split of one CSV): its gaps in new rows are whole numbers too.
+    counts = X.assign(flag=np.round(3 + x))
+    train = counts.iloc[:500]
+    new = counts.iloc[500:].copy()
+    new.loc[new.index[::3], "flag"] = np.nan
+    out = pd.DataFrame(AutoencoderImputer(max_epochs=5, random_state=0).fit(train).transform(new))
+    filled = out.iloc[::3, 2].to_numpy(dtype=float)
+    np.testing.assert_array_equal(filled, np.round(filled))
+
+
 def test_draws_of_a_small_table_are_not_too_narrow():
     # A new user's trial: on tables of a few hundred rows the network learns
     # its training entries, so their errors (the draws' noise) were half the
