@@ -833,12 +833,9 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
                 # Rounded Gaussian draws of a 0/1 flag miss its rate (a new
                 # user's rare flag: 0.030 in the gaps, 0.010 drawn): a flag
                 # is drawn as a coin with the prediction's probability.
-                if encoder.mixed:  # unrounded numbers (decode rounds Int64 columns)
-                    expected = np.full((len(S), encoder.n_columns), np.nan)
-                    expected[:, encoder.numeric] = encoder.scaler.inverse_transform(
-                        predicted[:, encoder.numeric_positions])
-                else:
-                    expected = encoder.decode(predicted)
+                # Unrounded numbers (decode rounds Int64 columns).
+                expected = np.full((len(S), encoder.n_columns), np.nan)
+                expected[:, encoder.numeric] = encoder.numbers(predicted)
                 expected = expected[:, flags]
                 low, high = two_levels[flags].T
                 chance = np.clip((expected - low) / (high - low), 0.0, 1.0)

@@ -448,6 +448,15 @@ class TableEncoder:
         return torch.repeat_interleave(columns, self._repeat.to(columns.device), dim=1)
 
     # ------------------------------------------------------------------
+    def numbers(self, output: np.ndarray) -> np.ndarray:
+        """The numeric columns of the network's output, unscaled and not rounded.
+
+        Shape ``(n, len(numeric))``, in the order of ``numeric``.
+        """
+        if not self.mixed:
+            return self.scaler.inverse_transform(output)
+        return self.scaler.inverse_transform(output[:, self.numeric_positions].astype(np.float64))
+
     def decode(self, output: np.ndarray, like=None, rng=None):
         """Turn the network's output back into values of the input's types.
 
@@ -457,14 +466,10 @@ class TableEncoder:
         when a NumPy generator ``rng`` is given.
         """
         if not self.mixed:
-            return self.scaler.inverse_transform(output)
+            return self.numbers(output)
         data = {}
         index = like.index if isinstance(like, (pd.DataFrame, pd.Series)) else None
-        numbers_ = None
-        if self.numeric:
-            numbers_ = self.scaler.inverse_transform(
-                output[:, self.numeric_positions].astype(np.float64)
-            )
+        numbers_ = self.numbers(output) if self.numeric else None
         for j in range(self.n_columns):
             name = self.columns[j]
             if j in self.categories:
