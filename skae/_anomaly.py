@@ -236,7 +236,9 @@ handle_unknown : {"rarest", "missing", "error"}, default=%(default)s
         (``"missing"``: its one-hot code is all zeros and the column adds
         nothing to the score, so a row made unusual only by a new category
         scores as usual); or raise a ``ValueError`` naming the column
-        (``"error"``)."""
+        (``"error"``). The first two warn, naming the column and the values.
+        A missing category in a column that had none in ``fit`` is such a
+        category."""
 
     _parameter_constraints: dict = {
         **BaseAutoencoder._parameter_constraints,

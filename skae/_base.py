@@ -440,7 +440,8 @@ class BaseAutoencoder(BaseEstimator):
         if is_categorical is None:
             is_categorical = self.is_categorical_
         self.encoder_ = TableEncoder(np.flatnonzero(is_categorical), self.scaler_,
-                                     self._sparse_unstored).fit(X)
+                                     self._sparse_unstored,
+                                     missing_level=not self._allows_nan()).fit(X)
         # Codes as wide as the encoded row, categories one-hot (as PCA after
         # a OneHotEncoder would allow), not merely as the input's columns.
         check_n_components(getattr(self, "n_components", None), self.encoder_.width,
@@ -726,7 +727,8 @@ class BaseAutoencoder(BaseEstimator):
                     ) from exc
                 if np.isinf(values).any():
                     raise ValueError(f"Input X contains infinity in column {name!r}.")
-            if not self._allows_nan() and column.isna().any():
+            # A missing category is a level of its own (OneHotEncoder's way).
+            if j not in categorical and not self._allows_nan() and column.isna().any():
                 raise ValueError(_nan_message(name, self))
         return frame
 

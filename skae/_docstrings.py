@@ -80,7 +80,9 @@ bool, default="from_dtype"
         one-hot and are reconstructed with a softmax and cross-entropy;
         numbers are scaled (``scaling``) and reconstructed with squared
         error; each column's loss is divided by that of predicting its
-        marginal, so both kinds weigh the same.
+        marginal, so both kinds weigh the same. A missing category (NaN,
+        None, ``pd.NA``) is a gap for :class:`AutoencoderImputer` and a
+        level of its own for the transformer and the detector.
 
     %(handle_unknown_entry)s"""
 
@@ -226,7 +228,7 @@ DOCS = {
 _HANDLE_UNKNOWN = """\
 handle_unknown : {"missing", "error"}, default=%(default)s
         A category not seen in ``fit``: treat the entry as missing
-        (%(effect)s), or raise a ``ValueError``
+        (%(effect)s) with a warning, or raise a ``ValueError``
         naming the column."""
 
 

@@ -209,12 +209,19 @@ class TableEncoder:
         values (the imputer's ``missing_values=0``) or zeros (the transformer
         and the detector, which keep ``X`` sparse and densify a batch at a
         time).
+    missing_level : bool, default=False
+        Whether a missing category (NaN, None, ``pd.NA``) in ``fit`` is a
+        level of its own, as :class:`~sklearn.preprocessing.OneHotEncoder`
+        takes it (the transformer and the detector), rather than a gap (the
+        imputer). A column without missing values in ``fit`` then takes a
+        missing one as a category not seen in ``fit``.
     """
 
-    def __init__(self, categorical, scaler, unstored="missing"):
+    def __init__(self, categorical, scaler, unstored="missing", missing_level=False):
         self.categorical = list(categorical)
         self.scaler = scaler
         self.unstored = unstored
+        self.missing_level = missing_level
 
     @property
     def mixed(self) -> bool:
@@ -242,12 +249,13 @@ class TableEncoder:
             with np.errstate(over="ignore", invalid="ignore"):  # checked below
                 fit_scaler(self.scaler, self._numbers(frame))
             self._check_scaler(frame)
-        self.categories, self.entropy, self.rarest = {}, {}, {}
+        self.categories, self.entropy, self.rarest, self.missing_levels = {}, {}, {}, {}
         for j in self.categorical:
             values = frame.iloc[:, j]
             counts = values.dropna().value_counts()
             counts = counts[counts > 0]  # a category dtype lists unused categories too
-            if len(counts) == 0:
+            n_missing = int(values.isna().sum()) if self.missing_level else 0
+            if len(counts) == 0 and not n_missing:
                 raise ValueError(
                     f"Categorical column {self.columns[j]!r} has no observed value in fit."
                 )
@@ -255,7 +263,12 @@ class TableEncoder:
                 cats = [c for c in values.cat.categories if c in counts.index]
             else:
                 cats = sorted(counts.index, key=lambda v: (str(type(v)), v))
-            freq = counts.reindex(cats).to_numpy(dtype=float) / counts.sum()
+            freq = counts.reindex(cats).to_numpy(dtype=float)
+            if n_missing:
+                # The last level: NaN, which decodes back to a missing value.
+                self.missing_levels[j] = len(cats)
+                cats, freq = [*cats, np.nan], np.append(freq, n_missing)
+            freq = freq / freq.sum()
             self.categories[j] = cats
             self.rarest[j] = int(np.argmin(freq))  # the first of the rarest
             self.entropy[j] = max(float(-(freq * np.log(freq)).sum()), _MIN_ENTROPY)
@@ -357,15 +370,15 @@ class TableEncoder:
             values = frame.iloc[:, j]
             codes = self._index(j).get_indexer(np.asarray(values, dtype=object))
             missing = values.isna().to_numpy()
+            level = getattr(self, "missing_levels", {}).get(j)
+            if level is not None:
+                codes[missing] = level
+            elif getattr(self, "missing_level", False):
+                codes[missing] = -1  # a level fit did not see
+                missing = np.zeros_like(missing)
             unknown = (codes < 0) & ~missing
             if unknown.any():
-                if handle_unknown == "error":
-                    seen = pd.unique(values[unknown])[:5]
-                    raise ValueError(
-                        f"Column {self.columns[j]!r} has categories not seen in fit: "
-                        f"{list(seen)}. Set handle_unknown='missing' to treat them as "
-                        "missing values."
-                    )
+                self._unknown(j, values[unknown], handle_unknown)
             if unknown.any() and handle_unknown == "rarest":
                 codes = np.where(unknown, self._rarest(j), codes)
             present = codes >= 0
@@ -373,6 +386,25 @@ class TableEncoder:
             x[rows, self.slices[j].start + codes[present]] = 1.0
             observed[:, j] = present
         return x, observed
+
+    def _unknown(self, j: int, values: pd.Series, handle_unknown: str) -> None:
+        """Raise (``"error"``) or warn about categories of column ``j`` not seen in fit."""
+        seen = [None if _is_missing(v) else v for v in pd.unique(values)[:5]]
+        # A missing category is a level of its own, one this column lacked in fit.
+        note = " (None: a missing value, which fit did not see here)" if None in seen else ""
+        if handle_unknown == "error":
+            raise ValueError(
+                f"Column {self.columns[j]!r} has categories not seen in fit: "
+                f"{seen}{note}. Set handle_unknown='missing' to treat them as "
+                "missing values."
+            )
+        effect = ("scored as the column's rarest category in fit" if handle_unknown == "rarest"
+                  else "treated as missing values")
+        warnings.warn(
+            f"Column {self.columns[j]!r} has categories not seen in fit: {seen}{note} "
+            f"in {len(values)} rows, {effect} (handle_unknown={handle_unknown!r}).",
+            UserWarning, stacklevel=2,
+        )
 
     def _rarest(self, j: int) -> int:
         """Index of column ``j``'s rarest category in ``fit``."""
@@ -489,6 +521,14 @@ class TableEncoder:
             else:
                 data[name] = _as_number_dtype(numbers_[:, self.numeric.index(j)], self.dtypes[j])
         return pd.DataFrame(data, columns=self.columns, index=index)
+
+
+def _is_missing(value) -> bool:
+    """Whether a single value is a missing one (NaN, None, ``pd.NA``, ``NaT``)."""
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def _describe_dtype(dtype):

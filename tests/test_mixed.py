@@ -150,8 +150,12 @@ def test_transform_checks_the_table():
     with pytest.raises(ValueError, match="5 features"):
         with pytest.warns(UserWarning, match="feature names"):
             est.transform(X.iloc[:, :5].to_numpy())
-    with pytest.raises(ValueError, match="NaN.*'color'"):
-        est.transform(X.assign(color=X["color"].where(X.index != 0)))
+    # A missing category where fit saw none is a category not seen in fit.
+    gap = X.assign(color=X["color"].where(X.index != 0))
+    with pytest.warns(UserWarning, match=r"'color' has categories not seen in fit: \[None\]"):
+        assert np.isfinite(est.transform(gap)).all()
+    with pytest.raises(ValueError, match=r"NaN.*'a'"):
+        est.transform(X.assign(a=X["a"].where(X.index != 0)))
     with pytest.raises(ValueError, match="infinity in column 'a'"):
         est.transform(X.assign(a=np.inf))
 
@@ -193,6 +197,42 @@ def test_unknown_categories(Estimator):
     est.set_params(handle_unknown="error")
     with pytest.raises(ValueError, match=r"'color' has categories not seen in fit: \['purple'\]"):
         est.transform(odd) if hasattr(est, "transform") else est.predict(odd)
+    # The other two say so (a new user's trial: an observed category was
+    # silently re-imputed, or scored as another).
+    est.set_params(handle_unknown="rarest" if isinstance(est, AutoencoderAnomalyDetector)
+                   else "missing")
+    with pytest.warns(UserWarning, match=r"'color' has categories not seen in fit: "
+                      r"\['purple'\] in 1 rows"):
+        est.transform(odd) if hasattr(est, "transform") else est.predict(odd)
+
+
+@pytest.mark.parametrize("Estimator", [AutoencoderTransformer, AutoencoderAnomalyDetector])
+def test_missing_category_is_a_level(Estimator):
+    # As OneHotEncoder takes it: a new user's tables had NaN in their
+    # category columns, which the transformer and the detector refused.
+    X = make_table(400)
+    X["color"] = X["color"].where(X["a"] < 1.0)  # missing exactly where a is large
+    X["size"] = X["size"].where(X.index % 9 != 0)
+    before = X.copy()
+    est = Estimator(max_epochs=60, random_state=0).fit(X)
+    pd.testing.assert_frame_equal(X, before)
+    encoder = est.encoder_
+    assert encoder.categories[1][-1] != encoder.categories[1][-1]  # NaN, the last level
+    x = encoder.encode(X)[0]
+    gaps = X["color"].isna().to_numpy()
+    np.testing.assert_array_equal(x[gaps, encoder.slices[1].start + 3], 1.0)
+    np.testing.assert_array_equal(x[~gaps, encoder.slices[1]].sum(axis=1), 1.0)
+    if isinstance(est, AutoencoderTransformer):
+        back = est.inverse_transform(est.transform(X))
+        # The missing level is learned from a: it comes back as missing.
+        assert (back["color"].isna().to_numpy() == gaps).mean() > 0.9
+        assert back["color"].isna().sum() > 0
+    else:
+        scores = est.score_samples(X)
+        assert np.isfinite(scores).all()
+        # A row whose colour is missing where a is small breaks the pattern.
+        odd = X[~gaps].head(20).assign(color=np.nan)
+        assert np.median(est.score_samples(odd)) < np.median(scores[~gaps][:20])
 
 
 def test_numeric_array_with_categorical_positions():
