@@ -161,7 +161,9 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseAutoencoder):
     Features are scaled by their median and interquartile range
     (:class:`~sklearn.preprocessing.RobustScaler`): a rare binary column,
     which standardization would blow up to tens of standard deviations,
-    then cannot dominate the reconstruction error.
+    then cannot dominate the reconstruction error. A feature whose
+    quartiles coincide (mostly one value) is divided by the median distance
+    from its median of its other values, so that no feature's units matter.
 
     With ``max_epochs=None`` the network trains for about 1,500 optimizer
     steps (at least one epoch, at most 20), and for at most 10 epochs when

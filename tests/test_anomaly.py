@@ -276,8 +276,39 @@ def test_fast_robust_scaling_is_scikit_learns(dtype, centered):
         X = X.astype(dtype)
         ours = fit_scaler(RobustScaler(with_centering=centered), X)
         theirs = RobustScaler(with_centering=centered).fit(X)
-        np.testing.assert_array_equal(ours.transform(X), theirs.transform(X))
+        # Features whose quartiles coincide are scaled by skae's own rule
+        # (test_features_with_coinciding_quartiles_keep_no_units).
+        spread = np.ptp(np.percentile(X, [25, 75], axis=0), axis=0) > 0
+        np.testing.assert_array_equal(ours.transform(X)[:, spread],
+                                      theirs.transform(X)[:, spread])
+        if centered:
+            np.testing.assert_array_equal(ours.center_, theirs.center_)
+        # The general path (not a finite float array) gives the same scaling.
+        general = fit_scaler(RobustScaler(with_centering=centered), X.tolist())
+        np.testing.assert_allclose(general.scale_, ours.scale_, rtol=1e-6)
         assert ours.n_features_in_ == X.shape[1]
+
+
+def test_features_with_coinciding_quartiles_keep_no_units():
+    # A new user's trial: a debt column, 82% zeros, kept its units (its
+    # quartiles coincide, and RobustScaler leaves such a feature unscaled),
+    # so the detector's scores changed when it was given in thousands.
+    from sklearn.preprocessing import RobustScaler
+
+    rng = np.random.default_rng(0)
+    n = 600
+    debt = np.where(rng.random(n) < 0.82, 0.0, np.round(rng.lognormal(8, 1, n)))
+    flag = (rng.random(n) < 0.05).astype(float)
+    X = np.c_[rng.normal(size=(n, 3)), debt, flag, np.full(n, 3.0)]
+    X[:, 0] += 1e-3 * debt  # the debt matters to the other columns
+    scaler = fit_scaler(RobustScaler(), X)
+    assert scaler.scale_[3] == np.median(debt[debt > 0])
+    assert scaler.scale_[4] == 1.0 and scaler.scale_[5] == 1.0  # a rare flag, a constant
+    in_thousands = X * [1, 1, 1, 1e-3, 1, 1]
+    scores = AutoencoderAnomalyDetector(random_state=0, max_epochs=20).fit(X).score_samples(X)
+    rescaled = AutoencoderAnomalyDetector(random_state=0, max_epochs=20).fit(
+        in_thousands).score_samples(in_thousands)
+    np.testing.assert_allclose(rescaled, scores, rtol=1e-3, atol=1e-3)
 
 
 def test_n_components_validation(data):
