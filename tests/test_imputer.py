@@ -279,35 +279,6 @@ def test_bins_follow_the_quantiles_and_ties():
         DenoisingImputerMLP(2, n_bins=-1)
 
 
-@pytest.mark.parametrize("n_members", [1, 2])
-def test_input_buffer_matches_the_differentiable_encoding(n_members):
-    # The one-buffer input (no concatenations) is the same encoding as the
-    # concatenated one that values needing a gradient take.
-    import torch
-
-    from skae._modules import DenoisingImputerMLP
-
-    torch.manual_seed(0)
-    x = torch.randn(50, 6) * 2
-    visible = (torch.rand(50, 6) > 0.3).float()
-    module = DenoisingImputerMLP(6, (16,), n_members=n_members)
-    module.init_from_data(x, visible)
-    filled = torch.where(visible > 0, x, torch.zeros_like(x))
-    if n_members > 1:
-        filled = filled.expand(n_members, -1, -1)
-    inputs, hidden_in = module._encode(filled, visible.expand_as(filled))
-    reference = filled.clone().requires_grad_()
-    ref_inputs, ref_hidden = module._encode(reference, visible.expand_as(filled))
-    assert ref_hidden.requires_grad  # the concatenated path
-    assert hidden_in.shape == ref_hidden.shape == (*filled.shape[:-1], 6 * 10)
-    torch.testing.assert_close(hidden_in, ref_hidden.detach(), atol=1e-6, rtol=1e-6)
-    torch.testing.assert_close(inputs, ref_inputs.detach())
-    # The bins of a hidden entry are zero, the visible ones within [0, 1].
-    codes = hidden_in[..., 12:].unflatten(-1, (6, 8))
-    assert float(codes[..., visible == 0, :].abs().max()) == 0.0
-    assert 0.0 <= float(codes.min()) and float(codes.max()) <= 1.0
-
-
 def test_weight_average_imputes_with_averaged_weights(cancer):
     X, X_missing, mask = cancer
     X, X_missing, mask = X[:200], X_missing[:200], mask[:200]

@@ -170,34 +170,13 @@ class DenoisingImputerMLP(ImputerModule):
         code = ((filled.unsqueeze(-1) - low) / width).clamp(0.0, 1.0) * visible.unsqueeze(-1)
         return code.flatten(-2)
 
-    def _encode(self, filled: torch.Tensor, visible: torch.Tensor):
-        """The linear path's input (values, mask) and the hidden layers' (values, mask, bins).
-
-        The second is written into one buffer, whose first columns are the
-        first: on digits (a 640-wide input) the concatenations and the bins'
-        temporaries took a seventh of a training step. Values that need a
-        gradient take the differentiable path.
-        """
-        if not self.n_bins or filled.requires_grad or visible.requires_grad:
-            inputs = torch.cat([filled, visible], dim=-1)
-            if not self.n_bins:
-                return inputs, inputs
-            return inputs, torch.cat([inputs, self._bins(filled, visible)], dim=-1)
-        d = filled.shape[-1]
-        hidden_in = filled.new_empty(*filled.shape[:-1], d * (2 + self.n_bins))
-        hidden_in[..., :d] = filled
-        hidden_in[..., d:2 * d] = visible
-        low = self.edges[:, :-1]
-        scale = 1.0 / (self.edges[:, 1:] - low).clamp(min=_MIN_BIN_WIDTH)
-        code = hidden_in[..., 2 * d:].unflatten(-1, (d, self.n_bins))
-        # (value - low) / width, as one fused multiply-add into the buffer.
-        torch.addcmul(-low * scale, filled.unsqueeze(-1), scale, out=code)
-        code.clamp_(0.0, 1.0).mul_(visible.unsqueeze(-1))
-        return hidden_in[..., :2 * d], hidden_in
-
     def _predict(self, filled: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
         # ``filled`` is (n, d), or (n_members, n, d) once members filled it.
-        inputs, hidden_in = self._encode(filled, visible.expand_as(filled))
+        visible = visible.expand_as(filled)
+        inputs = torch.cat([filled, visible], dim=-1)
+        hidden_in = inputs
+        if self.n_bins:
+            hidden_in = torch.cat([inputs, self._bins(filled, visible)], dim=-1)
         out = self.net(hidden_in)
         return out if self.linear is None else out + self.linear(inputs)
 
