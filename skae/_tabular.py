@@ -389,9 +389,10 @@ class TableEncoder:
 
     def _unknown(self, j: int, values: pd.Series, handle_unknown: str) -> None:
         """Raise (``"error"``) or warn about categories of column ``j`` not seen in fit."""
-        seen = [None if _is_missing(v) else v for v in pd.unique(values)[:5]]
+        seen = [np.nan if _is_missing(v) else v for v in pd.unique(values)[:5]]
         # A missing category is a level of its own, one this column lacked in fit.
-        note = " (None: a missing value, which fit did not see here)" if None in seen else ""
+        note = (" (nan: a missing value, which fit did not see here)"
+                if any(_is_missing(v) for v in seen) else "")
         if handle_unknown == "error":
             raise ValueError(
                 f"Column {self.columns[j]!r} has categories not seen in fit: "

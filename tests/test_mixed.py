@@ -152,7 +152,8 @@ def test_transform_checks_the_table():
             est.transform(X.iloc[:, :5].to_numpy())
     # A missing category where fit saw none is a category not seen in fit.
     gap = X.assign(color=X["color"].where(X.index != 0))
-    with pytest.warns(UserWarning, match=r"'color' has categories not seen in fit: \[None\]"):
+    with pytest.warns(UserWarning, match=r"'color' has categories not seen in fit: \[nan\] "
+                      r"\(nan: a missing value"):
         assert np.isfinite(est.transform(gap)).all()
     with pytest.raises(ValueError, match=r"NaN.*'a'"):
         est.transform(X.assign(a=X["a"].where(X.index != 0)))
