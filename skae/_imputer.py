@@ -847,21 +847,20 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
                 noise_rng.normal(size=(len(S), len(self._noise_scaled_))) * self._noise_scaled_
             )
         kept = select_columns(X, self._observed_features_)
+        # Whole-number columns among the imputed ones (None: saved before it).
+        integer = getattr(self, "_integer_columns_", None)
+        if integer is not None:
+            integer = integer[self._observed_features_]
         if not encoder.mixed:
             values = encoder.decode(predicted)
-            integer = getattr(self, "_integer_columns_", None)
             for j, draw in flag_draws.items():
                 values[:, j] = draw
             if integer is not None and integer.any():
-                integer = integer[self._observed_features_]
                 values[:, integer] = np.round(values[:, integer]) + 0.0  # no -0.0
             values = np.clip(values, self._min_value_, self._max_value_)
             imputed = np.where(observed, kept, values).astype(float_dtype(X), copy=False)
             return self._finish(imputed, X)
         decoded = encoder.decode(predicted, like=kept, rng=noise_rng)
-        integer = getattr(self, "_integer_columns_", None)
-        if integer is not None:
-            integer = integer[self._observed_features_]
         imputed = kept.copy()
         for j, name in enumerate(kept.columns):
             gaps = ~observed[:, j]

@@ -143,7 +143,10 @@ def fit_scaler(scaler: TransformerMixin, X) -> TransformerMixin:
     if not fast:
         scaler.fit(X)
         if robust and not sp.issparse(X):
-            _scale_zero_spread(scaler, np.asarray(X, dtype=np.float64))
+            X = np.asarray(X, dtype=np.float64)
+            with np.errstate(invalid="ignore"):
+                low, high = np.nanpercentile(X, scaler.quantile_range, axis=0)
+            _scale_zero_spread(scaler, X, ~(high - low >= 10 * np.finfo(X.dtype).eps))
         return scaler
     # (skae's own scalers: parameters already valid.) Sets n_features_in_.
     validate_data(scaler, X, dtype=[np.float64, np.float32])
@@ -158,16 +161,17 @@ def fit_scaler(scaler: TransformerMixin, X) -> TransformerMixin:
         low, high = np.percentile(ordered, scaler.quantile_range, axis=0)
         scale = high - low
         # RobustScaler's rule for constant features: a spread of (about) 0 -> 1.
-        scale[scale < 10 * np.finfo(scale.dtype).eps] = 1.0
+        zero = scale < 10 * np.finfo(scale.dtype).eps
+        scale[zero] = 1.0
         scaler.scale_ = scale
-        _scale_zero_spread(scaler, X)
+        _scale_zero_spread(scaler, X, zero)
     else:
         scaler.scale_ = None
     return scaler
 
 
-def _scale_zero_spread(scaler: RobustScaler, X: np.ndarray) -> None:
-    """Scale the features whose quartiles coincide by the spread of their other values.
+def _scale_zero_spread(scaler: RobustScaler, X: np.ndarray, zero: np.ndarray) -> None:
+    """Scale the features whose quartiles coincide (``zero``) by their other values' spread.
 
     RobustScaler leaves such a feature unscaled (a scale of 1): a column
     that is mostly zeros, an amount such as a debt, kept its units, and a
@@ -178,10 +182,7 @@ def _scale_zero_spread(scaler: RobustScaler, X: np.ndarray) -> None:
     the amounts of a zero-inflated column, so that its units no longer
     matter. Constant features keep 1.
     """
-    with np.errstate(invalid="ignore"):
-        low, high = np.nanpercentile(X, scaler.quantile_range, axis=0)
-    zero = np.flatnonzero(~(high - low >= 10 * np.finfo(X.dtype).eps))
-    for j in zero:
+    for j in np.flatnonzero(zero):
         values = X[:, j][~np.isnan(X[:, j])]
         if not len(values):
             continue
