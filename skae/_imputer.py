@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import torch
-from scipy.special import softmax
+from scipy.optimize import minimize
+from scipy.special import log_softmax, softmax
 from sklearn.base import TransformerMixin
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.impute import MissingIndicator
@@ -28,7 +29,7 @@ from torch.optim.lr_scheduler import CosineAnnealingLR
 
 from ._base import BaseAutoencoder, float_dtype, store_params
 from ._criterion import MaskedColumnLoss, split_output
-from ._data import BatchIterator
+from ._data import BatchIterator, TensorDataset
 from ._docstrings import fill_doc
 from ._imputer_budget import (
     AVERAGE_HORIZON,
@@ -170,6 +171,14 @@ _TREE_FEATURES = 16
 #: 1.0028), 0.53x the trees' time, 0.43x their size.
 _TREE_PARAMS = {"early_stopping": True, "learning_rate": 0.2, "max_leaf_nodes": 15}
 
+#: Share of each categorical column's observed entries withheld from training,
+#: on which the column's probabilities are calibrated (``_calibrate_categories``).
+_CALIBRATION_SHARE = 0.2
+#: Withheld entries a column needs for a calibration of its own.
+_CALIBRATION_MIN_ENTRIES = 10
+#: Rows with withheld entries that the calibration predicts, at most.
+_CALIBRATION_ROWS = 20_000
+
 
 class _HidingIterator:
     def __init__(self, batches: BatchIterator, hiding: _HidingBatches):
@@ -181,12 +190,18 @@ class _HidingIterator:
 
     def __iter__(self):
         generator, seed = None, self.hiding.seed
-        for x, observed in self.batches:
+        for x, masks in self.batches:
+            # A dataset of three tensors also holds which entries are scored:
+            # the observed ones less those withheld for calibration.
+            observed, scored = masks if isinstance(masks, tuple) else (masks, None)
             if seed is not None and generator is None:
                 generator = torch.Generator(device=x.device).manual_seed(seed)
             keep = torch.rand(observed.shape, device=x.device, generator=generator)
             visible = observed * (keep >= self.hiding.hide_fraction)
-            yield (x, self.hiding.expand(visible)), (x, observed, visible)
+            if scored is None:
+                yield (x, self.hiding.expand(visible)), (x, observed, visible)
+            else:
+                yield (x, self.hiding.expand(visible)), (x, scored, visible * scored)
 
 
 
@@ -213,6 +228,16 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
     trained, the network's imputations are blended with those of one
     gradient-boosted tree model per column fitted on the network's
     completion of the other columns (``tree_weight``; numeric tables).
+
+    In a table with categorical columns, a fifth of each one's observed
+    entries are never a target of training (the network still reads them
+    for the other columns); on those entries its logits are then rescaled
+    and shifted toward the column's frequencies, to their least log-loss.
+    A category the other columns predict keeps the network's guess; one
+    they barely predict is filled with its most frequent level, where the
+    network, which learns its training rows' categories by heart, guessed
+    worse than the mode. :meth:`sample_imputations` draws from these
+    calibrated probabilities.
 
     The network grows with the table: ``hidden_layer_sizes="auto"`` gives
     three hidden layers of 12 units per feature, between 64 and 256. Training
@@ -640,7 +665,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         if n_rows > max_rows:
             rng = np.random.default_rng((self._seed_, 0xB125))
             index = np.sort(rng.choice(n_rows, max_rows, replace=False))
-        x, observed = dataset.rows(torch.as_tensor(index, device=dataset.device))
+        x, observed = dataset.rows(torch.as_tensor(index, device=dataset.device))[:2]
         module.init_from_data(x, self.encoder_.expand(observed))
 
     def _scaled_with_mask(self, X) -> tuple[np.ndarray, np.ndarray]:
@@ -652,14 +677,80 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
 
     def _training_data(self, X):
         source = row_source(X)
-        return source, source.training_data(
+        encoded = source.training_data(
             self.encoder_, self._observed_features_, self.handle_unknown)
+        return source, encoded, self._withhold_categories(encoded)
+
+    def _withhold_categories(self, encoded) -> np.ndarray | None:
+        """Withhold a share of the observed categories from the loss, for their calibration.
+
+        ``_CALIBRATION_SHARE`` of each categorical column's observed entries,
+        drawn reproducibly, are never a target of training: the network sees
+        them as input for the other columns, but never learns them, and
+        ``_calibrate_categories`` scores its probabilities on them. Returns
+        the mask of the withheld entries; None for a table without
+        categories.
+        """
+        encoder = self.encoder_
+        if not encoder.mixed or not encoder.categorical:
+            return None
+        _, observed = encoded
+        rng = np.random.default_rng((self._seed_, 0xCA1B))
+        withheld = np.zeros_like(observed)
+        columns = list(encoder.categorical)
+        draw = rng.random((len(observed), len(columns))) < _CALIBRATION_SHARE
+        withheld[:, columns] = observed[:, columns] & draw
+        return withheld
 
     def _dataset(self, data):
-        source, encoded = data
-        return source.dataset(encoded, self._to_tensor)
+        source, encoded, withheld = data
+        dataset = source.dataset(encoded, self._to_tensor)
+        if withheld is None:
+            return dataset
+        # The entries the loss scores, third (see _HidingIterator).
+        return TensorDataset(*dataset.tensors, self._to_tensor(encoded[1] & ~withheld))
+
+    def _calibrate_categories(self, data):
+        """Each categorical column's logits rescaled and shifted to its frequencies.
+
+        The network learns the categories of the rows it trains on by heart:
+        on a column the other columns barely predict, its largest probability
+        averaged 0.90 where it was right 52% of the time, and its guesses
+        trailed the column's mode (a new user's trial). On the entries
+        ``_withhold_categories`` kept from training, each column's logits
+        ``z`` become ``a * z + c * log(frequencies)``, with ``a`` and ``c``
+        of least log-loss: ``a = 1, c = 0`` is the network as trained, ``a =
+        0, c = 1`` the column's frequencies, whose guess is the mode. Sets
+        ``_category_scale_`` (rows ``a`` and ``c * log(frequencies)`` over
+        the encoded width; 1 and 0 for numbers and for columns with fewer
+        than ``_CALIBRATION_MIN_ENTRIES`` withheld entries), or None.
+        """
+        self._category_scale_ = None
+        _, encoded, withheld = data
+        if withheld is None or not withheld.any():
+            return
+        S, observed = encoded
+        rows = np.flatnonzero(withheld.any(axis=1))
+        if len(rows) > _CALIBRATION_ROWS:
+            rng = np.random.default_rng((self._seed_, 0xCA1C))
+            rows = np.sort(rng.choice(rows, _CALIBRATION_ROWS, replace=False))
+        predicted = self._predict_scaled(S[rows], observed[rows] & ~withheld[rows])
+        predicted = predicted.astype(np.float64)
+        encoder = self.encoder_
+        scale = np.stack([np.ones(encoder.width), np.zeros(encoder.width)])
+        for j in encoder.categorical:
+            part, entries = encoder.slices[j], withheld[rows, j]
+            if entries.sum() < _CALIBRATION_MIN_ENTRIES:
+                continue
+            counts = S[observed[:, j], part].sum(axis=0) + 0.5  # every level a chance
+            log_prior = np.log(counts / counts.sum())
+            a, c = _fit_calibration(
+                predicted[entries, part], S[rows[entries], part].argmax(axis=1), log_prior)
+            scale[0, part], scale[1, part] = a, c * log_prior
+        self._category_scale_ = scale.astype(np.float32)
 
     def _after_training(self, X, data):
+        self._calibrate_categories(data)
         # Residual spread of numbers on hidden entries, per feature; 10,000
         # rows are plenty for a standard deviation.
         source = row_source(X).rows(self._row_sample(X.shape[0], 10_000, salt=0x1A7E))
@@ -804,7 +895,11 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
                 return self.module_.sample(x, v, generator)
             return split_output(self.module_(x, v))[0]
 
-        return self._map_chunks(S.shape[0], run, self.encoder_.width, np.float32)
+        predicted = self._map_chunks(S.shape[0], run, self.encoder_.width, np.float32)
+        scale = getattr(self, "_category_scale_", None)  # None: saved before it
+        if scale is not None:
+            predicted = predicted * scale[0] + scale[1]
+        return predicted
 
     def _impute(self, X, generator=None, noise_rng=None):
         """Imputed rows of validated ``X``; a sparse ``X`` gives a dense array."""
@@ -1037,6 +1132,27 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         tags.input_tags.sparse = _is_zero(self.missing_values)
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _fit_calibration(logits, labels, log_prior) -> tuple[float, float]:
+    """``a, c`` of least log-loss of ``softmax(a * logits + c * log_prior)`` on ``labels``.
+
+    Convex in ``(a, c)``; ``a`` is kept in [0, 4] and ``c`` in [-4, 4].
+    """
+    rows = np.arange(len(labels))
+
+    def loss(params):
+        a, c = params
+        z = a * logits + c * log_prior
+        log_p = log_softmax(z, axis=1)
+        residual = np.exp(log_p)
+        residual[rows, labels] -= 1.0
+        gradient = [np.sum(residual * logits), np.sum(residual @ log_prior)]
+        return -log_p[rows, labels].sum() / len(rows), np.array(gradient) / len(rows)
+
+    result = minimize(loss, [1.0, 0.0], jac=True, method="L-BFGS-B",
+                      bounds=[(0.0, 4.0), (-4.0, 4.0)])
+    return float(result.x[0]), float(result.x[1])
 
 
 def _numeric_column(X, j: int) -> np.ndarray:
