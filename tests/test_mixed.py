@@ -205,6 +205,12 @@ def test_unknown_categories(Estimator):
     with pytest.warns(UserWarning, match=r"'color' has categories not seen in fit: "
                       r"\['purple'\] in 1 rows"):
         est.transform(odd) if hasattr(est, "transform") else est.predict(odd)
+    if isinstance(est, AutoencoderImputer):
+        # Once for all the draws (a new user's trial: 20 draws, 20 warnings).
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            est.sample_imputations(odd, n_imputations=4, random_state=0)
+        assert sum("not seen in fit" in str(w.message) for w in caught) == 1
 
 
 @pytest.mark.parametrize("Estimator", [AutoencoderTransformer, AutoencoderAnomalyDetector])
@@ -356,6 +362,23 @@ def test_imputer_guess_on_an_unpredictable_category_is_no_worse_than_the_mode():
     scale = imp._category_scale_[0]
     slices = dict(zip(X.columns, imp.encoder_.slices))
     assert scale[slices["noise"]][0] < 0.5 * scale[slices["color"]][0]
+
+
+def test_imputer_calibration_entries_are_hidden_from_training():
+    # Kept as input (out of the loss only), the withheld categories leaked:
+    # the network recalled a training row's category from the rest of the
+    # row, and the calibration trusted guesses it could not make on gaps.
+    X = make_table(300)
+    hidden, _ = hide(X)
+    imp = AutoencoderImputer(random_state=0, max_epochs=2).fit(hidden)
+    _, (S, observed), withheld = imp._training_data(hidden)
+    assert not (observed & withheld).any()
+    categorical = list(imp.encoder_.categorical)
+    assert not withheld[:, imp.encoder_.numeric].any()
+    share = withheld[:, categorical].sum() / hidden.iloc[:, categorical].notna().to_numpy().sum()
+    assert 0.15 < share < 0.25
+    # Reproducible: the same entries at every call.
+    np.testing.assert_array_equal(imp._training_data(hidden)[2], withheld)
 
 
 def test_imputer_multiple_imputations_draw_seen_categories():
