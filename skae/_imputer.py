@@ -174,6 +174,9 @@ _TREE_PARAMS = {"early_stopping": True, "learning_rate": 0.2, "max_leaf_nodes": 
 #: Share of each categorical column's observed entries withheld from training,
 #: on which the column's probabilities are calibrated (``_calibrate_categories``).
 _CALIBRATION_SHARE = 0.2
+#: Entries withheld per column at most, whatever the share: a larger table
+#: keeps more of its entries for training.
+_CALIBRATION_ENTRIES = 300
 #: Withheld entries a column needs for a calibration of its own.
 _CALIBRATION_MIN_ENTRIES = 10
 #: Rows with withheld entries that the calibration predicts, at most.
@@ -224,7 +227,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
     completion of the other columns (``tree_weight``; numeric tables).
 
     In a table with categorical columns, a fifth of each one's observed
-    entries are withheld from training (as if missing); on those entries
+    entries (at most about 300) are withheld from training (as if
+    missing); on those entries
     the network's logits are then rescaled and shifted toward the column's
     frequencies, to their least log-loss.
     A category the other columns predict keeps the network's guess; one
@@ -679,9 +683,10 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         """Withhold a share of the observed categories from training, for their calibration.
 
         ``_CALIBRATION_SHARE`` of each categorical column's observed entries,
-        drawn reproducibly, are marked missing in ``encoded``'s mask (in
-        place): the network neither reads nor learns them, and
-        ``_calibrate_categories`` scores its probabilities on them. Kept as
+        but about ``_CALIBRATION_ENTRIES`` at most, drawn reproducibly, are
+        marked missing in ``encoded``'s mask (in place): the network neither
+        reads nor learns them, and ``_calibrate_categories`` scores its
+        probabilities on them. Kept as
         input, they leaked: the network recalled a training row's category
         from the rest of the row (on a new user's survey, its guesses of a
         withheld gender were right 60% of the time, of a real gap 49%, and
@@ -695,7 +700,11 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         rng = np.random.default_rng((self._seed_, 0xCA1B))
         withheld = np.zeros_like(observed)
         columns = list(encoder.categorical)
-        draw = rng.random((len(observed), len(columns))) < _CALIBRATION_SHARE
+        # Enough entries for two parameters, and no more: each one withheld
+        # is one the network does not learn from.
+        n_observed = observed[:, columns].sum(axis=0)
+        share = np.minimum(_CALIBRATION_SHARE, _CALIBRATION_ENTRIES / np.maximum(n_observed, 1))
+        draw = rng.random((len(observed), len(columns))) < share
         withheld[:, columns] = observed[:, columns] & draw
         observed &= ~withheld
         return withheld

@@ -379,6 +379,11 @@ def test_imputer_calibration_entries_are_hidden_from_training():
     assert 0.15 < share < 0.25
     # Reproducible: the same entries at every call.
     np.testing.assert_array_equal(imp._training_data(hidden)[2], withheld)
+    # A larger table withholds some 300 entries per column, not a fifth.
+    hidden, _ = hide(make_table(3000))
+    imp = AutoencoderImputer(random_state=0, max_epochs=1).fit(hidden)
+    per_column = imp._training_data(hidden)[2][:, categorical].sum(axis=0)
+    assert ((per_column > 240) & (per_column < 360)).all(), per_column
 
 
 def test_imputer_multiple_imputations_draw_seen_categories():
