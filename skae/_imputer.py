@@ -227,15 +227,14 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
     completion of the other columns (``tree_weight``; numeric tables).
 
     In a table with categorical columns, a fifth of each one's observed
-    entries (at most about 300) are withheld from training (as if
-    missing); on those entries
-    the network's logits are then rescaled and shifted toward the column's
-    frequencies, to their least log-loss.
-    A category the other columns predict keeps the network's guess; one
-    they barely predict is filled with its most frequent level, where the
-    network, which learns its training rows' categories by heart, guessed
-    worse than the mode. :meth:`sample_imputations` draws from these
-    calibrated probabilities.
+    entries (at most about 300) are withheld from training (as if missing);
+    on those entries the network's logits are then rescaled and shifted
+    toward the column's frequencies, to their least log-loss. A category
+    the other columns predict keeps the network's guess; one they barely
+    predict falls back towards its most frequent level, where the network,
+    which learns its training rows' categories by heart, guessed worse than
+    the mode. :meth:`sample_imputations` draws from these calibrated
+    probabilities.
 
     The network grows with the table: ``hidden_layer_sizes="auto"`` gives
     three hidden layers of 12 units per feature, between 64 and 256. Training
@@ -686,12 +685,12 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         but about ``_CALIBRATION_ENTRIES`` at most, drawn reproducibly, are
         marked missing in ``encoded``'s mask (in place): the network neither
         reads nor learns them, and ``_calibrate_categories`` scores its
-        probabilities on them. Kept as
-        input, they leaked: the network recalled a training row's category
-        from the rest of the row (on a new user's survey, its guesses of a
-        withheld gender were right 60% of the time, of a real gap 49%, and
-        the calibration trusted it). Returns the mask of the withheld
-        entries; None for a table without categories.
+        probabilities on them. Kept as input, they leaked: the network
+        recalled a training row's category from the rest of the row (on a
+        new user's survey, its guesses of a withheld gender were right 60%
+        of the time, of a real gap 49%, and the calibration trusted it).
+        Returns the mask of the withheld entries; None for a table without
+        categories.
         """
         encoder = self.encoder_
         if not encoder.mixed or not encoder.categorical:
@@ -1053,8 +1052,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         drawn from the row's code distribution, plus the same noise. A
         missing category is drawn from its calibrated probabilities (see
         :class:`AutoencoderImputer`), a 0/1 flag as a coin with its
-        predicted rate. Observed
-        entries are identical in every draw.
+        predicted rate. Observed entries are identical in every draw.
         Analyse each completed data set and pool the results (Rubin's rules).
 
         Parameters
