@@ -369,8 +369,14 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         rows' duplicates. Where that error, on at least 30 entries, is at
         most a tenth of the imputation's own (``residual_std_`` squared),
         a gap with duplicates gets the inverse-variance blend of the
-        imputation and the duplicates' mean value, and its draws in
-        :meth:`sample_imputations` shrink accordingly; other columns and
+        imputation and the duplicates' mean value (``duplicate_weights_``;
+        the duplicates' error counts one pseudo-entry at the imputation's,
+        so no weight reaches 1), and its draws in
+        :meth:`sample_imputations` shrink accordingly. A gap whose
+        duplicates all differ from its row in that very entry cannot be
+        told apart (those draws are then confidently wrong); tables whose
+        rows mostly agree by chance (codes, price grids) get no weight at
+        all, even where nearly every row repeats. Other columns and
         gaps without duplicates are untouched, and a table with no such
         column stores nothing. On the 12 report tables of
         ``benchmarks/bench_impute.py``, only white wine's columns qualify:
@@ -393,6 +399,16 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
 
     indicator_ : sklearn.impute.MissingIndicator or None
         Indicator for the missing values, when ``add_indicator=True``.
+
+    duplicate_weights_ : ndarray of shape (n_imputed_features,) or None
+        Weight of the duplicates' mean value in each feature's gaps whose
+        row has duplicates (``recall_duplicates``); 0 for a feature whose
+        duplicates did not qualify (and for categorical features). None
+        when no feature qualified, with ``recall_duplicates=False``, and for
+        sparse input: nothing is then stored or searched at ``transform``.
+        Which features qualify can change with the mask and the seed on
+        tables with few duplicates. Set in ``fit``: changing
+        ``recall_duplicates`` afterwards takes effect at the next fit.
 
     residual_std_ : ndarray of shape (n_imputed_features,)
         Spread of the errors of imputation, per feature, in the original
@@ -897,7 +913,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         n_rows = min(X.shape[0], _TREE_ROWS)
         if getattr(self, "_duplicates_", None) is not None and n_rows < self._duplicate_rows_:
             return
-        self._duplicates_, self._duplicate_weight_, self._duplicate_rows_ = None, None, n_rows
+        self._duplicates_, self.duplicate_weights_, self._duplicate_rows_ = None, None, n_rows
         encoder = self.encoder_
         if not self.recall_duplicates or sp.issparse(X) or not encoder.numeric:
             return
@@ -911,9 +927,14 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         for j in encoder.numeric:
             own, at = spread[j] ** 2, positions[j]
             if counts[at] >= _DUPLICATE_MIN_ENTRIES and errors[at] <= _DUPLICATE_ERROR_SHARE * own:
-                weight[j] = own / (own + errors[at])
+                # One pseudo-entry at the imputation's own error: duplicates
+                # that never erred on n entries get n + 1 times its weight,
+                # not all of it (a new user's trial 26: weight 1 drew
+                # zero-width ranges around a wrong recalled value).
+                shrunk = (counts[at] * errors[at] + own) / (counts[at] + 1)
+                weight[j] = own / (own + shrunk)
         if weight.any():
-            self._duplicates_, self._duplicate_weight_ = duplicates, weight
+            self._duplicates_, self.duplicate_weights_ = duplicates, weight
 
     def _recall_duplicates(self, S, observed, predicted):
         """Numeric gaps blended with the mean value of their row's duplicates.
@@ -924,8 +945,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         recalled, counts = self._duplicates_.recall(S, self._expanded(observed))
         positions = self._tree_positions()
         weights = np.zeros(observed.shape)
-        for j in np.flatnonzero(self._duplicate_weight_):
-            at, weight = positions[j], self._duplicate_weight_[j]
+        for j in np.flatnonzero(self.duplicate_weights_):
+            at, weight = positions[j], self.duplicate_weights_[j]
             found = ~observed[:, j] & (counts[:, at] > 0)
             predicted[found, at] = (1 - weight) * predicted[found, at] + weight * recalled[found, at]
             weights[found, j] = weight

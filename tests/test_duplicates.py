@@ -71,8 +71,8 @@ def test_imputer_recalls_the_values_of_repeated_rows():
     X_missing, mask = hide(X, 0.2)
     ours = AutoencoderImputer(**FAST).fit(X_missing)
     alone = AutoencoderImputer(recall_duplicates=False, **FAST).fit(X_missing)
-    assert alone._duplicates_ is None
-    assert ours._duplicate_weight_.min() > 0.9  # the repeats agree exactly
+    assert alone._duplicates_ is None and alone.duplicate_weights_ is None
+    assert ours.duplicate_weights_.min() > 0.9  # the repeats agree exactly
     out, before = ours.transform(X_missing), alone.transform(X_missing)
     # A gap of a repeated row whose twin observes the entry gets its value,
     # unless the two share too few entries to count as duplicates (about 1
@@ -80,15 +80,17 @@ def test_imputer_recalls_the_values_of_repeated_rows():
     twin = np.r_[np.arange(300, 450), np.full(150, -1), np.arange(150)]
     recoverable = np.zeros(X.shape, dtype=bool)
     recoverable[twin >= 0] = mask[twin >= 0] & ~mask[twin[twin >= 0]]
-    exact = recoverable & (np.abs(out - X) < 0.01)
-    assert recoverable.sum() > 100 and exact.sum() > 0.9 * recoverable.sum()
-    assert np.abs(before - X)[recoverable].mean() > 0.3
-    # Every other entry is imputed as without recall.
-    np.testing.assert_array_equal(out[~exact], before[~exact])
-    recalled = exact
-    # Draws of a recalled entry keep its value; others spread.
+    recalled = out != before
+    assert recoverable.sum() > 100 and (recalled & recoverable).sum() > 0.9 * recoverable.sum()
+    # Only those entries change, and they come out nearly exact (the
+    # weights stay just below 1) where the network was far off.
+    assert not (recalled & ~recoverable).any()
+    assert np.abs(out - X)[recalled].max() < 0.1 and np.abs(out - X)[recalled].mean() < 0.01
+    assert np.abs(before - X)[recalled].mean() > 0.3
+    # Draws of a recalled entry stay close to its value, but not on it;
+    # others spread.
     draws = np.stack(ours.sample_imputations(X_missing, 5, random_state=0))
-    assert draws.std(axis=0)[recalled].max() < 0.05
+    assert 0 < draws.std(axis=0)[recalled].mean() < 0.1
     assert draws.std(axis=0)[mask & ~recalled].mean() > 0.3
     restored = pickle.loads(pickle.dumps(ours))
     np.testing.assert_array_equal(restored.transform(X_missing), out)
@@ -98,7 +100,7 @@ def test_imputer_recalls_the_values_of_repeated_rows():
     new[:, 0] = np.nan
     stored = ~np.isnan(X_missing[:20, 0]) | ~np.isnan(X_missing[300:320, 0])
     assert stored.sum() >= 15
-    np.testing.assert_allclose(ours.transform(new)[stored, 0], X[:20, 0][stored], atol=0.01)
+    np.testing.assert_allclose(ours.transform(new)[stored, 0], X[:20, 0][stored], atol=0.03)
     # partial_fit on fewer rows keeps the stored rows, as it keeps the trees.
     duplicates = ours._duplicates_
     ours.partial_fit(X_missing[:50])
@@ -124,7 +126,7 @@ def test_imputer_recalls_the_numbers_of_repeated_mixed_rows():
     mask = np.random.default_rng(1).random(frame.shape) < 0.2
     missing = frame.mask(mask)
     ours = AutoencoderImputer(**FAST).fit(missing)
-    assert ours._duplicate_weight_[:8].min() > 0.9 and ours._duplicate_weight_[8] == 0
+    assert ours.duplicate_weights_[:8].min() > 0.9 and ours.duplicate_weights_[8] == 0
     out = ours.transform(missing)
     alone = AutoencoderImputer(recall_duplicates=False, **FAST).fit_transform(missing)
     numbers = list("abcdefgh")
