@@ -644,8 +644,10 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             low, high = values.min(), values.max()
             if low == high and self._min_value_[j] <= low <= self._max_value_[j]:
                 self._min_value_[j] = self._max_value_[j] = low
-        # The trees of an earlier fit (partial_fit keeps them; see _fit_trees).
+        # The trees and duplicates of an earlier fit (partial_fit keeps them;
+        # see _fit_trees).
         self.trees_, self._tree_rows_ = None, 0
+        self._duplicates_, self.duplicate_weights_, self._duplicate_rows_ = None, None, 0
         self.indicator_ = None
         if self.add_indicator:
             # The indicator only needs which features have gaps: one row says it.

@@ -105,6 +105,9 @@ def test_imputer_recalls_the_values_of_repeated_rows():
     duplicates = ours._duplicates_
     ours.partial_fit(X_missing[:50])
     assert ours._duplicates_ is duplicates
+    # A new fit starts afresh, on fewer rows too.
+    ours.fit(X_missing[:200])
+    assert ours._duplicates_ is not duplicates
 
 
 def test_imputer_leaves_tables_without_duplicates_alone():
