@@ -13,7 +13,8 @@ coincide do: a donor matches when the expected number of rows that would agree
 with the query on the shared entries by chance, ``n_rows * prod_j f_j``
 (``f_j`` the frequency of the query's value in column ``j``, columns taken as
 independent), is below :data:`COINCIDENCE`. Whether duplicates share a
-column's values is then measured, not assumed (:meth:`DuplicateRows.fit`).
+column's values is then measured, not assumed
+(:meth:`DuplicateRows.honest_errors`).
 """
 
 from __future__ import annotations
