@@ -938,13 +938,20 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         if weight.any():
             self._duplicates_, self.duplicate_weights_ = duplicates, weight
 
-    def _recall_duplicates(self, S, observed, predicted):
+    def _recall_duplicates(self, S, observed, predicted, memo=None):
         """Numeric gaps blended with the mean value of their row's duplicates.
 
         Returns the predictions and, per entry, the weight the duplicates got
-        (0 where none observes it).
+        (0 where none observes it). The duplicates' values are kept in
+        ``memo`` when given: draws of the same rows search them once (the
+        search cost white wine's draws 4.8 times their time).
         """
-        recalled, counts = self._duplicates_.recall(S, self._expanded(observed))
+        if memo is not None and "duplicates" in memo:
+            recalled, counts = memo["duplicates"]
+        else:
+            recalled, counts = self._duplicates_.recall(S, self._expanded(observed))
+            if memo is not None:
+                memo["duplicates"] = recalled, counts
         positions = self._tree_positions()
         weights = np.zeros(observed.shape)
         for j in np.flatnonzero(self.duplicate_weights_):
@@ -1024,11 +1031,16 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             predicted = predicted * scale[0] + scale[1]
         return predicted
 
-    def _impute(self, X, generator=None, noise_rng=None):
-        """Imputed rows of validated ``X``; a sparse ``X`` gives a dense array."""
+    def _impute(self, X, generator=None, noise_rng=None, memo=None):
+        """Imputed rows of validated ``X``; a sparse ``X`` gives a dense array.
+
+        ``memo`` (a dict) keeps what does not change between draws of the
+        same rows (the duplicates' values), one entry per block of rows.
+        """
         out, start = None, 0
         for rows in row_source(X).blocks(self._chunk_rows(X.shape[0])):
-            imputed = self._impute_dense(rows, generator, noise_rng)
+            block_memo = None if memo is None else memo.setdefault(start, {})
+            imputed = self._impute_dense(rows, generator, noise_rng, block_memo)
             if len(imputed) == X.shape[0]:
                 return imputed  # the whole input in one block
             if out is None:
@@ -1037,14 +1049,14 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             start += len(imputed)
         return out
 
-    def _impute_dense(self, X, generator=None, noise_rng=None):
+    def _impute_dense(self, X, generator=None, noise_rng=None, memo=None):
         S, observed = self._scaled_with_mask(X)
         predicted = self._predict_scaled(S, observed, generator).astype(np.float64)
         if getattr(self, "trees_", None) is not None:
             predicted = self._blend_trees(S, observed, predicted)
         recalled = None
         if getattr(self, "_duplicates_", None) is not None:  # None: saved before it
-            predicted, recalled = self._recall_duplicates(S, observed, predicted)
+            predicted, recalled = self._recall_duplicates(S, observed, predicted, memo)
         encoder = self.encoder_
         flag_draws = {}
         two_levels = getattr(self, "_two_levels_", None)  # None: saved before it
@@ -1203,7 +1215,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         if not isinstance(n_imputations, numbers.Integral) or n_imputations < 1:
             raise ValueError(f"n_imputations must be a positive int; got {n_imputations!r}.")
         rng = check_random_state(random_state)
-        draws = []
+        draws, memo = [], {}
         for k in range(n_imputations):
             seed = int(rng.randint(np.iinfo(np.int32).max))
             generator = torch.Generator().manual_seed(seed)
@@ -1211,7 +1223,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             with warnings.catch_warnings():
                 if k:  # each draw encodes X again: its warnings (unseen categories) once
                     warnings.simplefilter("ignore", UserWarning)
-                draws.append(self._wrap(self._impute(X, generator, noise), X))
+                draws.append(self._wrap(self._impute(X, generator, noise, memo), X))
         return draws
 
     def _wrap(self, data, X):
