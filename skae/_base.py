@@ -70,6 +70,7 @@ from ._tabular import (
     check_column_dtypes,
     warn_identifier_columns,
     warn_numbers_as_text,
+    warn_numbers_beside_text,
 )
 from ._threads import estimator_threads, torch_threads
 
@@ -687,6 +688,7 @@ class BaseAutoencoder(BaseEstimator):
             positions = categorical_columns(X, self.categorical_features) if n_columns else []
             if isinstance(self.categorical_features, str):  # "from_dtype"
                 warn_numbers_as_text(X, positions)
+            warn_numbers_beside_text(X, positions)
             warn_identifier_columns(X, positions)
             self.is_categorical_ = np.isin(np.arange(n_columns), positions)
         mask = getattr(self, "is_categorical_", None)

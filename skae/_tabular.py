@@ -156,6 +156,42 @@ def warn_numbers_as_text(X, positions, sample: int = 10_000) -> None:
         )
 
 
+def warn_numbers_beside_text(X, positions, sample: int = 10_000) -> None:
+    """Warn about categorical columns that hold a value both as a number and as text.
+
+    An object column of ``7`` and ``"7"`` (rows appended from a CSV to rows
+    typed by hand) gets two categories for one value, silently (a new user's
+    trial). Only the first ``sample`` present values are looked at.
+    """
+    if not isinstance(X, pd.DataFrame):
+        return
+    for j in positions:
+        column = X.iloc[:, j]
+        if column.dtype != object:
+            continue
+        present = column.dropna().iloc[:sample]
+        is_number = present.map(
+            lambda v: isinstance(v, numbers.Number) and not isinstance(v, (bool, np.bool_))
+        ).to_numpy(dtype=bool)
+        is_text = present.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+        if not (is_number.any() and is_text.any()):
+            continue
+        text = present[is_text]
+        numbers_seen = present[is_number]
+        same = pd.to_numeric(text, errors="coerce").isin(numbers_seen.astype(float))
+        if same.any():
+            name, example = X.columns[j], text[same.to_numpy()].iloc[0]
+            number = numbers_seen[numbers_seen.astype(float) == float(example)].iloc[0]
+            warnings.warn(
+                f"Column {name!r} of X holds the same values as numbers and as text "
+                f"(e.g. {number!r} and {example!r}): each becomes a category of its own. "
+                f"Convert the column to one type "
+                f"first, e.g. X[{name!r}] = X[{name!r}].astype(str).",
+                UserWarning,
+                stacklevel=4,
+            )
+
+
 #: A categorical column whose present values are at least this share distinct
 #: (and at least ``_IDENTIFIER_MIN_LEVELS`` of them) looks like an identifier.
 _IDENTIFIER_SHARE = 0.5

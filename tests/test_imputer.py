@@ -152,7 +152,13 @@ def test_multiple_imputation_has_spread_only_where_missing(cancer, fitted):
     assert draws.shape == (20, *X.shape)
     assert np.all(np.ptp(draws, axis=0)[~mask] == 0)
     spread = draws.std(axis=0)
-    assert np.all(spread[mask] > 0)
+    # Every gap varies, but where all draws fall below (above) the column's
+    # observed range and are clipped to its end: the concavity of a smooth
+    # tumour is zero in every draw.
+    low, high = np.nanmin(X_missing, axis=0), np.nanmax(X_missing, axis=0)
+    at_end = np.all((draws == low) | (draws == high), axis=0)
+    assert np.all(((spread > 0) | at_end)[mask])
+    assert 0 < at_end[mask].mean() < 0.01
     # Features the network predicts worse get more spread.
     errors = np.abs(fitted.transform(X_missing) - X)
     relative_error = np.array([errors[mask[:, j], j].mean() for j in range(X.shape[1])]) / X.std(0)
@@ -412,6 +418,39 @@ def test_draws_of_a_flag_keep_its_rate(mixed):
     out = pd.DataFrame(AutoencoderImputer(max_epochs=5, random_state=0).fit(train).transform(new))
     filled = out.iloc[::3, 2].to_numpy(dtype=float)
     np.testing.assert_array_equal(filled, np.round(filled))
+
+
+@pytest.mark.parametrize("mixed", [False, True])
+def test_draws_stay_within_the_observed_range(mixed):
+    # A new user's trial 27: Gaussian draws of decimal columns left their
+    # range (negative incomes, down to -13.5 where the lowest seen was
+    # -0.03). They are clipped to the range fit observed, which keeps the
+    # 90% ranges' coverage of values inside it (zeros, often the lowest
+    # value, are still covered: truncated draws never reach them).
+    rng = np.random.default_rng(0)
+    n = 300
+    income = np.exp(rng.normal(size=n)) - 0.5  # skewed, bounded below
+    X = pd.DataFrame({"income": income, "z": rng.normal(size=n),
+                      "zero": np.where(rng.random(n) < 0.5, 0.0, rng.random(n))})
+    if mixed:
+        X["c"] = rng.choice(["a", "b"], n)
+    missing = X.mask(rng.random(X.shape) < 0.2)
+    imp = AutoencoderImputer(max_epochs=30, random_state=0).fit(missing)
+    draws = np.stack([pd.DataFrame(d).iloc[:, :3].to_numpy(dtype=float)
+                      for d in imp.sample_imputations(missing, n_imputations=20,
+                                                      random_state=0)])
+    observed = missing.iloc[:, :3]
+    assert (draws >= observed.min().to_numpy()).all()
+    assert (draws <= observed.max().to_numpy()).all()
+    gaps = missing.iloc[:, :3].isna().to_numpy()
+    # The noise is still there, and the lowest value is drawn where likely.
+    assert draws[:, gaps].std(axis=0).mean() > 0.1 * imp.residual_std_[:3].min()
+    assert (draws[:, gaps[:, 2], 2] == 0.0).mean() > 0.1
+    # The unbounded draws of the same fit did leave the range.
+    imp._observed_range_ = None
+    unbounded = np.stack([pd.DataFrame(d).iloc[:, 0].to_numpy(dtype=float)
+                          for d in imp.sample_imputations(missing, 20, random_state=0)])
+    assert unbounded.min() < observed["income"].min()
 
 
 def test_draws_of_a_small_table_are_not_too_narrow():

@@ -513,6 +513,24 @@ def test_numbers_written_as_text_warn(Estimator):
 
 
 @pytest.mark.parametrize("Estimator", [AutoencoderTransformer, AutoencoderImputer])
+def test_a_value_as_number_and_as_text_warns(Estimator):
+    # A new user's trial 27: an object column holding 7 and "7" got two
+    # categories for one value, silently.
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=120),
+                      "m": pd.Series([7, "7", "x", 3] * 30, dtype=object)})
+    with pytest.warns(UserWarning, match=r"'m' of X holds the same values as numbers and as "
+                                         r"text \(e.g. 7 and '7'\): each becomes a category"):
+        Estimator(max_epochs=1, random_state=0).fit(X)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*as numbers and as text")
+        # Numbers beside other text, or all text, are categories as they are.
+        Estimator(max_epochs=1, random_state=0).fit(
+            X.assign(m=pd.Series([7, "b", "x", 3] * 30, dtype=object)))
+        Estimator(max_epochs=1, random_state=0).fit(X.assign(m=X["m"].astype(str)))
+
+
+@pytest.mark.parametrize("Estimator", [AutoencoderTransformer, AutoencoderImputer])
 def test_identifier_like_column_warns(Estimator):
     # A new user's trial: a column of names (one level per row) was taken as
     # a categorical column silently, an output per row.
