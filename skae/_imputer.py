@@ -259,8 +259,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
     three hidden layers of 12 units per feature, between 64 and 256. Training
     follows a budget in proportion to the table too: with
     ``max_epochs=None`` the network takes 200 optimizer steps (of
-    ``batch_size`` rows) per feature, between 1,000 and 4,000, within 10 to
-    500 epochs (short, wide tables stop sooner: at most
+    ``batch_size`` rows) per feature, between 1,000 and 4,000, times
+    ``sqrt(n_rows / 5000)`` on tables of more rows, within 10 to 500 epochs (short, wide tables stop sooner: at most
     ``(n_rows / n_features) ** 2 / 7`` epochs, but not under 100 epochs nor
     ``min(500, 25 * n_features)`` steps on that account), and its learning
     rate decays to zero along a cosine; tables that fit in one batch keep the
@@ -268,9 +268,9 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
     instead (``averaging``), and train two independent networks side by side,
     each on its own loss, imputing with their mean (``module__n_members``;
     ``module__n_members=1`` trains one). Measured on the benchmark tables,
-    this fixed budget imputes better than early stopping; time grows with the
-    number of features, and linearly in rows once every row is seen at least
-    10 times.
+    this budget imputes better than early stopping; time grows with the
+    number of features, as the square root of the rows beyond 5,000, and
+    linearly in rows once every row is seen at least 10 times.
     ``early_stopping=True`` stops on the error of hidden entries of held-out
     rows instead.
 

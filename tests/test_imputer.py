@@ -232,10 +232,13 @@ def test_budget_grows_with_the_table():
     # so that time grows linearly in rows.
     assert training_epochs(200, 1, 512) == 500
     assert training_epochs(10_000_000, 10, 512) == 10
-    # In between, about the same number of steps whatever the rows.
+    # In between, the steps grow as the square root of the rows beyond 5,000
+    # (twice them at 20,000 rows), and the epochs give about that many.
+    assert training_steps(10, 20_000) == 2 * training_steps(10, 5_000) == 2 * training_steps(10)
     for n in (20_000, 100_000):
         steps = training_epochs(n, 10, 512) * -(-n // 512)
-        assert training_steps(10) <= steps < training_steps(10) + -(-n // 512)
+        assert training_steps(10, n) <= steps < training_steps(10, n) + -(-n // 512)
+    assert training_epochs(20_000, 10, 512) < training_epochs(5_000, 10, 512)
 
 
 
