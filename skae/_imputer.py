@@ -260,7 +260,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
     follows a budget in proportion to the table too: with
     ``max_epochs=None`` the network takes 200 optimizer steps (of
     ``batch_size`` rows) per feature, between 1,000 and 4,000, times
-    ``sqrt(n_rows / 5000)`` on tables of more rows, within 10 to 500 epochs (short, wide tables stop sooner: at most
+    ``sqrt(n_rows / 5000)`` on tables of more rows, within 10 to 500 epochs
+    (short, wide tables stop sooner: at most
     ``(n_rows / n_features) ** 2 / 7`` epochs, but not under 100 epochs nor
     ``min(500, 25 * n_features)`` steps on that account), and its learning
     rate decays to zero along a cosine; tables that fit in one batch keep the

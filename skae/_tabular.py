@@ -184,7 +184,7 @@ def warn_numbers_beside_text(X, positions, sample: int = 10_000) -> None:
             number = numbers_seen[numbers_seen.astype(float) == float(example)].iloc[0]
             warnings.warn(
                 f"Column {name!r} of X holds the same values as numbers and as text "
-                f"(e.g. {number!r} and {example!r}): each becomes a category of its own. "
+                f"(e.g. {number} and {example!r}): each becomes a category of its own. "
                 f"Convert the column to one type "
                 f"first, e.g. X[{name!r}] = X[{name!r}].astype(str).",
                 UserWarning,
