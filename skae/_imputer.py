@@ -650,10 +650,9 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
                 values = columns.data[columns.indptr[j]:columns.indptr[j + 1]]
             values = values[~np.isnan(values)]
             if len(values):
-                self._observed_range_[:, j] = values.min(), values.max()
+                self._observed_range_[:, j] = low, high = values.min(), values.max()
             if len(values) < _CONSTANT_MIN_ROWS:
                 continue
-            low, high = values.min(), values.max()
             if low == high and self._min_value_[j] <= low <= self._max_value_[j]:
                 self._min_value_[j] = self._max_value_[j] = low
         # The trees and duplicates of an earlier fit (partial_fit keeps them;

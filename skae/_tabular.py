@@ -176,12 +176,11 @@ def warn_numbers_beside_text(X, positions, sample: int = 10_000) -> None:
         is_text = present.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
         if not (is_number.any() and is_text.any()):
             continue
-        text = present[is_text]
-        numbers_seen = present[is_number]
-        same = pd.to_numeric(text, errors="coerce").isin(numbers_seen.astype(float))
+        text, numbers_seen = present[is_text], present[is_number].astype(float)
+        same = pd.to_numeric(text, errors="coerce").isin(numbers_seen)
         if same.any():
             name, example = X.columns[j], text[same.to_numpy()].iloc[0]
-            number = numbers_seen[numbers_seen.astype(float) == float(example)].iloc[0]
+            number = present[is_number][(numbers_seen == float(example)).to_numpy()].iloc[0]
             warnings.warn(
                 f"Column {name!r} of X holds the same values as numbers and as text "
                 f"(e.g. {number} and {example!r}): each becomes a category of its own. "
