@@ -305,9 +305,10 @@ handle_unknown : {"rarest", "missing", "error"}, default=%(default)s
             epochs = min(epochs, 10)
         return epochs
 
-    def _training_epochs(self, n_rows: int) -> int:
+    def _training_epochs(self, X) -> int:
         if self.max_epochs is not None:
             return self.max_epochs
+        n_rows = X.shape[0]
         by_entries = max(10, ENTRY_BUDGET // (n_rows * self.n_features_in_))
         return min(self._step_rule_epochs(n_rows),
                    int(self._length_factor() * min(EPOCH_LIMIT, by_entries)))

@@ -327,7 +327,7 @@ class BaseAutoencoder(BaseEstimator):
                 f"Found array with {X.shape[0]} sample(s) (shape={X.shape}) while a "
                 f"minimum of 2 is required to fit {type(self).__name__}."
             )
-        n_epochs = self._training_epochs(X.shape[0])
+        n_epochs = self._training_epochs(X)
         lr = self._training_lr(X.shape[0], n_epochs)
         try:
             if reset:
@@ -393,8 +393,8 @@ class BaseAutoencoder(BaseEstimator):
         self.net_.optimizer_.load_state_dict(optimizer)
         del self.history_[n_epochs:]
 
-    def _training_epochs(self, n_rows: int) -> int:
-        """Epochs per training call (``max_epochs``; subclasses may derive it)."""
+    def _training_epochs(self, X) -> int:
+        """Epochs of a training call on validated ``X`` (``max_epochs``; subclasses may derive it)."""
         return self.max_epochs
 
     def _patience(self) -> int:

@@ -241,6 +241,38 @@ def test_budget_grows_with_the_table():
     assert training_epochs(20_000, 10, 512) < training_epochs(5_000, 10, 512)
 
 
+def test_budget_shrinks_with_the_missing_rate():
+    import scipy.sparse as sp
+
+    from skae._imputer import _missing_rate
+    from skae._imputer_budget import training_epochs, training_steps
+
+    # Up to 20% of the entries missing, the whole budget; beyond, in
+    # proportion to the entries observed (0.5 / 0.8 of it at 50%), but never
+    # under the share at 70% (0.3 / 0.8).
+    assert training_steps(10, 0, 0.05) == training_steps(10, 0, 0.2) == training_steps(10)
+    assert training_steps(10, 0, 0.5) == int(training_steps(10) * 0.625)
+    assert training_steps(10, 0, 0.9) == training_steps(10, 0, 0.7) == int(training_steps(10) * 0.375)
+    # The share applies in full up to 5,000 rows and fades out by 20,000.
+    assert training_steps(10, 5_000, 0.5) == int(training_steps(10) * 0.625)
+    assert training_steps(10, 5_000, 0.5) < training_steps(10, 10_000, 0.5) / 2 ** 0.5
+    assert training_steps(10, 10_000, 0.5) < training_steps(10, 10_000)
+    assert training_steps(10, 20_000, 0.5) == training_steps(10, 20_000) == 2 * training_steps(10)
+    assert training_epochs(5_000, 10, 512, 0.5) < training_epochs(5_000, 10, 512)
+    # The fit reads the rate off the data: the columns that hold any value,
+    # each missing half the time, give the epochs of a 50% table.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3_000, 4))
+    X[rng.random(X.shape) < 0.5] = np.nan
+    X = np.column_stack([X, np.full(3_000, np.nan)])  # dropped, not counted
+    with pytest.warns(UserWarning, match="without any observed values"):
+        imp = AutoencoderImputer(random_state=0).fit(X)
+    rate = np.isnan(X[:, :4]).mean()
+    assert len(imp.history_) == training_epochs(3_000, 5, 512, rate)
+    assert len(imp.history_) < 0.7 * training_epochs(3_000, 5, 512)
+    # A sparse table's unstored entries are not counted as missing.
+    assert _missing_rate(sp.random(100, 5, density=0.05, format="csr", random_state=0)) == 0
+
 
 def test_budget_is_shorter_for_short_wide_tables():
     from skae._imputer_budget import SHORT_TABLE_DIVISOR, training_epochs
