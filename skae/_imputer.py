@@ -1342,12 +1342,9 @@ def _fit_calibration(logits, labels, log_prior) -> tuple[float, float]:
 def _missing_rate(X) -> float:
     """Share of missing entries in the columns of ``X`` that hold any value.
 
-    Sparse tables count as complete: their unstored entries (a rating
-    matrix's unrated items) are gaps by the thousand, and the step budget was
-    not chosen on them.
+    A sparse table's unstored entries count as missing, as the NaN of the
+    same table held densely do, so that both fits train alike.
     """
-    if sp.issparse(X):
-        return 0.0
     n_missing = row_source(X).n_missing()
     kept = n_missing < X.shape[0]
     return float(n_missing[kept].sum() / max(1, X.shape[0] * kept.sum()))

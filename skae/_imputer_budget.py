@@ -136,7 +136,10 @@ def ensemble_members(n_rows: int, batch_size: int) -> int:
 def training_steps(n_features: int, n_rows: int = 0, missing_rate: float = 0.0) -> int:
     """Optimizer steps for a table of ``n_features`` imputed columns and ``n_rows`` rows.
 
-    ``missing_rate`` is the share of the table's entries that are missing.
+    ``missing_rate`` is the share of the table's entries that are missing:
+    beyond ``MISSING_REFERENCE`` the steps shrink in proportion to the
+    entries observed, fully up to ``ROWS_REFERENCE`` rows and less and less
+    up to ``MISSING_FADE_ROWS``.
     """
     steps = np.clip(STEPS_PER_FEATURE * n_features, MIN_STEPS, MAX_STEPS)
     steps *= max(1.0, n_rows / ROWS_REFERENCE) ** ROWS_EXPONENT

@@ -270,8 +270,11 @@ def test_budget_shrinks_with_the_missing_rate():
     rate = np.isnan(X[:, :4]).mean()
     assert len(imp.history_) == training_epochs(3_000, 5, 512, rate)
     assert len(imp.history_) < 0.7 * training_epochs(3_000, 5, 512)
-    # A sparse table's unstored entries are not counted as missing.
-    assert _missing_rate(sp.random(100, 5, density=0.05, format="csr", random_state=0)) == 0
+    # A sparse table's unstored entries count as missing, as the same
+    # table's NaN held densely do.
+    S = sp.random(200, 6, density=0.3, format="csr", random_state=0)
+    dense = np.where(S.toarray() == 0, np.nan, S.toarray())
+    assert _missing_rate(S) == _missing_rate(dense) == pytest.approx(0.7)
 
 
 def test_budget_is_shorter_for_short_wide_tables():
