@@ -458,6 +458,27 @@ def test_draws_of_a_flag_keep_its_rate(mixed):
     np.testing.assert_array_equal(filled, np.round(filled))
 
 
+def test_a_flag_held_in_an_array():
+    # A new user's trial: a NumPy array's 0/1 column, 65% missing, was drawn
+    # as Gaussian noise (1,323 distinct values) and imputed between -0.22 and
+    # 1.43. Observed at 0 and 1 alone, it is a flag: drawn as a coin with the
+    # predicted probability, imputed as that probability within [0, 1].
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(600, 1))
+    flag = (z + rng.normal(size=(600, 1)) > 0).astype(float)
+    X = np.hstack([z + 0.5 * rng.normal(size=(600, 3)), flag, 2 * flag])
+    gaps = rng.random(X.shape) < 0.65
+    X_missing = np.where(gaps, np.nan, X)
+    imp = AutoencoderImputer(max_epochs=30, random_state=0).fit(X_missing)
+    points = imp.transform(X_missing)[gaps[:, 3], 3]
+    assert 0 <= points.min() and points.max() <= 1 and len(np.unique(points)) > 10
+    draws = np.stack(imp.sample_imputations(X_missing, 10, random_state=0))
+    assert set(np.unique(draws[:, gaps[:, 3], 3])) == {0.0, 1.0}
+    assert abs(draws[:, gaps[:, 3], 3].mean() - points.mean()) < 0.05
+    # Only 0 and 1 make a flag: a column of 0 and 2 is drawn as a number.
+    assert len(np.unique(draws[:, gaps[:, 4], 4])) > 10
+
+
 @pytest.mark.parametrize("mixed", [False, True])
 def test_draws_stay_within_the_observed_range(mixed):
     # A new user's trial 27: Gaussian draws of decimal columns left their
