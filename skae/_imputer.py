@@ -661,7 +661,11 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             if len(values) < _CONSTANT_MIN_ROWS:
                 continue
             if columns is None and (low, high) == (0, 1) and np.isin(values, (0, 1)).all():
+                # Bounded like an integer column's (above): a user's flags
+                # held in an array were imputed from -0.22 to 1.43.
                 self._two_levels_[j] = (0.0, 1.0)
+                self._min_value_[j] = max(self._min_value_[j], 0.0)
+                self._max_value_[j] = min(self._max_value_[j], 1.0)
             if low == high and self._min_value_[j] <= low <= self._max_value_[j]:
                 self._min_value_[j] = self._max_value_[j] = low
         # The trees and duplicates of an earlier fit (partial_fit keeps them;
@@ -1142,7 +1146,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         return self._finish(imputed, X)
 
     def _bounds(self, drawn: bool) -> tuple[np.ndarray, np.ndarray]:
-        """Each imputed column's bounds: ``min_value`` / ``max_value``, a flag's two values, and for draws the observed range.
+        """Each imputed column's bounds: ``min_value`` / ``max_value``, and for draws the observed range.
 
         Draws (``sample_imputations``) are clipped to the range of the
         values ``fit`` (or the first ``partial_fit``) observed, within
@@ -1152,17 +1156,12 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         truncated: many columns hold their lowest value often (zeros), which
         truncated draws never reach, so their 90% ranges covered 40% of
         digits' hidden pixels, where clipped ones cover what unbounded ones
-        did for every value within the observed range. Imputations of other
-        columns keep their order beyond it (a rating matrix's user ranks
-        items by them), but a 0/1 flag's lie between its two values (another
-        user's flags held in an array: -0.22 to 1.43 at 65% missing).
+        did for every value within the observed range. Imputations keep
+        their order beyond it (a rating matrix's user ranks items by them);
+        only integer columns and 0/1 flags are bounded by what ``fit`` saw
+        (``_fit_encoder``).
         """
         low, high = self._min_value_, self._max_value_
-        two_levels = getattr(self, "_two_levels_", None)  # None: saved before it
-        if two_levels is not None:
-            flags = ~np.isnan(two_levels[:, 0])
-            low = np.where(flags, np.fmax(low, two_levels[:, 0]), low)
-            high = np.where(flags, np.fmin(high, two_levels[:, 1]), high)
         observed_range = getattr(self, "_observed_range_", None)  # None: saved before it
         if not drawn or observed_range is None:
             return low, high
