@@ -129,14 +129,17 @@ class _HidingBatches:
     observed entries: the module gets ``(x, visible)`` (``visible`` repeated
     over each column's encoded entries) and the criterion ``(x, observed,
     visible)``. Training draws a new pattern every time (from torch's forked
-    global generator); validation (``seed`` given) uses a fixed pattern, so
-    its loss is comparable across epochs.
+    global generator), and a ``copy_share`` of the rows hide another row's
+    gaps instead (:func:`_copy_patterns`); validation (``seed`` given) uses a
+    fixed random pattern, so its loss is comparable across epochs.
     """
 
-    def __init__(self, hide_fraction: float, expand, seed: int | None = None):
+    def __init__(self, hide_fraction: float, expand, seed: int | None = None,
+                 copy_share: float = 0.0):
         self.hide_fraction = hide_fraction
         self.expand = expand
         self.seed = seed
+        self.copy_share = copy_share
 
     def __call__(self, dataset, batch_size, shuffle=False, **kwargs):
         batches = BatchIterator(dataset, batch_size, shuffle=shuffle, **kwargs)
@@ -199,6 +202,31 @@ _CALIBRATION_MIN_ENTRIES = 10
 _CALIBRATION_ROWS = 20_000
 
 
+#: Share of each training batch's rows that hide another row's real pattern of
+#: gaps (copy masking, CACTI) instead of ``hide_fraction`` of their entries.
+_COPY_SHARE = 0.5
+#: Most of a row's observed entries a copied pattern may hide: rows of a rating
+#: matrix (95% missing) would otherwise hide nearly all they observe.
+_COPY_MAX_HIDDEN = 0.75
+
+
+def _copy_patterns(observed, visible, share, generator=None):
+    """``visible`` with a ``share`` of the rows seeing only what another row of the batch observes.
+
+    Each such row hides its entries that the other row lacks; a row that
+    would then hide nothing (the other row has no gap it observes), or more
+    than ``_COPY_MAX_HIDDEN`` of what it observes, keeps its random hiding.
+    Random numbers come from ``generator`` (torch's global generator when
+    None).
+    """
+    n_rows, device = len(observed), observed.device
+    copied = observed * observed[torch.randperm(n_rows, device=device, generator=generator)]
+    hidden = (observed - copied).sum(dim=1, keepdim=True)
+    rows = torch.rand(n_rows, 1, device=device, generator=generator) < share
+    rows &= (hidden > 0) & (hidden <= _COPY_MAX_HIDDEN * observed.sum(dim=1, keepdim=True))
+    return torch.where(rows, copied, visible)
+
+
 class _HidingIterator:
     def __init__(self, batches: BatchIterator, hiding: _HidingBatches):
         self.batches = batches
@@ -214,6 +242,8 @@ class _HidingIterator:
                 generator = torch.Generator(device=x.device).manual_seed(seed)
             keep = torch.rand(observed.shape, device=x.device, generator=generator)
             visible = observed * (keep >= self.hiding.hide_fraction)
+            if seed is None and self.hiding.copy_share:
+                visible = _copy_patterns(observed, visible, self.hiding.copy_share)
             yield (x, self.hiding.expand(visible)), (x, observed, visible)
 
 
@@ -224,9 +254,12 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
 
     Follows :class:`~sklearn.impute.IterativeImputer`'s contract. The
     network sees each row with its gaps and the mask of which entries are
-    missing, and learns to fill entries it cannot see: every training batch
-    hides a further ``hide_fraction`` of the observed entries, and the loss
-    covers observed entries only, so no complete rows are needed. The
+    missing, and learns to fill entries it cannot see: in every training
+    batch half the rows hide a further ``hide_fraction`` of their observed
+    entries and the other half the entries another row of the batch is
+    missing (copy masking: the table's own patterns of gaps, such as blocks
+    of columns missing together), and the loss covers observed entries only,
+    so no complete rows are needed. The
     network runs twice: the second pass sees the first pass's predictions in
     the gaps (``module__n_passes``). Once
     fitted, ``transform`` imputes new rows without refitting, whatever their
@@ -316,7 +349,14 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
 
     hide_fraction : float in [0, 1), default=0.15
         Share of the observed entries hidden from the network in each
-        training batch; the network learns to predict them.
+        training batch; the network learns to predict them. Half of each
+        batch's rows hide another row's gaps instead (copy masking,
+        after CACTI): on the development tables of
+        ``benchmarks/bench_impute.py`` this cut the error by 7-8%% where
+        gaps come in blocks of columns or as monotone dropout, and by 1.1%%
+        with scattered gaps. A row whose copied pattern would hide nothing,
+        or more than three quarters of what it observes (a rating matrix's
+        rows), keeps the random hiding.
 
     averaging : {"auto", "ema"} or None, default="auto"
         Which weights impute once training ends. ``"ema"``: the learning
@@ -731,7 +771,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
 
     def _batches(self, training: bool):
         seed = None if training else (self._seed_ * 7919 + 0x1A7E) % (2**31)
-        return _HidingBatches(self.hide_fraction, self.encoder_.expand, seed=seed)
+        return _HidingBatches(self.hide_fraction, self.encoder_.expand, seed=seed,
+                              copy_share=_COPY_SHARE)
 
     def _init_module_from_data(self, module, dataset):
         """Let the module see scaled rows and which of their entries are observed.
@@ -840,11 +881,18 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         # rows are plenty for a standard deviation.
         source = row_source(X).rows(self._row_sample(X.shape[0], 10_000, salt=0x1A7E))
         rng = np.random.default_rng((self._seed_, 0x1A7E))
+        generator = torch.Generator().manual_seed(int(rng.integers(2**31)))
         errors_of = self._scoring_criterion()
         totals, counts = 0.0, 0
         for rows in source.blocks(self._chunk_rows(X.shape[0])):
             S, observed = self._scaled_with_mask(rows)
             hidden = observed & (rng.random(observed.shape) < max(self.hide_fraction, 0.1))
+            # Real gaps are other rows' patterns: every row that can hides one
+            # (a new user's block gaps drew 90% ranges covering 0.56).
+            visible = _copy_patterns(
+                torch.from_numpy(observed.astype(np.float32)),
+                torch.from_numpy((observed & ~hidden).astype(np.float32)), 1.0, generator)
+            hidden = observed & (visible.numpy() == 0)
             predicted = self._predict_scaled(S, observed & ~hidden)
             with torch.inference_mode():
                 S_t = torch.from_numpy(S)

@@ -50,7 +50,9 @@ def test_sparse_fit_imputes_like_the_dense_fit(params):
     assert isinstance(imputed, np.ndarray) and imputed.dtype == np.float32
     assert imputed.shape == expected.shape
     np.testing.assert_allclose(imputed, expected, rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(on_sparse.residual_std_, on_dense.residual_std_, rtol=1e-4)
+    # A spread sums errors over hidden entries: float32 differences of 1e-4
+    # in the predictions reach it as 5e-4 on a column with few of them.
+    np.testing.assert_allclose(on_sparse.residual_std_, on_dense.residual_std_, rtol=1e-3)
     # Dense rows with zeros for the gaps: the same numbers again.
     zeros = np.nan_to_num(dense, nan=0.0)
     np.testing.assert_allclose(on_sparse.transform(zeros), expected, rtol=1e-4, atol=1e-4)
@@ -285,4 +287,6 @@ def test_residual_spread_from_a_row_sample_of_a_large_sparse_matrix():
     params = dict(max_epochs=1, hidden_layer_sizes=(16,), batch_size=512, random_state=0)
     on_dense = AutoencoderImputer(**params).fit(dense)
     on_sparse = AutoencoderImputer(missing_values=0, **params).fit(sparse)
-    np.testing.assert_allclose(on_sparse.residual_std_, on_dense.residual_std_, rtol=1e-4)
+    # A spread sums errors over hidden entries: float32 differences of 1e-4
+    # in the predictions reach it as 5e-4 on a column with few of them.
+    np.testing.assert_allclose(on_sparse.residual_std_, on_dense.residual_std_, rtol=1e-3)
