@@ -684,10 +684,11 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         # would be predicted 5 everywhere, with no order to rank items by.)
         # The observed range of each numeric column bounds its draws in
         # sample_imputations (NaN for categories; see _bounds). A dense column
-        # observed at 0 and 1 alone, in at least _CONSTANT_MIN_ROWS rows, is
-        # a 0/1 flag in an array too: drawn as a coin, imputed as the
-        # probability within [0, 1] (a new user's draws of four such columns
-        # had covered 0.47-0.50 of their hidden values).
+        # observed at two values alone, in at least _CONSTANT_MIN_ROWS rows,
+        # is a flag in an array too, whatever its two codes (0/1, 1/2): drawn
+        # as a coin, imputed as the expected value between the two (a new
+        # user's draws of four 0/1 columns had covered 0.47-0.50 of their
+        # hidden values; a column coded 1/2 was imputed from 0.85 to 2.42).
         self._observed_range_ = np.full((2, kept.shape[1]), np.nan)
         columns = kept.tocsc() if sp.issparse(kept) else None
         for j in self.encoder_.numeric:
@@ -700,12 +701,12 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
                 self._observed_range_[:, j] = low, high = values.min(), values.max()
             if len(values) < _CONSTANT_MIN_ROWS:
                 continue
-            if columns is None and (low, high) == (0, 1) and np.isin(values, (0, 1)).all():
+            if columns is None and low < high and np.isin(values, (low, high)).all():
                 # Bounded like an integer column's (above): a user's flags
                 # held in an array were imputed from -0.22 to 1.43.
-                self._two_levels_[j] = (0.0, 1.0)
-                self._min_value_[j] = max(self._min_value_[j], 0.0)
-                self._max_value_[j] = min(self._max_value_[j], 1.0)
+                self._two_levels_[j] = (low, high)
+                self._min_value_[j] = max(self._min_value_[j], low)
+                self._max_value_[j] = min(self._max_value_[j], high)
             if low == high and self._min_value_[j] <= low <= self._max_value_[j]:
                 self._min_value_[j] = self._max_value_[j] = low
         # The trees and duplicates of an earlier fit (partial_fit keeps them;
@@ -1206,7 +1207,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         digits' hidden pixels, where clipped ones cover what unbounded ones
         did for every value within the observed range. Imputations keep
         their order beyond it (a rating matrix's user ranks items by them);
-        only integer columns and 0/1 flags are bounded by what ``fit`` saw
+        only integer columns and two-valued flags are bounded by what ``fit`` saw
         (``_fit_encoder``).
         """
         low, high = self._min_value_, self._max_value_
@@ -1290,8 +1291,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         drawn from the row's code distribution, plus the same noise. A
         missing category is drawn from its calibrated probabilities (see
         :class:`AutoencoderImputer`), a 0/1 flag (a DataFrame's column of
-        two whole values, or any column observed at 0 and 1 alone) as a
-        coin with its predicted rate. Observed entries are identical in
+        two whole values, or any column observed at two values alone, such
+        as 0/1 or 1/2) as a coin between the two with its predicted rate. Observed entries are identical in
         every draw.
         Analyse each completed data set and pool the results (Rubin's rules).
 

@@ -463,20 +463,29 @@ def test_a_flag_held_in_an_array():
     # as Gaussian noise (1,323 distinct values) and imputed between -0.22 and
     # 1.43. Observed at 0 and 1 alone, it is a flag: drawn as a coin with the
     # predicted probability, imputed as that probability within [0, 1].
+    # Trial 32: any two codes make a flag (a treatment arm coded 1/2 had been
+    # imputed from 0.85 to 2.42); three values do not.
     rng = np.random.default_rng(0)
     z = rng.normal(size=(600, 1))
     flag = (z + rng.normal(size=(600, 1)) > 0).astype(float)
-    X = np.hstack([z + 0.5 * rng.normal(size=(600, 3)), flag, 2 * flag])
+    three = np.round(np.clip(z + rng.normal(size=(600, 1)), -1, 1))
+    X = np.hstack([z + 0.5 * rng.normal(size=(600, 3)), flag, 1 + flag, three])
     gaps = rng.random(X.shape) < 0.65
     X_missing = np.where(gaps, np.nan, X)
     imp = AutoencoderImputer(max_epochs=30, random_state=0).fit(X_missing)
-    points = imp.transform(X_missing)[gaps[:, 3], 3]
-    assert 0 <= points.min() and points.max() <= 1 and len(np.unique(points)) > 10
+    filled = imp.transform(X_missing)
     draws = np.stack(imp.sample_imputations(X_missing, 10, random_state=0))
-    assert set(np.unique(draws[:, gaps[:, 3], 3])) == {0.0, 1.0}
-    assert abs(draws[:, gaps[:, 3], 3].mean() - points.mean()) < 0.05
-    # Only 0 and 1 make a flag: a column of 0 and 2 is drawn as a number.
-    assert len(np.unique(draws[:, gaps[:, 4], 4])) > 10
+    for j, (low, high) in [(3, (0.0, 1.0)), (4, (1.0, 2.0))]:
+        points = filled[gaps[:, j], j]
+        assert low <= points.min() and points.max() <= high
+        assert len(np.unique(points)) > 10
+        assert set(np.unique(draws[:, gaps[:, j], j])) == {low, high}
+        assert abs(draws[:, gaps[:, j], j].mean() - points.mean()) < 0.05
+    # The coded arm is predicted as the 0/1 flag it copies is.
+    both = gaps[:, 3] & gaps[:, 4]
+    assert np.corrcoef(filled[both, 3], filled[both, 4])[0, 1] > 0.9
+    # A column of three values (-1, 0, 1) is drawn as a number.
+    assert len(np.unique(draws[:, gaps[:, 5], 5])) > 10
 
 
 @pytest.mark.parametrize("mixed", [False, True])
