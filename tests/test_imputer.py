@@ -484,8 +484,42 @@ def test_a_flag_held_in_an_array():
     # The coded arm is predicted as the 0/1 flag it copies is.
     both = gaps[:, 3] & gaps[:, 4]
     assert np.corrcoef(filled[both, 3], filled[both, 4])[0, 1] > 0.9
-    # A column of three values (-1, 0, 1) is drawn as a number.
-    assert len(np.unique(draws[:, gaps[:, 5], 5])) > 10
+    # A column of three values (-1, 0, 1) is no coin: imputed as a number,
+    # drawn as whole numbers (test_draws_of_codes_in_an_array_reach_their_ends).
+    assert len(np.unique(filled[gaps[:, 5], 5])) > 10
+    assert set(np.unique(draws[:, gaps[:, 5], 5])) == {-1.0, 0.0, 1.0}
+
+
+def test_draws_of_codes_in_an_array_reach_their_ends():
+    # A new user's trial 33: a survey's code of -1/0/1 held in an array was
+    # drawn as Gaussian noise clipped to [-1, 1], so the draws' 90% ranges
+    # covered 0.34 and 0.31 of the hidden -1 and 1 (0.99 of the 0s). A
+    # column observed at whole numbers alone is drawn as whole numbers; its
+    # imputations stay expected values.
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(800, 1))
+    code = np.clip(np.round(z + 0.8 * rng.normal(size=(800, 1))), -1, 1)
+    X = np.hstack([z + 0.5 * rng.normal(size=(800, 4)), code])
+    gaps = rng.random(X.shape) < 0.3
+    X_missing = np.where(gaps, np.nan, X)
+    imp = AutoencoderImputer(max_epochs=30, random_state=0).fit(X_missing)
+    hidden = gaps[:, 4]
+    assert len(np.unique(imp.transform(X_missing)[hidden, 4])) > 10
+
+    def coverage_of_ends():
+        draws = np.stack(imp.sample_imputations(X_missing, 10, random_state=0))[:, hidden, 4]
+        low, high = np.quantile(draws, [0.05, 0.95], axis=0)
+        truth = X[hidden, 4]
+        ends = truth != 0
+        return np.mean((low <= truth) & (truth <= high)), np.mean(
+            ((low <= truth) & (truth <= high))[ends]), draws
+
+    overall, ends, draws = coverage_of_ends()
+    assert set(np.unique(draws)) == {-1.0, 0.0, 1.0}
+    imp._whole_draws_[:] = False  # Gaussian draws clipped to [-1, 1], as before
+    _, ends_before, _ = coverage_of_ends()
+    assert ends > ends_before + 0.15 and ends > 0.6
+    assert 0.7 < overall < 0.97
 
 
 @pytest.mark.parametrize("mixed", [False, True])
