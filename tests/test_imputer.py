@@ -780,3 +780,30 @@ def test_gaps_in_blocks_are_imputed_and_drawn_as_blocks():
     mean_error = scaled_rmse(X, SimpleImputer().fit_transform(X_missing), mask)
     assert error < 0.65 * mean_error  # 0.61; 0.66 training on random hiding alone
     assert 0.75 < coverage < 0.97  # 0.84; 0.64 before
+
+
+def test_observed_bounds_keep_imputations_within_what_fit_saw():
+    # A new user's trial 33: a vitamin column observed up to 180 was imputed
+    # 242.6 (true 20) from an outlier in another column, and career totals
+    # came out negative. min_value / max_value="observed" bound each numeric
+    # feature's imputations by its range in fit, as missForest's are.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=400)
+    X = np.column_stack([x, 3 * x + 0.1 * rng.normal(size=400), rng.normal(size=400)])
+    X_missing = np.where(rng.random(X.shape) < 0.1, np.nan, X)
+    # New rows whose x lies beyond anything fit saw, their y lost.
+    new = np.column_stack([np.linspace(-8, 8, 9), np.full(9, np.nan), np.zeros(9)])
+    params = dict(max_epochs=40, tree_weight=0.0, random_state=0)
+    free = AutoencoderImputer(**params).fit(X_missing).transform(new)
+    seen = np.nanmin(X_missing, axis=0), np.nanmax(X_missing, axis=0)
+    assert free[:, 1].min() < seen[0][1]  # extrapolated below what fit saw
+    bounded = AutoencoderImputer(min_value="observed", max_value="observed", **params)
+    out = bounded.fit(X_missing).transform(new)
+    assert np.all((seen[0][1] <= out[:, 1]) & (out[:, 1] <= seen[1][1]))
+    np.testing.assert_allclose(out[:, 1], np.clip(free[:, 1], seen[0][1], seen[1][1]))
+    # One side alone, and beside a number for the other.
+    low = AutoencoderImputer(min_value="observed", max_value=5.0, **params).fit(X_missing)
+    np.testing.assert_array_equal(low._min_value_, seen[0])
+    np.testing.assert_array_equal(low._max_value_, np.full(3, 5.0))
+    with pytest.raises(ValueError, match="min_value"):
+        AutoencoderImputer(min_value="seen").fit(X_missing)
