@@ -327,7 +327,11 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         that of the dense fit with NaN gaps and ``tree_weight=0`` (the
         network alone: sparse input gets no trees), to float32's rounding
         (with ``mixed_precision=False``; bfloat16 products round the two
-        paths' last digits apart). ``transform`` returns the dense
+        paths' last digits apart), except in a column observed at two
+        values alone, which the dense fit bounds and draws as a flag and the
+        sparse fit does not (a rating matrix's user who gave only 4s and 5s
+        keeps the order of the imputations), and in draws of whole
+        numbers, which only the dense fit rounds. ``transform`` returns the dense
         filled matrix, computed in blocks of rows: for very large matrices,
         transform row slices (``imputer.transform(X[i:j])``). Other sparse
         input raises a ``TypeError``, as scikit-learn's imputers do.
@@ -353,7 +357,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         vitamin column, observed up to 180, was imputed 242.6 (true 20) from
         an outlier in another column, and career totals came out negative.
         Integer columns of a DataFrame and two-valued flags are bounded by
-        their observed range whatever this says.
+        their observed range whatever this says. With :meth:`partial_fit`
+        the range is that of the first call, as the scaling is.
 
     max_value : float, array-like of shape (n_features,) or "observed", \
             default=np.inf
@@ -737,6 +742,14 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             if isinstance(limit, str):  # "observed"
                 bounds = self._min_value_ if side == 0 else self._max_value_
                 bounds[numeric] = pick(bounds[numeric], self._observed_range_[side, numeric])
+        crossed = np.flatnonzero(self._min_value_ > self._max_value_)
+        if len(crossed) and "observed" in (self.min_value, self.max_value):
+            # np.clip would give every gap the upper bound, outside what fit saw.
+            raise ValueError(
+                f"min_value={self.min_value!r} and max_value={self.max_value!r} cross for "
+                f"feature(s) {crossed[:10].tolist()} (positions among the imputed "
+                "features): the range observed in fit lies outside the bound given."
+            )
         # The trees and duplicates of an earlier fit (partial_fit keeps them;
         # see _fit_trees).
         self.trees_, self._tree_rows_ = None, 0
@@ -751,7 +764,14 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         n_kept = int(self._observed_features_.sum())
         if value is None or isinstance(value, str):  # "observed": see _fit_encoder
             return np.full(n_kept, default)
-        limit = np.asarray(value, dtype=np.float64)
+        try:
+            limit = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{name} should be a number, an array of numbers of shape "
+                f"({self.n_features_in_},), or 'observed' for every feature; got "
+                f"{value!r}."
+            ) from None
         if limit.ndim == 0:
             return np.full(n_kept, float(limit))
         if limit.shape != (self.n_features_in_,):

@@ -807,3 +807,10 @@ def test_observed_bounds_keep_imputations_within_what_fit_saw():
     np.testing.assert_array_equal(low._max_value_, np.full(3, 5.0))
     with pytest.raises(ValueError, match="min_value"):
         AutoencoderImputer(min_value="seen").fit(X_missing)
+    # Trial 34: a number on the other side that crosses the observed range
+    # had given every gap that number, outside the range.
+    with pytest.raises(ValueError, match=r"cross for feature\(s\) \[1\]"):
+        AutoencoderImputer(min_value="observed", max_value=[10.0, -20.0, 10.0],
+                           **params).fit(X_missing)
+    with pytest.raises(ValueError, match="'observed' for every feature"):
+        AutoencoderImputer(min_value=["observed", 0, 0], **params).fit(X_missing)
