@@ -331,8 +331,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         values alone, which the dense fit bounds and draws as a flag and the
         sparse fit does not (a rating matrix's user who gave only 4s and 5s
         keeps the order of the imputations), and in draws of whole
-        numbers, which only the dense fit rounds. ``transform`` returns the dense
-        filled matrix, computed in blocks of rows: for very large matrices,
+        numbers, which only the dense fit rounds. ``transform`` returns the
+        dense filled matrix, computed in blocks of rows: for very large matrices,
         transform row slices (``imputer.transform(X[i:j])``). Other sparse
         input raises a ``TypeError``, as scikit-learn's imputers do.
         ``scaling="robust"`` is not available for sparse input.
@@ -743,7 +743,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
                 bounds = self._min_value_ if side == 0 else self._max_value_
                 bounds[numeric] = pick(bounds[numeric], self._observed_range_[side, numeric])
         crossed = np.flatnonzero(self._min_value_ > self._max_value_)
-        if len(crossed) and "observed" in (self.min_value, self.max_value):
+        if len(crossed) and (isinstance(self.min_value, str) or isinstance(self.max_value, str)):
             # np.clip would give every gap the upper bound, outside what fit saw.
             raise ValueError(
                 f"min_value={self.min_value!r} and max_value={self.max_value!r} cross for "
@@ -1345,8 +1345,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         two whole values, or any column observed at two values alone, such
         as 0/1 or 1/2) as a coin between the two with its predicted rate,
         and a column of whole numbers (an integer column of a DataFrame, or
-        an array's column observed at whole numbers alone) as whole numbers. Observed entries are identical in
-        every draw.
+        an array's column observed at whole numbers alone) as whole numbers.
+        Observed entries are identical in every draw.
         Analyse each completed data set and pool the results (Rubin's rules).
 
         Parameters

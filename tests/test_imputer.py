@@ -812,5 +812,9 @@ def test_observed_bounds_keep_imputations_within_what_fit_saw():
     with pytest.raises(ValueError, match=r"cross for feature\(s\) \[1\]"):
         AutoencoderImputer(min_value="observed", max_value=[10.0, -20.0, 10.0],
                            **params).fit(X_missing)
+    # Array bounds beside "observed", crossed only by what fit saw.
+    with pytest.raises(ValueError, match="cross"):
+        AutoencoderImputer(min_value=np.array([-5.0, 20.0, -5.0]), max_value="observed",
+                           **params).fit(X_missing)
     with pytest.raises(ValueError, match="'observed' for every feature"):
         AutoencoderImputer(min_value=["observed", 0, 0], **params).fit(X_missing)
