@@ -358,7 +358,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         an outlier in another column, and career totals came out negative.
         Integer columns of a DataFrame and two-valued flags are bounded by
         their observed range whatever this says. With :meth:`partial_fit`
-        the range is that of the first call, as the scaling is.
+        the range is that of every call so far.
 
     max_value : float, array-like of shape (n_features,) or "observed", \
             default=np.inf
@@ -635,6 +635,11 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             self.is_categorical_ = np.zeros(X.shape[1], dtype=bool)
         return X
 
+    def _fit(self, X, *, reset: bool):
+        if not reset:  # a later partial_fit chunk
+            self._revise_rules(X)
+        return super()._fit(X, reset=reset)
+
     def _fit_encoder(self, X):
         # Called once per fit, before the net is built (its callbacks read it).
         self._average_weights_ = not self.early_stopping and (self.averaging == "ema" or (
@@ -676,80 +681,13 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
                 stacklevel=4,
             )
         super()._fit_encoder(select_columns(X, observed), self.is_categorical_[observed])
-        self._min_value_, self._max_value_ = (
-            self._limit(self.min_value, -np.inf, "min_value"),
-            self._limit(self.max_value, np.inf, "max_value"),
-        )
-        if np.any(self._min_value_ > self._max_value_):
-            raise ValueError("min_value must be at most max_value for every feature.")
         # Integer columns: rounded imputations within the observed range.
         integer = getattr(self, "_integer_columns_", None)
         if integer is None or len(integer) != X.shape[1]:
             integer = np.zeros(X.shape[1], dtype=bool)
         self._integer_columns_ = integer
-        kept = select_columns(X, observed)
-        # Integer columns of two values (0/1 flags): their two values, whose
-        # draws in sample_imputations are Bernoulli (NaN for other columns).
-        self._two_levels_ = np.full((int(observed.sum()), 2), np.nan)
-        for j in np.flatnonzero(integer[observed]):
-            column = _numeric_column(kept, j)
-            self._min_value_[j] = max(self._min_value_[j], np.nanmin(column))
-            self._max_value_[j] = min(self._max_value_[j], np.nanmax(column))
-            levels = np.unique(column[~np.isnan(column)])
-            if len(levels) == 2:
-                self._two_levels_[j] = levels
-        # A column observed at one value in at least _CONSTANT_MIN_ROWS rows:
-        # its gaps take that value. (A value seen once or twice is no sign
-        # of a constant column: a rating matrix's user who rated two items 5
-        # would be predicted 5 everywhere, with no order to rank items by.)
-        # The observed range of each numeric column bounds its draws in
-        # sample_imputations (NaN for categories; see _bounds). A dense column
-        # observed at two values alone, in at least _CONSTANT_MIN_ROWS rows,
-        # is a flag in an array too, whatever its two codes (0/1, 1/2): drawn
-        # as a coin, imputed as the expected value between the two (a new
-        # user's draws of four 0/1 columns had covered 0.47-0.50 of their
-        # hidden values; a column coded 1/2 was imputed from 0.85 to 2.42).
-        self._observed_range_ = np.full((2, kept.shape[1]), np.nan)
-        # A dense array's column observed at whole numbers alone (codes,
-        # counts): its draws are rounded, its imputations are not (they are
-        # expected values, compared with scikit-learn's). Gaussian draws of a
-        # code of -1/0/1 left its ends: a new user's 90% ranges covered 0.34
-        # and 0.31 of the hidden -1 and 1 (0.99 of the 0s).
-        self._whole_draws_ = np.zeros(kept.shape[1], dtype=bool)
-        columns = kept.tocsc() if sp.issparse(kept) else None
-        for j in self.encoder_.numeric:
-            if columns is None:
-                values = _numeric_column(kept, j)
-            else:
-                values = columns.data[columns.indptr[j]:columns.indptr[j + 1]]
-            values = values[~np.isnan(values)]
-            if len(values):
-                self._observed_range_[:, j] = low, high = values.min(), values.max()
-            if len(values) < _CONSTANT_MIN_ROWS:
-                continue
-            if columns is None and low < high and np.isin(values, (low, high)).all():
-                # Bounded like an integer column's (above): a user's flags
-                # held in an array were imputed from -0.22 to 1.43.
-                self._two_levels_[j] = (low, high)
-                self._min_value_[j] = max(self._min_value_[j], low)
-                self._max_value_[j] = min(self._max_value_[j], high)
-            elif columns is None and not integer[observed][j]:
-                self._whole_draws_[j] = np.array_equal(values, np.round(values))
-            if low == high and self._min_value_[j] <= low <= self._max_value_[j]:
-                self._min_value_[j] = self._max_value_[j] = low
-        numeric = self.encoder_.numeric
-        for limit, pick, side in [(self.min_value, np.fmax, 0), (self.max_value, np.fmin, 1)]:
-            if isinstance(limit, str):  # "observed"
-                bounds = self._min_value_ if side == 0 else self._max_value_
-                bounds[numeric] = pick(bounds[numeric], self._observed_range_[side, numeric])
-        crossed = np.flatnonzero(self._min_value_ > self._max_value_)
-        if len(crossed) and (isinstance(self.min_value, str) or isinstance(self.max_value, str)):
-            # np.clip would give every gap the upper bound, outside what fit saw.
-            raise ValueError(
-                f"min_value={self.min_value!r} and max_value={self.max_value!r} cross for "
-                f"feature(s) {crossed[:10].tolist()} (positions among the imputed "
-                "features): the range observed in fit lies outside the bound given."
-            )
+        self._fit_rules(select_columns(X, observed))
+        self._set_bounds()
         # The trees and duplicates of an earlier fit (partial_fit keeps them;
         # see _fit_trees).
         self.trees_, self._tree_rows_ = None, 0
@@ -762,7 +700,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
 
     def _limit(self, value, default, name):
         n_kept = int(self._observed_features_.sum())
-        if value is None or isinstance(value, str):  # "observed": see _fit_encoder
+        if value is None or isinstance(value, str):  # "observed": see _set_bounds
             return np.full(n_kept, default)
         try:
             limit = np.asarray(value, dtype=np.float64)
@@ -780,6 +718,140 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
                 f"({self.n_features_in_},); got shape {limit.shape}."
             )
         return limit[self._observed_features_]
+
+    def _fit_rules(self, kept):
+        """What the first call's values say of each imputed column (see _set_bounds).
+
+        - The observed range of each numeric column bounds its draws in
+          sample_imputations (NaN for categories; see _bounds).
+        - A column observed at one value in at least _CONSTANT_MIN_ROWS rows
+          (``_constant_``): its gaps take that value. A value seen once or
+          twice is no sign of a constant column: a rating matrix's user who
+          rated two items 5 would be predicted 5 everywhere, with no order to
+          rank items by.
+        - Integer columns of two values (0/1 flags), and a dense column
+          observed at two values alone in at least _CONSTANT_MIN_ROWS rows,
+          whatever its two codes (0/1, 1/2): their two values
+          (``_two_levels_``, NaN for other columns). A flag is imputed as its
+          expected value between the two and drawn as a coin (a new user's
+          draws of four 0/1 columns had covered 0.47-0.50 of their hidden
+          values; a column coded 1/2 was imputed from 0.85 to 2.42, flags in
+          an array from -0.22 to 1.43).
+        - A dense array's column observed at whole numbers alone (codes,
+          counts; ``_whole_draws_``): its draws are rounded, its imputations
+          are not (they are expected values, compared with scikit-learn's).
+          Gaussian draws of a code of -1/0/1 left its ends: a new user's 90%
+          ranges covered 0.34 and 0.31 of the hidden -1 and 1 (0.99 of the 0s).
+
+        Later ``partial_fit`` calls revise them (``_revise_rules``).
+        """
+        n_kept = kept.shape[1]
+        integer = self._integer_columns_[self._observed_features_]
+        self._observed_range_ = np.full((2, n_kept), np.nan)
+        self._two_levels_ = np.full((n_kept, 2), np.nan)
+        self._whole_draws_ = np.zeros(n_kept, dtype=bool)
+        self._constant_ = np.zeros(n_kept, dtype=bool)
+        for j, values in self._numeric_values(kept):
+            if not len(values):
+                continue
+            self._observed_range_[:, j] = low, high = values.min(), values.max()
+            two = low < high and np.isin(values, (low, high)).all()
+            if two and integer[j]:
+                self._two_levels_[j] = (low, high)
+            if len(values) < _CONSTANT_MIN_ROWS:
+                continue
+            self._constant_[j] = low == high
+            if sp.issparse(kept):
+                continue
+            if two:
+                self._two_levels_[j] = (low, high)
+            elif not integer[j]:
+                self._whole_draws_[j] = np.array_equal(values, np.round(values))
+
+    def _numeric_values(self, kept):
+        """Each numeric column's index among the imputed ones and its present values."""
+        columns = kept.tocsc() if sp.issparse(kept) else None
+        for j in self.encoder_.numeric:
+            if columns is None:
+                values = _numeric_column(kept, j)
+            else:
+                values = columns.data[columns.indptr[j]:columns.indptr[j + 1]]
+            yield j, values[~np.isnan(values)]
+
+    def _revise_rules(self, X):
+        """Revise the first call's rules with a later ``partial_fit`` chunk.
+
+        The observed range widens; a flag that shows a third value, a
+        constant column a second (a flag then), and whole-number columns
+        a fraction, lose their rule. Rules are never made from a later
+        chunk alone: a column the first call saw in too few rows keeps none.
+        A new user's count from 0 to 5, whose first chunk held 0 and 1,
+        stayed a flag, and a first chunk of all-zero flags made a constant
+        column.
+        """
+        if getattr(self, "_constant_", None) is None:  # saved before it
+            return
+        kept = select_columns(X, self._observed_features_)
+        integer = self._integer_columns_[self._observed_features_]
+        for j, values in self._numeric_values(kept):
+            if not len(values):
+                continue
+            low, high = values.min(), values.max()
+            whole = np.array_equal(values, np.round(values))
+            if integer[j] and not whole:  # a float column of a DataFrame
+                self._integer_columns_[np.flatnonzero(self._observed_features_)[j]] = False
+                integer[j] = False
+            levels = self._two_levels_[j]
+            if self._constant_[j] and (low < self._observed_range_[0, j]
+                                       or high > self._observed_range_[1, j]):
+                self._constant_[j] = False
+                seen = np.unique(np.append(values, self._observed_range_[0, j]))
+                if len(seen) == 2 and not sp.issparse(kept):
+                    levels[:] = seen
+                    self._whole_draws_[j] = False
+                elif not sp.issparse(kept) and not integer[j]:
+                    self._whole_draws_[j] = whole and float(seen[0]).is_integer()
+            elif not np.isnan(levels[0]) and not np.isin(values, levels).all():
+                self._whole_draws_[j] = (
+                    not sp.issparse(kept) and not integer[j] and whole
+                    and np.array_equal(levels, np.round(levels)))
+                levels[:] = np.nan
+            elif not whole:
+                self._whole_draws_[j] = False
+            self._observed_range_[0, j] = np.fmin(self._observed_range_[0, j], low)
+            self._observed_range_[1, j] = np.fmax(self._observed_range_[1, j], high)
+        self._set_bounds()
+
+    def _set_bounds(self):
+        """``_min_value_`` and ``_max_value_``: the user's bounds and the rules' (_fit_rules)."""
+        self._min_value_, self._max_value_ = (
+            self._limit(self.min_value, -np.inf, "min_value"),
+            self._limit(self.max_value, np.inf, "max_value"),
+        )
+        if np.any(self._min_value_ > self._max_value_):
+            raise ValueError("min_value must be at most max_value for every feature.")
+        low, high = self._observed_range_
+        # Integer columns and flags stay within what fit saw.
+        within = self._integer_columns_[self._observed_features_] | ~np.isnan(
+            self._two_levels_[:, 0])
+        within &= ~np.isnan(low)
+        self._min_value_[within] = np.fmax(self._min_value_[within], low[within])
+        self._max_value_[within] = np.fmin(self._max_value_[within], high[within])
+        constant = self._constant_ & (self._min_value_ <= low) & (low <= self._max_value_)
+        self._min_value_[constant] = self._max_value_[constant] = low[constant]
+        numeric = self.encoder_.numeric
+        for limit, pick, side in [(self.min_value, np.fmax, 0), (self.max_value, np.fmin, 1)]:
+            if isinstance(limit, str):  # "observed"
+                bounds = self._min_value_ if side == 0 else self._max_value_
+                bounds[numeric] = pick(bounds[numeric], self._observed_range_[side, numeric])
+        crossed = np.flatnonzero(self._min_value_ > self._max_value_)
+        if len(crossed) and (isinstance(self.min_value, str) or isinstance(self.max_value, str)):
+            # np.clip would give every gap the upper bound, outside what fit saw.
+            raise ValueError(
+                f"min_value={self.min_value!r} and max_value={self.max_value!r} cross for "
+                f"feature(s) {crossed[:10].tolist()} (positions among the imputed "
+                "features): the range observed in fit lies outside the bound given."
+            )
 
     def _training_epochs(self, X) -> int:
         if self.max_epochs is not None:
@@ -1249,7 +1321,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         """Each imputed column's bounds: ``min_value`` / ``max_value``, and for draws the observed range.
 
         Draws (``sample_imputations``) are clipped to the range of the
-        values ``fit`` (or the first ``partial_fit``) observed, within
+        values ``fit`` (or ``partial_fit``'s calls) observed, within
         ``min_value`` / ``max_value``. Unbounded Gaussian draws went beyond it
         (a new user's trial: 3.8% of an income column's draws negative, down
         to -13.5 where the lowest income seen was -0.03). Clipped rather than

@@ -818,3 +818,60 @@ def test_observed_bounds_keep_imputations_within_what_fit_saw():
                            **params).fit(X_missing)
     with pytest.raises(ValueError, match="'observed' for every feature"):
         AutoencoderImputer(min_value=["observed", 0, 0], **params).fit(X_missing)
+
+
+def test_partial_fit_revises_what_the_first_chunk_showed():
+    # A new user's trial 34: the range, flags, constants and whole-number
+    # columns came from the first partial_fit call alone, so a count from 0
+    # to 5 whose first chunk held 0 and 1 was imputed and drawn as a flag,
+    # and a first chunk of all-zero flags made a constant column.
+    rng = np.random.default_rng(3)
+    n = 600
+    z = rng.normal(size=(n, 1))
+    count = np.clip(np.round(1.5 + 1.5 * z[:, 0] + rng.normal(size=n)), 0, 5)
+    flag = (z[:, 0] + rng.normal(size=n) > 0.5).astype(float)
+    measure = z[:, 0] + 0.3 * rng.normal(size=n)
+    X = np.column_stack([z + 0.5 * rng.normal(size=(n, 3)), count, flag, measure])
+    gaps = rng.random(X.shape) < 0.2
+    X_missing = np.where(gaps, np.nan, X)
+    first = (count <= 1) & (flag == 0)  # the count at 0/1, the flag at 0
+    chunks = [X_missing[first], X_missing[~first]]
+    # The first chunk's measure is rounded to whole numbers.
+    chunks[0][:, 5] = np.round(chunks[0][:, 5])
+    params = dict(max_epochs=5, min_value="observed", max_value="observed", random_state=0)
+    imp = AutoencoderImputer(**params).partial_fit(chunks[0])
+    assert first.sum() >= 20
+    assert imp._two_levels_[3].tolist() == [0.0, 1.0]  # what one chunk shows
+    assert imp._constant_[4] and imp._whole_draws_[5]
+    filled = imp.transform(X_missing)
+    assert set(np.unique(filled[gaps[:, 4], 4])) == {0.0}
+    assert filled[gaps[:, 3], 3].max() <= 1.0
+
+    imp.partial_fit(chunks[1])
+    assert np.isnan(imp._two_levels_[3]).all() and imp._whole_draws_[3]
+    assert imp._two_levels_[4].tolist() == [0.0, 1.0] and not imp._constant_[4]
+    assert not imp._whole_draws_[5]
+    seen = np.vstack(chunks)
+    observed_range = np.nanmin(seen, axis=0), np.nanmax(seen, axis=0)
+    np.testing.assert_array_equal(imp._observed_range_, observed_range)
+    filled = imp.transform(X_missing)
+    draws = np.stack(imp.sample_imputations(X_missing, 5, random_state=0))
+    # The count now reaches beyond the first chunk's 0/1 and is drawn as
+    # whole numbers from 0 to 5, within what the calls saw.
+    assert filled[gaps[:, 3], 3].max() > 1.5
+    count_draws = np.unique(draws[:, gaps[:, 3], 3])
+    assert count_draws.max() > 1 and np.array_equal(count_draws, np.round(count_draws))
+    assert 0 <= count_draws.min() and count_draws.max() <= 5
+    # The flag is a coin between 0 and 1, imputed as a probability.
+    assert set(np.unique(draws[:, gaps[:, 4], 4])) == {0.0, 1.0}
+    points = filled[gaps[:, 4], 4]
+    assert 0 <= points.min() and points.max() <= 1 and len(np.unique(points)) > 10
+    # The measure's draws are no longer rounded.
+    assert not np.array_equal(draws[:, gaps[:, 5], 5], np.round(draws[:, gaps[:, 5], 5]))
+    # "observed" bounds follow every call's range.
+    points = filled[gaps[:, 5], 5]
+    assert observed_range[0][5] <= points.min() and points.max() <= observed_range[1][5]
+    # One fit on all the rows finds the same rules.
+    whole = AutoencoderImputer(**params).fit(np.vstack(chunks))
+    for name in ("_two_levels_", "_whole_draws_", "_constant_", "_observed_range_"):
+        np.testing.assert_array_equal(getattr(imp, name), getattr(whole, name))
