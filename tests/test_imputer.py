@@ -516,7 +516,9 @@ def test_draws_of_codes_in_an_array_reach_their_ends():
 
     overall, ends, draws = coverage_of_ends()
     assert set(np.unique(draws)) == {-1.0, 0.0, 1.0}
-    imp._whole_draws_[:] = False  # Gaussian draws clipped to [-1, 1], as before
+    # Gaussian draws clipped to [-1, 1], as before (an end holding a third
+    # of the values is a point mass too, drawn from donors: off as well).
+    imp._whole_draws_[:], imp._donors_ = False, None
     _, ends_before, _ = coverage_of_ends()
     assert ends > ends_before + 0.15 and ends > 0.6
     assert 0.7 < overall < 0.97
@@ -875,3 +877,66 @@ def test_partial_fit_revises_what_the_first_chunk_showed():
     whole = AutoencoderImputer(**params).fit(np.vstack(chunks))
     for name in ("_two_levels_", "_whole_draws_", "_constant_", "_observed_range_"):
         np.testing.assert_array_equal(getattr(imp, name), getattr(whole, name))
+
+
+def test_draws_of_a_column_with_a_point_mass_keep_its_shape():
+    # A new user's trial 33: a viral load, 53% exactly zero and otherwise
+    # from 5.6 to 13.4, was drawn as Gaussian noise around its expected
+    # value, so most draws fell in the empty stretch between and the zeros
+    # were drawn a quarter as often as they occur. Its draws now come from
+    # observed values of rows predicted alike (predictive mean matching).
+    rng = np.random.default_rng(4)
+    n = 800
+    z = rng.normal(size=n)
+    load = np.where(z + 0.5 * rng.normal(size=n) > 0.2, 6 + 2 * z + rng.normal(size=n), 0.0)
+    load = np.where(load > 0, np.maximum(load, 5.0), 0.0)
+    X = np.column_stack([z[:, None] + 0.5 * rng.normal(size=(n, 5)), load])
+    gaps = rng.random(X.shape) < 0.25
+    X_missing = np.where(gaps, np.nan, X)
+    frame = pd.DataFrame(X_missing, columns=[f"x{j}" for j in range(5)] + ["load"])
+    frame["group"] = pd.Categorical(np.where(z > 0, "high", "low"))
+    for data in (X_missing, frame):
+        imp = AutoencoderImputer(max_epochs=40, random_state=0).fit(data)
+        assert imp._point_mass_[5] == 0.0 and np.isnan(imp._point_mass_[:5]).all()
+        hidden = gaps[:, 5]
+        draws = np.stack([np.asarray(d)[:, 5].astype(float)
+                          for d in imp.sample_imputations(data, 10, random_state=0)])
+        drawn = draws[:, hidden]
+        # Values the column takes: the mass, or the observed ones beyond it.
+        assert not ((drawn > 0) & (drawn < 5)).any()
+        # Zeros as often as among the hidden values, and where they are.
+        truth = X[hidden, 5]
+        # (Gaussian draws: 0.22-0.24 zeros against 0.63 hidden, 0.33-0.35 of
+        # the hidden zeros drawn as zeros, 46-47% of draws between 0 and 5,
+        # 90% ranges covering 0.78-0.79; donors: 0.52-0.57, 0.71-0.74, none,
+        # 0.91-0.92.)
+        assert abs((drawn == 0).mean() - (truth == 0).mean()) < 0.15
+        assert (drawn[:, truth == 0] == 0).mean() > 0.6
+        assert (drawn[:, truth > 0] > 0).mean() > 0.65
+        low, high = np.quantile(drawn, [0.05, 0.95], axis=0)
+        assert ((truth >= low) & (truth <= high)).mean() > 0.85
+        # Imputations stay expected values (between the mass and the rest).
+        filled = np.asarray(imp.transform(data))[:, 5].astype(float)
+        assert ((filled[hidden] > 0.5) & (filled[hidden] < 4.5)).mean() > 0.1
+        # Reproducible.
+        again = np.stack([np.asarray(d)[:, 5].astype(float)
+                          for d in imp.sample_imputations(data, 10, random_state=0)])
+        np.testing.assert_array_equal(draws, again)
+
+
+def test_draws_follow_the_estimators_random_state():
+    # A new user's trial 35: sample_imputations without a random_state drew
+    # from NumPy's global generator, so pooled estimates from the README's
+    # AutoencoderImputer(random_state=0) changed from run to run (by up to
+    # 217,810 in a house price). As GaussianMixture.sample does, None now
+    # means the estimator's random_state.
+    X_missing, _ = hide(sharp_functions(n=200), 0.2)
+    imp = AutoencoderImputer(**FAST).fit(X_missing)
+    first = imp.sample_imputations(X_missing, 2)
+    np.testing.assert_array_equal(np.stack(first), np.stack(imp.sample_imputations(X_missing, 2)))
+    assert not np.array_equal(first[0], first[1])  # the draws within a call differ
+    seeded = imp.sample_imputations(X_missing, 2, random_state=1)
+    assert not np.array_equal(first[0], seeded[0])
+    fresh = AutoencoderImputer(**{**FAST, "random_state": None}).fit(X_missing)
+    assert not np.array_equal(fresh.sample_imputations(X_missing, 1)[0],
+                              fresh.sample_imputations(X_missing, 1)[0])
