@@ -712,6 +712,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         # see _fit_trees).
         self.trees_, self._tree_rows_ = None, 0
         self._duplicates_, self.duplicate_weights_, self._duplicate_rows_ = None, None, 0
+        self._donors_, self._donor_rows_ = None, 0
         self.indicator_ = None
         if self.add_indicator:
             # The indicator only needs which features have gaps: one row says it.
@@ -820,7 +821,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         constant column a second (a flag then), and whole-number columns
         a fraction, lose their rule. Rules are never made from a later
         chunk alone: a column the first call saw in too few rows keeps none.
-        A new user's count from 0 to 5, whose first chunk held 0 and 1,
+        A point mass no longer at an end of the range is dropped. A new user's count from 0 to 5, whose first chunk held 0 and 1,
         stayed a flag, and a first chunk of all-zero flags made a constant
         column.
         """
@@ -1099,7 +1100,10 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         the nearest in distance, not in rank: a prediction between a code's
         levels, where no donor lies, takes the nearer level's donors.
         """
-        self._donors_ = None
+        n_rows = min(X.shape[0], _DONOR_ROWS)
+        if getattr(self, "_donors_", None) and n_rows < getattr(self, "_donor_rows_", 0):
+            return  # a partial_fit on fewer rows keeps them, as it keeps the trees
+        self._donors_, self._donor_rows_ = None, n_rows
         mass = getattr(self, "_point_mass_", None)
         if mass is None or self.residual_std_ is None or sp.issparse(X):
             return
@@ -1146,6 +1150,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         at = {j: i for i, j in enumerate(self.encoder_.numeric)}
         draws = {}
         for j, (expected, values, shift) in donors.items():
+            if np.isnan(self._point_mass_[j]):  # dropped by a later partial_fit chunk
+                continue
             target = numbers[:, at[j]] + _DONOR_SHIFT * shift * rng.normal(size=len(numbers))
             # The _DONORS nearest among the _DONORS on either side of the
             # target (sorted): the nearest on both sides where donors are

@@ -940,3 +940,31 @@ def test_draws_follow_the_estimators_random_state():
     fresh = AutoencoderImputer(**{**FAST, "random_state": None}).fit(X_missing)
     assert not np.array_equal(fresh.sample_imputations(X_missing, 1)[0],
                               fresh.sample_imputations(X_missing, 1)[0])
+
+
+def test_partial_fit_keeps_the_donors_of_more_rows():
+    # As for the trees: donors of a call of 50 rows would be too few to
+    # match on (a column needs 20), and a point mass a later chunk moves
+    # away from the range's end is dropped with its donors.
+    rng = np.random.default_rng(5)
+    z = rng.normal(size=600)
+    amount = np.where(z > 0, 3 + z, 0.0)
+    X = np.column_stack([z + 0.3 * rng.normal(size=600), z, amount])
+    X_missing = np.where(rng.random(X.shape) < 0.2, np.nan, X)
+    imp = AutoencoderImputer(**FAST).fit(X_missing)
+    donors = imp._donors_
+    assert set(donors) == {2}
+    imp.partial_fit(X_missing[:50])
+    assert imp._donors_ is donors
+    imp.partial_fit(X_missing)  # as many rows as the fit: new donors
+    assert imp._donors_ is not donors and set(imp._donors_) == {2}
+    below = X_missing[:100].copy()
+    below[:, 2] -= 1.0  # the zeros are no longer the smallest value
+    imp.partial_fit(below)
+    assert np.isnan(imp._point_mass_[2])
+    draws = imp.sample_imputations(X_missing, 3, random_state=0)
+    gaps = np.isnan(X_missing[:, 2])
+    drawn = np.concatenate([d[gaps, 2] for d in draws])
+    seen = np.concatenate([X_missing[:, 2], below[:, 2]])
+    # Gaussian draws again: values no row holds (donors draw only held ones).
+    assert np.isin(drawn, seen).mean() < 0.5
