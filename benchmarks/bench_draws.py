@@ -19,7 +19,8 @@ Scores on the hidden entries, per column: the CRPS of the 10 draws
 by the column's range), and how often the range from the 5th to the 95th
 percentile of the draws covers the truth (about 0.8 is right for 10 draws;
 higher is too wide, lower too narrow). For each column with a point mass
-(one value at an end of its range holding at least a fifth of its values),
+(its commonest value lying at an end of its range and holding at least a
+fifth of its values),
 also the share of the draws at the mass against the share of hidden values
 there. Summaries are geometric means of CRPS ratios over columns, then
 tables; times are fit plus draws, one thread unless ``--threads``.
@@ -74,7 +75,7 @@ def load(name):
 
 
 def point_mass(values):
-    """The value at an end of the range holding at least a fifth of ``values``, or None."""
+    """The commonest value if it lies at an end of the range and holds a fifth of ``values``."""
     levels, counts = np.unique(values, return_counts=True)
     top = counts.argmax()
     if len(levels) > 2 and levels[top] in (levels[0], levels[-1]) and (

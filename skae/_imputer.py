@@ -201,8 +201,8 @@ _CALIBRATION_MIN_ENTRIES = 10
 #: Rows with withheld entries that the calibration predicts, at most.
 _CALIBRATION_ROWS = 20_000
 
-#: Share of a column's observed values that one value at an end of its range
-#: must hold for the column to have a point mass there (zeros of an amount, a
+#: Share of a column's observed values that its commonest value, at an end of
+#: its range, must hold for the column to have a point mass there (zeros of an amount, a
 #: count or a viral load): its draws then come from observed values of rows
 #: predicted alike (``_fit_donors``), not from Gaussian noise.
 _POINT_MASS_SHARE = 0.2
@@ -713,6 +713,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         self.trees_, self._tree_rows_ = None, 0
         self._duplicates_, self.duplicate_weights_, self._duplicate_rows_ = None, None, 0
         self._donors_, self._donor_rows_ = None, 0
+        self._draw_calls_ = 0  # sample_imputations' calls (random_state=None)
         self.indicator_ = None
         if self.add_indicator:
             # The indicator only needs which features have gaps: one row says it.
@@ -1546,8 +1547,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         as 0/1 or 1/2) as a coin between the two with its predicted rate,
         and a column of whole numbers (an integer column of a DataFrame, or
         an array's column observed at whole numbers alone) as whole numbers.
-        A column with a point mass at an end of its range (one value holding
-        at least a fifth of its values: zeros of an amount, a count or a
+        A column with a point mass at an end of its range (its commonest
+        value, at an end, holding at least a fifth of its values: zeros of an amount, a count or a
         viral load) is drawn from the observed values of rows predicted
         alike (predictive mean matching), so its draws hold the mass as
         often as it is likely and never fill the stretch between the mass
@@ -1562,13 +1563,17 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         n_imputations : int, default=5
             Number of completed data sets to draw.
         random_state : int, RandomState instance or None, default=None
-            Seeds the draws. None: the estimator's ``random_state``, as
-            :meth:`sklearn.mixture.GaussianMixture.sample` does, so that a
-            model built with an int draws the same imputations on every call
-            (ask for more draws with ``n_imputations``, not by calling again)
-            and one built with None draws fresh ones. A new user's pooled
-            estimates had changed from run to run with the README's
-            ``AutoencoderImputer(random_state=0)``.
+            Seeds the draws. None: a stream seeded by the estimator's
+            ``random_state`` in ``fit``, which every call continues, so
+            that a script whose imputer was built with an int draws the same
+            imputations on every run, and each call draws fresh ones (a loop
+            of single draws is as good as one call for all of them). A new
+            user's pooled estimates had changed from run to run with the
+            README's ``AutoencoderImputer(random_state=0)``, drawn from
+            NumPy's global generator; drawing the same imputations on every
+            call, as :meth:`sklearn.mixture.GaussianMixture.sample` does,
+            would make such a loop's draws identical, and Rubin's rules
+            silently a single imputation.
 
         Returns
         -------
@@ -1581,7 +1586,14 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         X = self._validate_input(X, reset=False)
         if not isinstance(n_imputations, numbers.Integral) or n_imputations < 1:
             raise ValueError(f"n_imputations must be a positive int; got {n_imputations!r}.")
-        rng = check_random_state(self.random_state if random_state is None else random_state)
+        if random_state is None:
+            # The stream seeded in fit: the n-th call's draws are the same on
+            # every run, and differ from the other calls'.
+            calls = getattr(self, "_draw_calls_", 0)
+            self._draw_calls_ = calls + 1
+            random_state = np.random.RandomState(
+                np.random.SeedSequence([self._seed_, 0xD2A3, calls]).generate_state(1))
+        rng = check_random_state(random_state)
         draws, memo = [], {}
         for k in range(n_imputations):
             seed = int(rng.randint(np.iinfo(np.int32).max))

@@ -928,18 +928,29 @@ def test_draws_follow_the_estimators_random_state():
     # A new user's trial 35: sample_imputations without a random_state drew
     # from NumPy's global generator, so pooled estimates from the README's
     # AutoencoderImputer(random_state=0) changed from run to run (by up to
-    # 217,810 in a house price). As GaussianMixture.sample does, None now
-    # means the estimator's random_state.
+    # 217,810 in a house price). None now continues a stream seeded in fit:
+    # the same on every run, fresh on every call (trial 36: draws identical
+    # on every call would make a loop of single draws one imputation).
     X_missing, _ = hide(sharp_functions(n=200), 0.2)
+
+    def two_calls(imp):
+        return imp.sample_imputations(X_missing, 2), imp.sample_imputations(X_missing, 1)
+
     imp = AutoencoderImputer(**FAST).fit(X_missing)
-    first = imp.sample_imputations(X_missing, 2)
-    np.testing.assert_array_equal(np.stack(first), np.stack(imp.sample_imputations(X_missing, 2)))
+    first, second = two_calls(imp)
     assert not np.array_equal(first[0], first[1])  # the draws within a call differ
+    assert not np.array_equal(first[0], second[0])  # and between calls
+    rerun = two_calls(AutoencoderImputer(**FAST).fit(X_missing))  # the same script again
+    np.testing.assert_array_equal(np.stack(first), np.stack(rerun[0]))
+    np.testing.assert_array_equal(second[0], rerun[1][0])
+    refit = two_calls(imp.fit(X_missing))  # a new fit starts the stream again
+    np.testing.assert_array_equal(np.stack(first), np.stack(refit[0]))
     seeded = imp.sample_imputations(X_missing, 2, random_state=1)
-    assert not np.array_equal(first[0], seeded[0])
-    fresh = AutoencoderImputer(**{**FAST, "random_state": None}).fit(X_missing)
-    assert not np.array_equal(fresh.sample_imputations(X_missing, 1)[0],
-                              fresh.sample_imputations(X_missing, 1)[0])
+    np.testing.assert_array_equal(np.stack(seeded),
+                                  np.stack(imp.sample_imputations(X_missing, 2, random_state=1)))
+    fresh = AutoencoderImputer(**{**FAST, "random_state": None})
+    assert not np.array_equal(fresh.fit(X_missing).sample_imputations(X_missing, 1)[0],
+                              fresh.fit(X_missing).sample_imputations(X_missing, 1)[0])
 
 
 def test_partial_fit_keeps_the_donors_of_more_rows():
