@@ -1135,11 +1135,11 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             present = observed[:, j]
             if present.sum() < _DONOR_MIN:
                 continue
-            predicted, values = expected[present, i], values[present]
-            order = np.argsort(predicted, kind="stable")
-            error = np.mean((predicted - values) ** 2)
+            guesses, values = expected[present, i], values[present]
+            order = np.argsort(guesses, kind="stable")
+            error = np.mean((guesses - values) ** 2)
             shift = np.sqrt(max(0.0, self.residual_std_[j] ** 2 - error))
-            donors[int(j)] = (predicted[order], values[order], float(shift))
+            donors[int(j)] = (guesses[order], values[order], float(shift))
         self._donors_ = donors or None
 
     def _donor_draws(self, predicted, recalled, rng) -> dict:
@@ -1380,10 +1380,11 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         if getattr(self, "_duplicates_", None) is not None:  # None: saved before it
             predicted, recalled = self._recall_duplicates(S, observed, predicted, memo)
         encoder = self.encoder_
-        flag_draws = {}
+        # Draws that replace the Gaussian ones (NaN: keep it): donors' values
+        # for columns with a point mass (_fit_donors), a coin for flags.
+        exact_draws = {}
         if noise_rng is not None:
-            # Columns with a point mass: values of donors (_fit_donors).
-            flag_draws = self._donor_draws(predicted, recalled, noise_rng)
+            exact_draws = self._donor_draws(predicted, recalled, noise_rng)
         two_levels = getattr(self, "_two_levels_", None)  # None: saved before it
         if noise_rng is not None and two_levels is not None:
             flags = np.flatnonzero(~np.isnan(two_levels[:, 0]))
@@ -1398,7 +1399,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
                 low, high = two_levels[flags].T
                 chance = np.clip((expected - low) / (high - low), 0.0, 1.0)
                 heads = noise_rng.random(chance.shape) < chance
-                flag_draws.update(zip(flags, np.where(heads, high, low).T))
+                exact_draws.update(zip(flags, np.where(heads, high, low).T))
         if noise_rng is not None:
             positions = encoder.numeric_positions if encoder.mixed else slice(None)
             noise = noise_rng.normal(size=(len(S), len(self._noise_scaled_))) * self._noise_scaled_
@@ -1417,7 +1418,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             integer = whole if integer is None else integer | whole
         if not encoder.mixed:
             values = encoder.decode(predicted)
-            for j, draw in flag_draws.items():
+            for j, draw in exact_draws.items():
                 values[:, j] = np.where(np.isnan(draw), values[:, j], draw)
             if integer is not None and integer.any():
                 values[:, integer] = np.round(values[:, integer]) + 0.0  # no -0.0
@@ -1431,8 +1432,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             if not gaps.any():
                 continue
             fill = decoded.iloc[:, j]
-            if j in flag_draws:
-                fill = fill.where(np.isnan(flag_draws[j]), flag_draws[j])
+            if j in exact_draws:
+                fill = fill.where(np.isnan(exact_draws[j]), exact_draws[j])
             if j in encoder.numeric:
                 if integer is not None and integer[j]:
                     fill = fill.round() + 0.0  # no -0.0
@@ -1548,11 +1549,12 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         and a column of whole numbers (an integer column of a DataFrame, or
         an array's column observed at whole numbers alone) as whole numbers.
         A column with a point mass at an end of its range (its commonest
-        value, at an end, holding at least a fifth of its values: zeros of an amount, a count or a
-        viral load) is drawn from the observed values of rows predicted
-        alike (predictive mean matching), so its draws hold the mass as
-        often as it is likely and never fill the stretch between the mass
-        and the other values. Observed entries are identical in every draw.
+        value, at an end, holding at least a fifth of its values: zeros of
+        an amount, a count or a viral load) is drawn from the observed
+        values of rows predicted alike (predictive mean matching), so its
+        draws hold the mass as often as it is likely and never fill the
+        stretch between the mass and the other values. Observed entries
+        are identical in every draw.
         Analyse each completed data set and pool the results (Rubin's rules).
 
         Parameters
