@@ -782,6 +782,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         self._whole_draws_ = np.zeros(n_kept, dtype=bool)
         self._constant_ = np.zeros(n_kept, dtype=bool)
         self._point_mass_ = np.full(n_kept, np.nan)
+        # Values seen and values at the mass, per column, over every call.
+        self._point_mass_counts_ = np.zeros((2, n_kept))
         for j, values in self._numeric_values(kept):
             if not len(values):
                 continue
@@ -804,6 +806,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             if (len(levels) > 2 and levels[top] in (low, high)
                     and counts[top] >= _POINT_MASS_SHARE * len(values)):
                 self._point_mass_[j] = levels[top]
+                self._point_mass_counts_[:, j] = len(values), counts[top]
 
     def _numeric_values(self, kept):
         """Each numeric column's index among the imputed ones and its present values."""
@@ -822,7 +825,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         constant column a second (a flag then), and whole-number columns
         a fraction, lose their rule. Rules are never made from a later
         chunk alone: a column the first call saw in too few rows keeps none.
-        A point mass no longer at an end of the range is dropped. A new user's count from 0 to 5, whose first chunk held 0 and 1,
+        A point mass no longer at an end of the range, or holding less than
+        _POINT_MASS_SHARE of the values of every call so far, is dropped. A new user's count from 0 to 5, whose first chunk held 0 and 1,
         stayed a flag, and a first chunk of all-zero flags made a constant
         column.
         """
@@ -858,8 +862,12 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             self._observed_range_[0, j] = np.fmin(self._observed_range_[0, j], low)
             self._observed_range_[1, j] = np.fmax(self._observed_range_[1, j], high)
             mass = getattr(self, "_point_mass_", None)  # None: saved before it
-            if mass is not None and mass[j] not in self._observed_range_[:, j]:
-                mass[j] = np.nan
+            if mass is not None and not np.isnan(mass[j]):
+                counts = self._point_mass_counts_[:, j]
+                counts += len(values), np.sum(values == mass[j])
+                if (mass[j] not in self._observed_range_[:, j]
+                        or counts[1] < _POINT_MASS_SHARE * counts[0]):
+                    mass[j] = np.nan
         self._set_bounds()
 
     def _set_bounds(self):
@@ -1101,10 +1109,9 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         the nearest in distance, not in rank: a prediction between a code's
         levels, where no donor lies, takes the nearer level's donors.
         """
-        n_rows = min(X.shape[0], _DONOR_ROWS)
-        if getattr(self, "_donors_", None) and n_rows < getattr(self, "_donor_rows_", 0):
-            return  # a partial_fit on fewer rows keeps them, as it keeps the trees
-        self._donors_, self._donor_rows_ = None, n_rows
+        # A later partial_fit call's donors join the earlier calls' (_merge_donors).
+        previous, seen = getattr(self, "_donors_", None), getattr(self, "_donor_rows_", 0)
+        self._donors_, self._donor_rows_ = previous, seen + X.shape[0]
         mass = getattr(self, "_point_mass_", None)
         if mass is None or self.residual_std_ is None or sp.issparse(X):
             return
@@ -1135,12 +1142,19 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             present = observed[:, j]
             if present.sum() < _DONOR_MIN:
                 continue
-            guesses, values = expected[present, i], values[present]
+            donors[int(j)] = expected[present, i], values[present]
+        if previous:
+            donors = _merge_donors(previous, seen, donors, X.shape[0],
+                                   np.random.default_rng((self._seed_, 0xD1, seen)))
+        self._donors_ = {}
+        for j, (guesses, values, *_) in donors.items():
+            if np.isnan(mass[j]):  # dropped by a later chunk
+                continue
             order = np.argsort(guesses, kind="stable")
             error = np.mean((guesses - values) ** 2)
             shift = np.sqrt(max(0.0, self.residual_std_[j] ** 2 - error))
-            donors[int(j)] = (guesses[order], values[order], float(shift))
-        self._donors_ = donors or None
+            self._donors_[j] = (guesses[order], values[order], float(shift))
+        self._donors_ = self._donors_ or None
 
     def _donor_draws(self, predicted, recalled, rng) -> dict:
         """Draws of the columns with donors (``_fit_donors``): NaN where duplicates recall."""
@@ -1679,6 +1693,39 @@ def _fit_calibration(logits, labels, log_prior) -> tuple[float, float]:
     result = minimize(loss, [1.0, 0.0], jac=True, method="L-BFGS-B",
                       bounds=[(0.0, 4.0), (-4.0, 4.0)])
     return float(result.x[0]), float(result.x[1])
+
+
+def _merge_donors(previous, seen, new, rows, rng) -> dict:
+    """Donors of earlier ``partial_fit`` calls (``seen`` rows) and of a new call (``rows`` rows).
+
+    Each pool is cut so that the two stand in proportion to the rows they
+    came from, then the whole to at most ``_DONOR_ROWS`` donors: the draws
+    follow every call's values, not the first call's alone (a new user's
+    stream sorted by farm size drew a column up to its first chunk's 135,
+    where the hidden values reached 3,270). The earlier calls' predictions
+    are those of the network as it was then.
+    """
+    merged = dict(previous)
+    for j, (guesses, values) in new.items():
+        if j not in previous:
+            merged[j] = guesses, values
+            continue
+        old_guesses, old_values = previous[j][:2]
+        # Donors per row of each pool; the denser pool is thinned to the other's.
+        keep_old, keep_new = len(old_values), len(values)
+        if keep_old / seen > keep_new / rows:
+            keep_old = max(1, round(keep_new * seen / rows))
+        else:
+            keep_new = max(1, round(keep_old * rows / seen))
+        old = rng.choice(len(old_values), min(keep_old, len(old_values)), replace=False)
+        fresh = rng.choice(len(values), min(keep_new, len(values)), replace=False)
+        guesses = np.concatenate([old_guesses[old], guesses[fresh]])
+        values = np.concatenate([old_values[old], values[fresh]])
+        if len(values) > _DONOR_ROWS:
+            pick = rng.choice(len(values), _DONOR_ROWS, replace=False)
+            guesses, values = guesses[pick], values[pick]
+        merged[j] = guesses, values
+    return merged
 
 
 def _missing_rate(X) -> float:
