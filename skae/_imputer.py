@@ -202,9 +202,9 @@ _CALIBRATION_MIN_ENTRIES = 10
 _CALIBRATION_ROWS = 20_000
 
 #: Share of a column's observed values that its commonest value, at an end of
-#: its range, must hold for the column to have a point mass there (zeros of an amount, a
-#: count or a viral load): its draws then come from observed values of rows
-#: predicted alike (``_fit_donors``), not from Gaussian noise.
+#: its range, must hold for the column to have a point mass there (zeros of an
+#: amount, a count or a viral load): its draws then come from observed values
+#: of rows predicted alike (``_fit_donors``), not from Gaussian noise.
 _POINT_MASS_SHARE = 0.2
 #: Rows whose observed entries are predicted, hidden, as donors, at most.
 _DONOR_ROWS = 5_000
@@ -826,14 +826,15 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         a fraction, lose their rule. Rules are never made from a later
         chunk alone: a column the first call saw in too few rows keeps none.
         A point mass no longer at an end of the range, or holding less than
-        _POINT_MASS_SHARE of the values of every call so far, is dropped. A new user's count from 0 to 5, whose first chunk held 0 and 1,
-        stayed a flag, and a first chunk of all-zero flags made a constant
-        column.
+        _POINT_MASS_SHARE of the values of every call so far, is dropped. A
+        new user's count from 0 to 5, whose first chunk held 0 and 1, stayed
+        a flag, and a first chunk of all-zero flags made a constant column.
         """
         if getattr(self, "_constant_", None) is None:  # saved before it
             return
         kept = select_columns(X, self._observed_features_)
         integer = self._integer_columns_[self._observed_features_]
+        mass = getattr(self, "_point_mass_", None)  # None: saved before it
         for j, values in self._numeric_values(kept):
             if not len(values):
                 continue
@@ -861,7 +862,6 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
                 self._whole_draws_[j] = False
             self._observed_range_[0, j] = np.fmin(self._observed_range_[0, j], low)
             self._observed_range_[1, j] = np.fmax(self._observed_range_[1, j], high)
-            mass = getattr(self, "_point_mass_", None)  # None: saved before it
             if mass is not None and not np.isnan(mass[j]):
                 counts = self._point_mass_counts_[:, j]
                 counts += len(values), np.sum(values == mass[j])
@@ -1109,10 +1109,13 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         the nearest in distance, not in rank: a prediction between a code's
         levels, where no donor lies, takes the nearer level's donors.
         """
-        # A later partial_fit call's donors join the earlier calls' (_merge_donors).
-        previous, seen = getattr(self, "_donors_", None), getattr(self, "_donor_rows_", 0)
-        self._donors_, self._donor_rows_ = previous, seen + X.shape[0]
+        # A later partial_fit call's donors join the earlier calls'
+        # (_merge_donors), but for masses that call's chunk dropped.
         mass = getattr(self, "_point_mass_", None)
+        previous = {j: donors for j, donors in (getattr(self, "_donors_", None) or {}).items()
+                    if not np.isnan(mass[j])}
+        seen = getattr(self, "_donor_rows_", 0)
+        self._donors_, self._donor_rows_ = previous or None, seen + X.shape[0]
         if mass is None or self.residual_std_ is None or sp.issparse(X):
             return
         columns = np.flatnonzero(~np.isnan(mass))
@@ -1148,8 +1151,6 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
                                    np.random.default_rng((self._seed_, 0xD1, seen)))
         self._donors_ = {}
         for j, (guesses, values, *_) in donors.items():
-            if np.isnan(mass[j]):  # dropped by a later chunk
-                continue
             order = np.argsort(guesses, kind="stable")
             error = np.mean((guesses - values) ** 2)
             shift = np.sqrt(max(0.0, self.residual_std_[j] ** 2 - error))
@@ -1165,8 +1166,6 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         at = {j: i for i, j in enumerate(self.encoder_.numeric)}
         draws = {}
         for j, (expected, values, shift) in donors.items():
-            if np.isnan(self._point_mass_[j]):  # dropped by a later partial_fit chunk
-                continue
             target = numbers[:, at[j]] + _DONOR_SHIFT * shift * rng.normal(size=len(numbers))
             # The _DONORS nearest among the _DONORS on either side of the
             # target (sorted): the nearest on both sides where donors are
