@@ -220,6 +220,10 @@ _DONORS = 6
 #: draws was 0.924 / 0.902 / 0.922 with 0 / 0.5 / 1 of it, their 90% ranges
 #: covering 0.80 / 0.84 / 0.89 (0.80 for the Gaussian draws).
 _DONOR_SHIFT = 0.5
+#: Steps a column's values may be recorded in (``_grid_step``), largest first:
+#: 1, 2, 2.5 and 5 times a power of ten.
+_GRID_STEPS = tuple(sorted({m * 10.0**k for k in range(-4, 7) for m in (1, 2, 2.5, 5)},
+                           reverse=True))
 
 
 #: Share of each training batch's rows that hide another row's real pattern of
@@ -759,11 +763,14 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
           draws of four 0/1 columns had covered 0.47-0.50 of their hidden
           values; a column coded 1/2 was imputed from 0.85 to 2.42, flags in
           an array from -0.22 to 1.43).
-        - A dense array's column observed at whole numbers alone (codes,
-          counts; ``_whole_draws_``): its draws are rounded, its imputations
-          are not (they are expected values, compared with scikit-learn's).
-          Gaussian draws of a code of -1/0/1 left its ends: a new user's 90%
-          ranges covered 0.34 and 0.31 of the hidden -1 and 1 (0.99 of the 0s).
+        - A dense column whose values are all recorded in a step (whole
+          numbers, halves, tenths, fives...; ``_draw_steps_``, NaN for
+          other columns, see _grid_step): its draws are rounded to it, its
+          imputations are not (they are expected values, compared with
+          scikit-learn's). Gaussian draws of a code of -1/0/1 left its ends:
+          a new user's 90% ranges covered 0.34 and 0.31 of the hidden -1 and
+          1 (0.99 of the 0s); a house's bathrooms, in halves from 1 to 4.5,
+          were never drawn at a value a house has (2.37, 2.81).
         - A column of at least three values whose commonest value lies at an
           end of its range and holds at least _POINT_MASS_SHARE of its values
           (``_point_mass_``, NaN for other columns): zeros of an amount, a
@@ -779,7 +786,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         integer = self._integer_columns_[self._observed_features_]
         self._observed_range_ = np.full((2, n_kept), np.nan)
         self._two_levels_ = np.full((n_kept, 2), np.nan)
-        self._whole_draws_ = np.zeros(n_kept, dtype=bool)
+        self._draw_steps_ = np.full(n_kept, np.nan)
         self._constant_ = np.zeros(n_kept, dtype=bool)
         self._point_mass_ = np.full(n_kept, np.nan)
         # Values seen and values at the mass, per column, over every call.
@@ -799,8 +806,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             if two:
                 self._two_levels_[j] = (low, high)
                 continue
-            if not integer[j]:
-                self._whole_draws_[j] = np.array_equal(values, np.round(values))
+            if low < high:
+                self._draw_steps_[j] = _grid_step(values)
             levels, counts = np.unique(values, return_counts=True)
             top = counts.argmax()
             if (len(levels) > 2 and levels[top] in (low, high)
@@ -835,6 +842,9 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         kept = select_columns(X, self._observed_features_)
         integer = self._integer_columns_[self._observed_features_]
         mass = getattr(self, "_point_mass_", None)  # None: saved before it
+        if getattr(self, "_draw_steps_", None) is None:  # saved before it
+            whole = getattr(self, "_whole_draws_", np.zeros(kept.shape[1], dtype=bool))
+            self._draw_steps_ = np.where(whole, 1.0, np.nan)
         for j, values in self._numeric_values(kept):
             if not len(values):
                 continue
@@ -843,23 +853,22 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             if integer[j] and not whole:  # a float column of a DataFrame
                 self._integer_columns_[np.flatnonzero(self._observed_features_)[j]] = False
                 integer[j] = False
-            levels = self._two_levels_[j]
+            levels, steps = self._two_levels_[j], self._draw_steps_
             if self._constant_[j] and (low < self._observed_range_[0, j]
                                        or high > self._observed_range_[1, j]):
                 self._constant_[j] = False
                 seen = np.unique(np.append(values, self._observed_range_[0, j]))
                 if len(seen) == 2 and not sp.issparse(kept):
-                    levels[:] = seen
-                    self._whole_draws_[j] = False
-                elif not sp.issparse(kept) and not integer[j]:
-                    self._whole_draws_[j] = whole and float(seen[0]).is_integer()
+                    levels[:], steps[j] = seen, np.nan
+                elif not sp.issparse(kept):
+                    steps[j] = _grid_step(seen)
             elif not np.isnan(levels[0]) and not np.isin(values, levels).all():
-                self._whole_draws_[j] = (
-                    not sp.issparse(kept) and not integer[j] and whole
-                    and np.array_equal(levels, np.round(levels)))
+                if not sp.issparse(kept):
+                    steps[j] = _grid_step(np.concatenate([values, levels]))
                 levels[:] = np.nan
-            elif not whole:
-                self._whole_draws_[j] = False
+            elif not np.isnan(steps[j]):
+                # The grid of both: the step's multiples and the new values.
+                steps[j] = _grid_step(np.append(values, steps[j]))
             self._observed_range_[0, j] = np.fmin(self._observed_range_[0, j], low)
             self._observed_range_[1, j] = np.fmax(self._observed_range_[1, j], high)
             if mass is not None and not np.isnan(mass[j]):
@@ -1426,13 +1435,15 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         integer = getattr(self, "_integer_columns_", None)
         if integer is not None:
             integer = integer[self._observed_features_]
-        whole = getattr(self, "_whole_draws_", None)  # None: saved before it
-        if noise_rng is not None and whole is not None and whole.any():
-            integer = whole if integer is None else integer | whole
+        steps = getattr(self, "_draw_steps_", None) if noise_rng is not None else None
+        if noise_rng is not None and steps is None and hasattr(self, "_whole_draws_"):
+            steps = np.where(self._whole_draws_, 1.0, np.nan)  # saved before it
         if not encoder.mixed:
             values = encoder.decode(predicted)
             for j, draw in exact_draws.items():
                 values[:, j] = np.where(np.isnan(draw), values[:, j], draw)
+            for j in () if steps is None else np.flatnonzero(~np.isnan(steps)):
+                values[:, j] = _to_grid(values[:, j], steps[j])
             if integer is not None and integer.any():
                 values[:, integer] = np.round(values[:, integer]) + 0.0  # no -0.0
             values = np.clip(values, low, high)
@@ -1448,6 +1459,9 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             if j in exact_draws:
                 fill = fill.where(np.isnan(exact_draws[j]), exact_draws[j])
             if j in encoder.numeric:
+                if steps is not None and not np.isnan(steps[j]):
+                    fill = pd.Series(_to_grid(fill.to_numpy(np.float64), steps[j]),
+                                     index=fill.index)
                 if integer is not None and integer[j]:
                     fill = fill.round() + 0.0  # no -0.0
                 fill = fill.clip(low[j], high[j])
@@ -1559,8 +1573,10 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         :class:`AutoencoderImputer`), a 0/1 flag (a DataFrame's column of
         two whole values, or any column observed at two values alone, such
         as 0/1 or 1/2) as a coin between the two with its predicted rate,
-        and a column of whole numbers (an integer column of a DataFrame, or
-        an array's column observed at whole numbers alone) as whole numbers.
+        a column of whole numbers (an integer column of a DataFrame, or
+        an array's column observed at whole numbers alone) as whole numbers,
+        and a column whose values are all recorded in one step (halves,
+        tenths, fives) at that step.
         A column with a point mass at an end of its range (its commonest
         value, at an end, holding at least a fifth of its values: zeros of
         an amount, a count or a viral load) is drawn from the observed
@@ -1778,6 +1794,37 @@ def _integer_columns(X) -> np.ndarray:
             integer[j] = bool(present.size and np.isfinite(present).all()
                               and np.array_equal(present, np.round(present)))
     return integer
+
+
+def _grid_step(values) -> float:
+    """The largest of ``_GRID_STEPS`` that all ``values`` are multiples of; NaN if none.
+
+    Fractional steps under a millionth of the largest magnitude are not
+    tried: values that large are multiples of them to float rounding (a
+    population of millions would be "in thousandths"); whole numbers are
+    exact. Candidates are tried on the first thousand values, then
+    confirmed on all.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if not len(values):
+        return np.nan
+    smallest = 1e-6 * np.max(np.abs(values))
+
+    def on_grid(part, step):
+        return bool(np.all(np.abs(part - np.round(part / step) * step) <= 1e-9 * np.abs(part)))
+
+    for step in _GRID_STEPS:
+        if step < min(1.0, smallest):
+            break
+        if on_grid(values[:1000], step) and on_grid(values, step):
+            return step
+    return np.nan
+
+
+def _to_grid(values, step: float) -> np.ndarray:
+    """``values`` rounded to multiples of ``step``, at the step's decimals (no 0.30000000000000004)."""
+    decimals = max(0, int(np.ceil(-np.log10(step))) + 1)
+    return np.round(np.round(values / step) * step, decimals) + 0.0  # no -0.0
 
 
 def _is_nan(value) -> bool:

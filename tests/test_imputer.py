@@ -518,7 +518,7 @@ def test_draws_of_codes_in_an_array_reach_their_ends():
     assert set(np.unique(draws)) == {-1.0, 0.0, 1.0}
     # Gaussian draws clipped to [-1, 1], as before (an end holding a third
     # of the values is a point mass too, drawn from donors: off as well).
-    imp._whole_draws_[:], imp._donors_ = False, None
+    imp._draw_steps_[:], imp._donors_ = np.nan, None
     _, ends_before, _ = coverage_of_ends()
     assert ends > ends_before + 0.15 and ends > 0.6
     assert 0.7 < overall < 0.97
@@ -844,15 +844,15 @@ def test_partial_fit_revises_what_the_first_chunk_showed():
     imp = AutoencoderImputer(**params).partial_fit(chunks[0])
     assert first.sum() >= 20
     assert imp._two_levels_[3].tolist() == [0.0, 1.0]  # what one chunk shows
-    assert imp._constant_[4] and imp._whole_draws_[5]
+    assert imp._constant_[4] and imp._draw_steps_[5] == 1
     filled = imp.transform(X_missing)
     assert set(np.unique(filled[gaps[:, 4], 4])) == {0.0}
     assert filled[gaps[:, 3], 3].max() <= 1.0
 
     imp.partial_fit(chunks[1])
-    assert np.isnan(imp._two_levels_[3]).all() and imp._whole_draws_[3]
+    assert np.isnan(imp._two_levels_[3]).all() and imp._draw_steps_[3] == 1
     assert imp._two_levels_[4].tolist() == [0.0, 1.0] and not imp._constant_[4]
-    assert not imp._whole_draws_[5]
+    assert np.isnan(imp._draw_steps_[5])
     seen = np.vstack(chunks)
     observed_range = np.nanmin(seen, axis=0), np.nanmax(seen, axis=0)
     np.testing.assert_array_equal(imp._observed_range_, observed_range)
@@ -875,8 +875,50 @@ def test_partial_fit_revises_what_the_first_chunk_showed():
     assert observed_range[0][5] <= points.min() and points.max() <= observed_range[1][5]
     # One fit on all the rows finds the same rules.
     whole = AutoencoderImputer(**params).fit(np.vstack(chunks))
-    for name in ("_two_levels_", "_whole_draws_", "_constant_", "_observed_range_"):
+    for name in ("_two_levels_", "_draw_steps_", "_constant_", "_observed_range_"):
         np.testing.assert_array_equal(getattr(imp, name), getattr(whole, name))
+
+
+@pytest.mark.parametrize("frame", [False, True])
+def test_draws_keep_the_step_their_values_are_recorded_in(frame):
+    # Trials 35-36: a house's bathrooms, in halves from 1 to 4.5, were never
+    # drawn at a value a house has (2.37, 2.81); decimals recorded to a
+    # tenth came back with fifteen digits.
+    rng = np.random.default_rng(5)
+    n = 400
+    z = rng.normal(size=n)
+    X = np.column_stack([
+        z + 0.3 * rng.normal(size=n),
+        np.clip(np.round(2 * (2.5 + 0.8 * z + 0.4 * rng.normal(size=n))) / 2, 1, 4.5),
+        np.round(10 + 2 * z + rng.normal(size=n), 1),
+        5 * np.round(8 + 3 * z + rng.normal(size=n)),  # in fives
+        3 * z + rng.normal(size=n),  # full precision
+        np.round(4e6 + 1e5 * z) + 0.125,  # large: "in thousandths" only to float error
+    ])
+    gaps = rng.random(X.shape) < 0.2
+    X_missing = np.where(gaps, np.nan, X)
+    if frame:
+        X_missing = pd.DataFrame(X_missing, columns=list("abcdef"))
+        X_missing["g"] = pd.Categorical(np.where(z > 0, "hi", "lo"))
+    imp = AutoencoderImputer(max_epochs=10, random_state=0).fit(X_missing)
+    np.testing.assert_array_equal(imp._draw_steps_[:6], [np.nan, 0.5, 0.1, 5.0, np.nan, np.nan])
+    draws = np.stack([np.asarray(d)[:, :6].astype(float)
+                      for d in imp.sample_imputations(X_missing, 5, random_state=0)])
+    for j, step in [(1, 0.5), (2, 0.1), (3, 5.0)]:
+        drawn = draws[:, gaps[:, j], j]
+        assert len(np.unique(drawn)) > 3
+        np.testing.assert_array_equal(drawn, np.round(np.round(drawn / step) * step, 1))
+        assert np.isin(drawn, X[:, j]).mean() > 0.9
+    assert np.isin(draws[:, gaps[:, 4], 4], X[:, 4]).mean() < 0.05  # not rounded
+    assert np.mean(draws[:, gaps[:, 5], 5] % 1 == 0.125) < 0.05
+    # Imputations stay expected values, not rounded.
+    filled = np.asarray(imp.transform(X_missing))[:, :6].astype(float)
+    assert np.isin(filled[gaps[:, 1], 1], np.arange(2, 10) / 2).mean() < 0.2
+
+    # A later partial_fit chunk in quarters makes the halves' step a quarter.
+    imp.partial_fit(np.where(gaps, np.nan, X + [0, 0.25, 0, 0, 0, 0]) if not frame else
+                    X_missing.assign(b=X_missing["b"] + 0.25))
+    assert imp._draw_steps_[1] == 0.25 and imp._draw_steps_[2] == 0.1
 
 
 def test_draws_of_a_column_with_a_point_mass_keep_its_shape():
