@@ -11,6 +11,10 @@ completed tables:
 - "gaussian" (with ``--gaussian``): the same, with the draws of columns with a
   point mass made as before stop 38 (Gaussian noise around the imputation,
   clipped to the observed range, rounded for whole-number columns);
+- "unrounded" (with ``--unrounded``): the same fitted imputer's draws
+  again, with the same seed, without rounding to a column's step where it is
+  not 1 (halves, tenths, fives; whole-number columns rounded as before
+  stop 39);
 - scikit-learn's recipe: ``IterativeImputer(sample_posterior=True,
   max_iter=10, random_state=k)`` fitted for k = 0..9, one draw each.
 
@@ -90,7 +94,8 @@ def crps(draws, truth):
     return float((np.abs(draws - truth).mean(axis=0) - 0.5 * spread).mean())
 
 
-def skae_draws(X_missing, seed, gaussian=False):
+def skae_draws(X_missing, seed, gaussian=False, unrounded=None):
+    """skae's draws and time; ``unrounded`` (a dict) receives the draws without steps."""
     import skae._imputer as imputer_module
 
     share = imputer_module._POINT_MASS_SHARE
@@ -102,6 +107,12 @@ def skae_draws(X_missing, seed, gaussian=False):
             draws = imputer.sample_imputations(X_missing, N_DRAWS, random_state=seed)
     finally:
         imputer_module._POINT_MASS_SHARE = share
+    if unrounded is not None:
+        steps = imputer._draw_steps_
+        unrounded["steps"] = steps.copy()
+        steps[steps != 1] = np.nan
+        unrounded["draws"] = np.stack(
+            imputer.sample_imputations(X_missing, N_DRAWS, random_state=seed))
     return np.stack(draws), t[0]
 
 
@@ -125,15 +136,17 @@ def score(draws, X, hidden, masses):
             continue
         d, truth = draws[:, rows, j], X[rows, j]
         low, high = np.quantile(d, [0.05, 0.95], axis=0)
+        seen = np.unique(X[~hidden[:, j] & ~np.isnan(X[:, j]), j])
         entry = {"crps": crps(d, truth) / span[j],
-                 "cover": float(((truth >= low) & (truth <= high)).mean())}
+                 "cover": float(((truth >= low) & (truth <= high)).mean()),
+                 "at_seen": float(np.isin(d, seen).mean())}
         if masses[j] is not None:
             entry["mass_error"] = abs(float((d == masses[j]).mean() - (truth == masses[j]).mean()))
         out[j] = entry
     return out
 
 
-def run(names, seeds, gaussian):
+def run(names, seeds, gaussian, unrounded=False):
     rows, columns = [], []
     for name in names:
         loaded = load(name)
@@ -145,14 +158,19 @@ def run(names, seeds, gaussian):
         for seed in seeds:
             hidden = ~np.isnan(X) & (np.random.default_rng(seed).random(X.shape) < 0.2)
             X_missing = np.where(hidden, np.nan, X)
-            methods = {"skae": skae_draws(X_missing, seed),
+            extra = {} if unrounded else None
+            methods = {"skae": skae_draws(X_missing, seed, unrounded=extra),
                        "iterative": iterative_draws(X_missing, seed)}
             if gaussian:
                 methods["gaussian"] = skae_draws(X_missing, seed, gaussian=True)
+            if unrounded:
+                methods["unrounded"] = (extra["draws"], 0.0)
             scores = {key: score(d, X, hidden, masses) for key, (d, _) in methods.items()}
             for j in scores["skae"]:
+                step = extra["steps"][j] if unrounded else np.nan
                 columns.append({"table": name, "seed": seed, "column": labels[j],
                                 "mass": masses[j] is not None,
+                                "stepped": bool(np.isfinite(step) and step != 1),
                                 **{f"{key}_{metric}": value
                                    for key in scores for metric, value in scores[key][j].items()}})
             rows.append({"table": name, "seed": seed, "shape": f"{X.shape[0]}x{X.shape[1]}",
@@ -161,7 +179,7 @@ def run(names, seeds, gaussian):
     return rows, columns
 
 
-def summarize(rows, columns, gaussian):
+def summarize(rows, columns, gaussian, unrounded=False):
     import pandas as pd
 
     frame = pd.DataFrame(columns)
@@ -192,9 +210,10 @@ def summarize(rows, columns, gaussian):
           f"{mass['column'].nunique()} columns); 90% ranges cover "
           f"{frame.skae_cover.mean():.3f} (skae) / {frame.iterative_cover.mean():.3f} (iterative), "
           f"point-mass columns {mass.skae_cover.mean():.3f} / {mass.iterative_cover.mean():.3f}")
-    print(f"share of draws at the mass, error against the hidden values' share: skae "
-          f"{mass.skae_mass_error.mean():.3f}, iterative {mass.iterative_mass_error.mean():.3f}"
-          + (f", gaussian {mass.gaussian_mass_error.mean():.3f}" if gaussian else ""))
+    if "skae_mass_error" in mass:
+        print(f"share of draws at the mass, error against the hidden values' share: skae "
+              f"{mass.skae_mass_error.mean():.3f}, iterative {mass.iterative_mass_error.mean():.3f}"
+              + (f", gaussian {mass.gaussian_mass_error.mean():.3f}" if gaussian else ""))
     if gaussian:
         print(f"skae / gaussian draws, CRPS: all columns "
               f"{geometric_mean(frame.skae_crps / frame.gaussian_crps):.3f}, point-mass columns "
@@ -202,6 +221,15 @@ def summarize(rows, columns, gaussian):
               f"{int((mass.skae_crps > mass.gaussian_crps).sum())} of {len(mass)}); "
               f"coverage of point-mass columns {mass.skae_cover.mean():.3f} against "
               f"{mass.gaussian_cover.mean():.3f}")
+    if unrounded:
+        stepped = frame[frame["stepped"]]
+        print(f"columns with a step other than 1 ({stepped['column'].nunique()} columns, "
+              f"{len(stepped)} runs): CRPS skae / unrounded draws "
+              f"{geometric_mean(stepped.skae_crps / stepped.unrounded_crps):.4f} (worse on "
+              f"{int((stepped.skae_crps > stepped.unrounded_crps).sum())}); draws at a value "
+              f"the column holds {stepped.skae_at_seen.mean():.3f} against "
+              f"{stepped.unrounded_at_seen.mean():.3f}; 90% ranges cover "
+              f"{stepped.skae_cover.mean():.3f} / {stepped.unrounded_cover.mean():.3f}")
     print(f"time skae / IterativeImputer (10 fits): "
           f"{times.skae_s.sum() / times.iterative_s.sum():.2f}")
 
@@ -213,6 +241,8 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=2, help="mask seeds 0..N-1")
     parser.add_argument("--gaussian", action="store_true",
                         help="also skae with Gaussian draws for point-mass columns")
+    parser.add_argument("--unrounded", action="store_true",
+                        help="also the same draws without rounding to a step other than 1")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (0: default)")
     args = parser.parse_args(argv)
     if args.threads:
@@ -220,9 +250,9 @@ def main(argv=None):
     names = args.tables.split(",") if args.tables else (
         DEV_TABLES if args.group == "dev" else REPORT_TABLES)
     print(machine())
-    rows, columns = run(names, range(args.seeds), args.gaussian)
+    rows, columns = run(names, range(args.seeds), args.gaussian, args.unrounded)
     if columns:
-        summarize(rows, columns, args.gaussian)
+        summarize(rows, columns, args.gaussian, args.unrounded)
 
 
 if __name__ == "__main__":

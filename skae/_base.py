@@ -68,6 +68,8 @@ from ._tabular import (
     TableEncoder,
     categorical_columns,
     check_column_dtypes,
+    holds_numbers,
+    is_sparse_frame,
     warn_identifier_columns,
     warn_numbers_as_text,
     warn_numbers_beside_text,
@@ -609,13 +611,18 @@ class BaseAutoencoder(BaseEstimator):
 
     def _validate_input(self, X, *, reset: bool):
         """Validate ``X``: a float array, or a table with categorical columns."""
-        if sp.issparse(X):
+        if sp.issparse(X) and not reset and self._dense_rows_only():
+            # Fitted on dense rows, with a scaling that centres them (a new
+            # user's trial got StandardScaler's "pass with_mean=False").
+            X = X.toarray()
+        elif sp.issparse(X) or is_sparse_frame(X):
             return self._validate_sparse(X, reset=reset)
         listed = self.categorical_features is not None and not isinstance(
             self.categorical_features, str
         )
         if listed and isinstance(X, (list, tuple)):
             X = np.asarray(X, dtype=object)  # keep numbers and labels apart
+        X = self._numbers_from_objects(X, reset=reset)
         check_column_dtypes(X)
         if self._is_table(X, reset):
             return self._validate_table(X, reset=reset)
@@ -652,6 +659,37 @@ class BaseAutoencoder(BaseEstimator):
                                               else int(gaps[0]), self))
         if reset:
             self.is_categorical_ = np.zeros(X.shape[1], dtype=bool)
+        return X
+
+    def _dense_rows_only(self) -> bool:
+        """Whether the fitted scaling centres its rows, which sparse input cannot keep."""
+        if self._sparse_unstored != "zero":  # the imputer: unstored entries are gaps
+            return False
+        scaler = getattr(self, "scaler_", None)
+        return bool(getattr(scaler, "with_mean", False)
+                    or getattr(scaler, "with_centering", False))
+
+    def _numbers_from_objects(self, X, *, reset: bool):
+        """``X`` with a DataFrame's ``object`` columns of numbers alone as float64.
+
+        See :func:`~skae._tabular.holds_numbers`. Columns listed in
+        ``categorical_features``, or categorical in ``fit``, are left alone;
+        ``X`` itself is never modified.
+        """
+        if not isinstance(X, pd.DataFrame) or not any(map(pd.api.types.is_object_dtype, X.dtypes)):
+            return X
+        if reset:
+            keep = ([] if isinstance(self.categorical_features, str)
+                    else categorical_columns(X, self.categorical_features))
+        else:
+            keep = np.flatnonzero(getattr(self, "is_categorical_", ()))
+        columns = [j for j in range(X.shape[1])
+                   if j not in set(keep) and holds_numbers(X.iloc[:, j])]
+        if not columns:
+            return X
+        X = X.copy(deep=False)
+        for j in columns:
+            X.isetitem(j, pd.to_numeric(X.iloc[:, j]).astype(np.float64))
         return X
 
     def _validate_sparse(self, X, *, reset: bool):

@@ -46,7 +46,7 @@ from ._net import AutoencoderNet, ParameterAverage
 from ._persist import pack_boosting, unpack_boosting
 from ._preprocessing import entry_rows
 from ._rows import DenseRows, missing_mask, row_source, select_columns
-from ._tabular import categorical_columns
+from ._tabular import categorical_columns, is_sparse_frame
 from ._threads import openmp_threads
 
 
@@ -613,14 +613,16 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         return _is_nan(self.missing_values)
 
     def _validate_input(self, X, *, reset: bool):
-        if reset:  # integer columns get whole numbers (DataFrames only)
+        X = self._numbers_from_objects(X, reset=reset)
+        if reset:  # integer columns get whole numbers (dense DataFrames only)
             self._integer_columns_ = _integer_columns(X)
-        if sp.issparse(X) and not _is_zero(self.missing_values):
+        if (sp.issparse(X) or is_sparse_frame(X)) and not _is_zero(self.missing_values):
             raise TypeError(
                 "Sparse data was passed for X, but dense data is required for "
                 f"missing_values={self.missing_values!r}. Use '.toarray()' to convert to "
-                "a dense numpy array, or set missing_values=0: then the entries a "
-                "scipy.sparse X does not store are the missing ones."
+                "a dense numpy array ('.sparse.to_dense()' for a DataFrame of sparse "
+                "columns), or set missing_values=0: then the entries a sparse X does "
+                "not store are the missing ones."
             )
         X = super()._validate_input(X, reset=reset)  # sparse: _validate_sparse below
         if sp.issparse(X) or self._allows_nan():
@@ -1782,7 +1784,7 @@ def _integer_columns(X) -> np.ndarray:
     to 25 and 0/1 flags were imputed as fractions, some below the smallest
     value seen), and a training split without gaps keeps that dtype.
     """
-    if not isinstance(X, pd.DataFrame):
+    if not isinstance(X, pd.DataFrame) or is_sparse_frame(X):  # sparse: no rules
         return np.zeros(X.shape[1] if len(getattr(X, "shape", ())) == 2 else 0, dtype=bool)
     integer = np.zeros(X.shape[1], dtype=bool)
     for j, dtype in enumerate(X.dtypes):

@@ -43,6 +43,24 @@ def is_categorical_dtype(dtype) -> bool:
     )
 
 
+def holds_numbers(column) -> bool:
+    """Whether a pandas ``object`` column's present values are all numbers.
+
+    pandas 3 stores ``[1.5, pd.NA, 2.0]`` as ``object``. Read as categorical
+    (its dtype says so), such a column had one level per value and every gap
+    filled with one of them, silently (a new user's trial). Text, bools and
+    columns with no present value are not numbers.
+    """
+    return column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) in (
+        "integer", "floating", "mixed-integer-float", "decimal")
+
+
+def is_sparse_frame(X) -> bool:
+    """Whether ``X`` is a pandas DataFrame of sparse columns alone (``pd.SparseDtype``)."""
+    return (isinstance(X, pd.DataFrame) and X.shape[1] > 0
+            and all(isinstance(dtype, pd.SparseDtype) for dtype in X.dtypes))
+
+
 def check_column_dtypes(X):
     """A clear error for columns that are neither numbers nor categories.
 

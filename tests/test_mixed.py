@@ -591,3 +591,35 @@ def test_partial_fit_on_a_chunk_whose_category_is_all_missing():
     assert imp.trees_ is not None and any(tree is not None for tree in imp.trees_)
     out = imp.transform(chunk)
     assert out.notna().all().all() and set(out["color"]) <= {"red", "blue", "green"}
+
+
+@pytest.mark.parametrize("Estimator", [AutoencoderTransformer, AutoencoderImputer])
+def test_an_object_column_of_numbers_is_numeric(Estimator):
+    # A new user's trial 40: pandas 3 stores [1.5, pd.NA, 2.0] as object; read
+    # as categorical, the column had a level per value and the imputer filled
+    # every gap with one of them (-8.14 in all 18), silently.
+    rng = np.random.default_rng(0)
+    v = np.round(rng.normal(size=150) * 10, 2)
+    X = pd.DataFrame({"x": pd.Series(list(v), dtype=object),
+                      "y": v + rng.normal(size=150), "z": rng.normal(size=150)})
+    imputer = Estimator is AutoencoderImputer
+    if imputer:
+        X.loc[::7, "x"] = pd.NA
+    before = X.copy()
+    params = dict(max_epochs=30, random_state=0, **({} if imputer else {"n_components": 1}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning: the column is numbers
+        model = Estimator(**params).fit(X)
+        out = model.transform(X)
+    assert not model.is_categorical_.any()
+    pd.testing.assert_frame_equal(X, before)  # the input is left as it was
+    if imputer:
+        gaps = X["x"].isna().to_numpy()
+        filled = np.asarray(out)[gaps, 0]
+        assert len(np.unique(filled)) == gaps.sum()
+        assert np.sqrt(np.mean((filled - v[gaps]) ** 2)) < 0.5 * v.std()
+    # Listed as categorical, it stays categorical; text at transform is named.
+    listed = Estimator(**{**params, "max_epochs": 1}, categorical_features=["x"]).fit(X)
+    assert listed.is_categorical_.tolist() == [True, False, False]
+    with pytest.raises(ValueError, match="Column 'x' is treated as numeric"):
+        model.transform(X.assign(x=X["x"].where(X.index != 3, "n/a")))

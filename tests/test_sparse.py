@@ -290,3 +290,45 @@ def test_residual_spread_from_a_row_sample_of_a_large_sparse_matrix():
     # A spread sums errors over hidden entries: float32 differences of 1e-4
     # in the predictions reach it as 5e-4 on a column with few of them.
     np.testing.assert_allclose(on_sparse.residual_std_, on_dense.residual_std_, rtol=1e-3)
+
+
+@pytest.mark.parametrize("cls", [AutoencoderTransformer, AutoencoderAnomalyDetector])
+@pytest.mark.parametrize("scaling", ["auto", "standard", "global", "robust"])
+def test_a_dense_fit_takes_sparse_rows(cls, scaling):
+    # A new user's trial 40: fitted on dense rows with a centring scaling,
+    # sparse rows raised StandardScaler's "pass with_mean=False" (skae has
+    # no such parameter) or "dense data is required", by scaling.
+    X = np.random.default_rng(0).normal(size=(60, 6))
+    X[X < 0.3] = 0.0
+    model = cls(**FAST, n_components=2, scaling=scaling).fit(X)
+    rows = sp.csr_matrix(X)
+    np.testing.assert_allclose(model.score_samples(rows), model.score_samples(X), rtol=1e-6)
+    if cls is AutoencoderTransformer:
+        np.testing.assert_allclose(model.transform(sp.coo_matrix(X)), model.transform(X),
+                                   rtol=1e-6)
+    with pytest.raises(ValueError, match="X has 5 features"):
+        model.score_samples(rows[:, :5])
+
+
+@pytest.mark.parametrize("cls", [AutoencoderTransformer, AutoencoderAnomalyDetector,
+                                 AutoencoderImputer])
+def test_a_dataframe_of_sparse_columns_is_sparse_input(cls):
+    # Trial 40: pandas' sparse DataFrame was refused ("dense data is required;
+    # use .toarray()", which a DataFrame lacks); scikit-learn's scalers and
+    # IsolationForest take it.
+    import pandas as pd
+
+    X = _tfidf_like()
+    frame = pd.DataFrame.sparse.from_spmatrix(X, columns=[f"w{j}" for j in range(X.shape[1])])
+    params = dict(FAST, **({"missing_values": 0} if cls is AutoencoderImputer
+                           else {"n_components": 3}))
+    on_frame, on_matrix = cls(**params).fit(frame), cls(**params).fit(X)
+    assert list(on_frame.feature_names_in_) == list(frame.columns)
+    out = (on_frame.transform if cls is not AutoencoderAnomalyDetector
+           else on_frame.score_samples)(frame)
+    expected = (on_matrix.transform if cls is not AutoencoderAnomalyDetector
+                else on_matrix.score_samples)(X)
+    np.testing.assert_allclose(np.asarray(out), np.asarray(expected), rtol=1e-6)
+    if cls is AutoencoderImputer:
+        with pytest.raises(TypeError, match=r"sparse.to_dense\(\)"):
+            AutoencoderImputer(**FAST).fit(frame)
