@@ -15,6 +15,9 @@ completed tables:
   again, with the same seed, without rounding to a column's step where it is
   not 1 (halves, tenths, fives; whole-number columns rounded as before
   stop 39);
+- "unskewed" (with ``--unskewed``): the same fitted imputer's draws again,
+  with the same seed, with Gaussian draws for the long-tailed columns that
+  get donors (``_DONOR_SKEW``, stop 39);
 - scikit-learn's recipe: ``IterativeImputer(sample_posterior=True,
   max_iter=10, random_state=k)`` fitted for k = 0..9, one draw each.
 
@@ -110,7 +113,12 @@ def skae_draws(X_missing, seed, gaussian=False, unrounded=None):
     if unrounded is not None:
         steps = imputer._draw_steps_
         unrounded["steps"] = steps.copy()
-        steps[steps != 1] = np.nan
+        unrounded["skewed"] = imputer._skewed_.copy()
+        if unrounded.get("steps_off", True):
+            steps[steps != 1] = np.nan
+        else:
+            imputer._donors_ = {j: donors for j, donors in (imputer._donors_ or {}).items()
+                                if not imputer._skewed_[j]}
         unrounded["draws"] = np.stack(
             imputer.sample_imputations(X_missing, N_DRAWS, random_state=seed))
     return np.stack(draws), t[0]
@@ -146,7 +154,7 @@ def score(draws, X, hidden, masses):
     return out
 
 
-def run(names, seeds, gaussian, unrounded=False):
+def run(names, seeds, gaussian, unrounded=False, unskewed=False):
     rows, columns = [], []
     for name in names:
         loaded = load(name)
@@ -158,18 +166,19 @@ def run(names, seeds, gaussian, unrounded=False):
         for seed in seeds:
             hidden = ~np.isnan(X) & (np.random.default_rng(seed).random(X.shape) < 0.2)
             X_missing = np.where(hidden, np.nan, X)
-            extra = {} if unrounded else None
+            extra = {"steps_off": not unskewed} if unrounded or unskewed else None
             methods = {"skae": skae_draws(X_missing, seed, unrounded=extra),
                        "iterative": iterative_draws(X_missing, seed)}
             if gaussian:
                 methods["gaussian"] = skae_draws(X_missing, seed, gaussian=True)
-            if unrounded:
-                methods["unrounded"] = (extra["draws"], 0.0)
+            if extra is not None:
+                methods["unrounded" if unrounded else "unskewed"] = (extra["draws"], 0.0)
             scores = {key: score(d, X, hidden, masses) for key, (d, _) in methods.items()}
             for j in scores["skae"]:
                 step = extra["steps"][j] if unrounded else np.nan
                 columns.append({"table": name, "seed": seed, "column": labels[j],
                                 "mass": masses[j] is not None,
+                                "skewed": bool(extra is not None and extra["skewed"][j]),
                                 "stepped": bool(np.isfinite(step) and step != 1),
                                 **{f"{key}_{metric}": value
                                    for key in scores for metric, value in scores[key][j].items()}})
@@ -179,7 +188,7 @@ def run(names, seeds, gaussian, unrounded=False):
     return rows, columns
 
 
-def summarize(rows, columns, gaussian, unrounded=False):
+def summarize(rows, columns, gaussian, unrounded=False, unskewed=False):
     import pandas as pd
 
     frame = pd.DataFrame(columns)
@@ -230,6 +239,14 @@ def summarize(rows, columns, gaussian, unrounded=False):
               f"the column holds {stepped.skae_at_seen.mean():.3f} against "
               f"{stepped.unrounded_at_seen.mean():.3f}; 90% ranges cover "
               f"{stepped.skae_cover.mean():.3f} / {stepped.unrounded_cover.mean():.3f}")
+    if unskewed:
+        skewed = frame[frame["skewed"]]
+        if len(skewed):
+            print(f"long-tailed columns drawn from donors ({skewed['column'].nunique()} columns, "
+                  f"{len(skewed)} runs): CRPS skae / Gaussian draws "
+                  f"{geometric_mean(skewed.skae_crps / skewed.unskewed_crps):.4f} (worse on "
+                  f"{int((skewed.skae_crps > skewed.unskewed_crps).sum())}); 90% ranges cover "
+                  f"{skewed.skae_cover.mean():.3f} / {skewed.unskewed_cover.mean():.3f}")
     print(f"time skae / IterativeImputer (10 fits): "
           f"{times.skae_s.sum() / times.iterative_s.sum():.2f}")
 
@@ -243,6 +260,8 @@ def main(argv=None):
                         help="also skae with Gaussian draws for point-mass columns")
     parser.add_argument("--unrounded", action="store_true",
                         help="also the same draws without rounding to a step other than 1")
+    parser.add_argument("--unskewed", action="store_true",
+                        help="also the same draws with Gaussian ones for long-tailed columns")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (0: default)")
     args = parser.parse_args(argv)
     if args.threads:
@@ -250,9 +269,11 @@ def main(argv=None):
     names = args.tables.split(",") if args.tables else (
         DEV_TABLES if args.group == "dev" else REPORT_TABLES)
     print(machine())
-    rows, columns = run(names, range(args.seeds), args.gaussian, args.unrounded)
+    if args.unrounded and args.unskewed:
+        parser.error("--unrounded and --unskewed: one at a time")
+    rows, columns = run(names, range(args.seeds), args.gaussian, args.unrounded, args.unskewed)
     if columns:
-        summarize(rows, columns, args.gaussian, args.unrounded)
+        summarize(rows, columns, args.gaussian, args.unrounded, args.unskewed)
 
 
 if __name__ == "__main__":

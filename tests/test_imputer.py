@@ -533,13 +533,15 @@ def test_draws_stay_within_the_observed_range(mixed):
     # value, are still covered: truncated draws never reach them).
     rng = np.random.default_rng(0)
     n = 300
-    income = np.exp(rng.normal(size=n)) - 0.5  # skewed, bounded below
+    # Skewed and bounded below, but under _DONOR_SKEW: Gaussian draws.
+    income = np.exp(0.7 * rng.normal(size=n)) - 0.5
     X = pd.DataFrame({"income": income, "z": rng.normal(size=n),
                       "zero": np.where(rng.random(n) < 0.5, 0.0, rng.random(n))})
     if mixed:
         X["c"] = rng.choice(["a", "b"], n)
     missing = X.mask(rng.random(X.shape) < 0.2)
     imp = AutoencoderImputer(max_epochs=30, random_state=0).fit(missing)
+    assert not imp._skewed_[0] and np.isnan(imp._point_mass_[0])
     draws = np.stack([pd.DataFrame(d).iloc[:, :3].to_numpy(dtype=float)
                       for d in imp.sample_imputations(missing, n_imputations=20,
                                                       random_state=0)])
@@ -919,6 +921,36 @@ def test_draws_keep_the_step_their_values_are_recorded_in(frame):
     imp.partial_fit(np.where(gaps, np.nan, X + [0, 0.25, 0, 0, 0, 0]) if not frame else
                     X_missing.assign(b=X_missing["b"] + 0.25))
     assert imp._draw_steps_[1] == 0.25 and imp._draw_steps_[2] == 0.1
+
+
+def test_draws_of_a_long_tailed_column_come_from_donors():
+    # Stop 39 (bench_draws.py): Gaussian noise around the imputation of a
+    # long-tailed column (spending, income) fills its short side, and
+    # clipping piles those draws at the smallest value seen (fastfood's
+    # vitamin C: a quarter of the draws left the range).
+    rng = np.random.default_rng(4)
+    n = 800
+    z = rng.normal(size=n)
+    spend = np.round(np.exp(1.3 * z + 0.8 * rng.normal(size=n)), 2)
+    X = np.column_stack([z + 0.3 * rng.normal(size=n), z + 0.3 * rng.normal(size=n), spend])
+    gaps = rng.random(X.shape) < 0.2
+    X_missing = np.where(gaps, np.nan, X)
+    imp = AutoencoderImputer(max_epochs=30, random_state=0).fit(X_missing)
+    assert imp._skewed_.tolist() == [False, False, True] and np.isnan(imp._point_mass_[2])
+
+    def score():
+        draws = np.stack(imp.sample_imputations(X_missing, 10, random_state=0))[:, gaps[:, 2], 2]
+        truth = X[gaps[:, 2], 2]
+        spread = np.abs(draws[:, None] - draws[None]).mean(axis=(0, 1))
+        crps = np.mean(np.abs(draws - truth).mean(axis=0) - 0.5 * spread)
+        return crps, np.mean(draws == np.nanmin(X_missing[:, 2])), draws
+
+    crps, at_minimum, draws = score()
+    assert np.isin(draws, X_missing[:, 2]).all()  # observed values
+    imp._donors_ = None  # Gaussian draws, as before
+    crps_before, at_minimum_before, _ = score()
+    assert at_minimum < 0.01 < at_minimum_before
+    assert crps < crps_before
 
 
 def test_draws_of_a_column_with_a_point_mass_keep_its_shape():
