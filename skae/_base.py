@@ -611,6 +611,10 @@ class BaseAutoencoder(BaseEstimator):
 
     def _validate_input(self, X, *, reset: bool):
         """Validate ``X``: a float array, or a table with categorical columns."""
+        return self._validate_converted(self._numbers_from_objects(X, reset=reset), reset=reset)
+
+    def _validate_converted(self, X, *, reset: bool):
+        """``_validate_input`` once a DataFrame's object columns of numbers are numbers."""
         if sp.issparse(X) and not reset and self._dense_rows_only():
             # Fitted on dense rows, with a scaling that centres them (a new
             # user's trial got StandardScaler's "pass with_mean=False").
@@ -622,7 +626,6 @@ class BaseAutoencoder(BaseEstimator):
         )
         if listed and isinstance(X, (list, tuple)):
             X = np.asarray(X, dtype=object)  # keep numbers and labels apart
-        X = self._numbers_from_objects(X, reset=reset)
         check_column_dtypes(X)
         if self._is_table(X, reset):
             return self._validate_table(X, reset=reset)

@@ -624,6 +624,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         return _is_nan(self.missing_values)
 
     def _validate_input(self, X, *, reset: bool):
+        # Object columns of numbers first: pandas 3 keeps a column of whole
+        # numbers with a gap as object, which the integer rule should see.
         X = self._numbers_from_objects(X, reset=reset)
         if reset:  # integer columns get whole numbers (dense DataFrames only)
             self._integer_columns_ = _integer_columns(X)
@@ -635,7 +637,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
                 "columns), or set missing_values=0: then the entries a sparse X does "
                 "not store are the missing ones."
             )
-        X = super()._validate_input(X, reset=reset)  # sparse: _validate_sparse below
+        X = self._validate_converted(X, reset=reset)  # sparse: _validate_sparse below
         if sp.issparse(X) or self._allows_nan():
             return X
         if isinstance(X, pd.DataFrame):
@@ -861,9 +863,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         kept = select_columns(X, self._observed_features_)
         integer = self._integer_columns_[self._observed_features_]
         mass = getattr(self, "_point_mass_", None)  # None: saved before it
-        if getattr(self, "_draw_steps_", None) is None:  # saved before it
-            whole = getattr(self, "_whole_draws_", np.zeros(kept.shape[1], dtype=bool))
-            self._draw_steps_ = np.where(whole, 1.0, np.nan)
+        if getattr(self, "_draw_steps_", None) is None:  # saved before any step rule
+            self._draw_steps_ = np.full(kept.shape[1], np.nan)
         for j, values in self._numeric_values(kept):
             if not len(values):
                 continue
@@ -1139,9 +1140,9 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         """
         # A later partial_fit call's donors join the earlier calls'
         # (_merge_donors), but for masses that call's chunk dropped.
-        mass = getattr(self, "_point_mass_", None)
-        if mass is not None:
-            wanted = ~np.isnan(mass) | getattr(self, "_skewed_", np.zeros(len(mass), dtype=bool))
+        mass = getattr(self, "_point_mass_", None)  # None: saved before it
+        wanted = (np.zeros(0, dtype=bool) if mass is None
+                  else ~np.isnan(mass) | getattr(self, "_skewed_", False))
         previous = {j: donors for j, donors in (getattr(self, "_donors_", None) or {}).items()
                     if wanted[j]}
         seen = getattr(self, "_donor_rows_", 0)
@@ -1456,9 +1457,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         integer = getattr(self, "_integer_columns_", None)
         if integer is not None:
             integer = integer[self._observed_features_]
+        # Steps draws are rounded to (None: saved before any step rule).
         steps = getattr(self, "_draw_steps_", None) if noise_rng is not None else None
-        if noise_rng is not None and steps is None and hasattr(self, "_whole_draws_"):
-            steps = np.where(self._whole_draws_, 1.0, np.nan)  # saved before it
         if not encoder.mixed:
             values = encoder.decode(predicted)
             for j, draw in exact_draws.items():
@@ -1702,6 +1702,9 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         if trees is not None:
             state = {**state, "trees_": [None if packed is None else unpack_boosting(packed)
                                          for packed in trees]}
+        if "_whole_draws_" in state:  # saved before _draw_steps_ (stop 39)
+            state = {**state}
+            state["_draw_steps_"] = np.where(state.pop("_whole_draws_"), 1.0, np.nan)
         super().__setstate__(state)
 
     def __sklearn_tags__(self):
