@@ -176,12 +176,17 @@ class BaseAutoencoder(BaseEstimator):
 
     def _routed_params(self) -> dict[str, Any]:
         """The ``module__*``, ``optimizer__*``, ... parameters, passed to the net."""
-        declared = set(self._declared_param_names())
-        return {
-            key: value
-            for key, value in vars(self).items()
-            if key not in declared and not key.startswith("_") and not key.endswith("_")
-        }
+        return dict(vars(self).get("_routed_kwargs", {}))
+
+    def __getattr__(self, name):
+        # A routed parameter reads as an attribute (``est.module__noise``), as
+        # on a skorch net; it is stored apart, in ``_routed_kwargs``, so that
+        # the constructor sets no attribute but its declared parameters
+        # (scikit-learn's check_no_attributes_set_in_init).
+        routed = vars(self).get("_routed_kwargs")
+        if routed is not None and name in routed:
+            return routed[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def _validate_params(self):
         """scikit-learn's checks, and a clear error for a misspelt keyword.
@@ -239,7 +244,8 @@ class BaseAutoencoder(BaseEstimator):
         valid = set(self._declared_param_names()) | set(self._routed_params())
         for key, value in params.items():
             if "__" in key:
-                setattr(self, key, value)
+                # A new dict: a shallow copy of the estimator keeps its own.
+                self._routed_kwargs = {**self._routed_params(), key: value}
             elif key not in valid:
                 valid = sorted(valid)
                 close = difflib.get_close_matches(key, valid, n=1)
@@ -907,6 +913,11 @@ class BaseAutoencoder(BaseEstimator):
         if state.get("device_") is not None:
             state["device_"] = _available_device(state["device_"], state["device"], self)
         state.setdefault("n_jobs", None)  # saved before n_jobs existed
+        if "_routed_kwargs" not in state:  # saved when routed ones were attributes
+            declared = set(self._declared_param_names())
+            state["_routed_kwargs"] = {
+                key: state.pop(key) for key in list(state)
+                if key not in declared and not key.startswith("_") and not key.endswith("_")}
         vars(self).update(state)
         if saved is not None:
             self._rebuild_net(saved)
@@ -935,8 +946,10 @@ def store_params(estimator, params: dict):
     params = {k: v for k, v in params.items() if k not in ("self", "__class__")}
     routed = params.pop("kwargs", {})
     vars(estimator).update(params)
-    # skorch's routed parameters: module__*, optimizer__*, callbacks__*, ...
-    vars(estimator).update(routed)
+    # skorch's routed parameters (module__*, optimizer__*, callbacks__*, ...)
+    # in one private dict: scikit-learn's checks allow no other public
+    # attribute from the constructor.
+    vars(estimator)["_routed_kwargs"] = dict(routed)
 
 
 def _infinity_message(X, estimator) -> str:

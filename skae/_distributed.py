@@ -182,7 +182,7 @@ def begin(estimator, reset: bool) -> DataParallel | None:
     if group is None:
         return None
     disabled = isinstance(estimator.callbacks, str) and estimator.callbacks == "disable"
-    if disabled or vars(estimator).get("callbacks__data_parallel", True) is None:
+    if disabled or estimator._routed_params().get("callbacks__data_parallel", True) is None:
         raise ValueError(
             "Data-parallel training needs the 'data_parallel' callback, which averages "
             "the gradients across processes; callbacks='disable' or "

@@ -207,6 +207,17 @@ _CALIBRATION_ROWS = 20_000
 #: amount, a count or a viral load): its draws then come from observed values
 #: of rows predicted alike (``_fit_donors``), not from Gaussian noise.
 _POINT_MASS_SHARE = 0.2
+#: Distinct values a column needs for a commonest value *inside* its range,
+#: holding _POINT_MASS_SHARE of them, to count as a point mass too (years of
+#: schooling heaped at 12, hours at 40, a count whose mode is 1). On the
+#: twelve development tables of ``bench_draws.py`` (20% MCAR, two seeds;
+#: donors against the Gaussian draws of the same fit) such columns' CRPS was
+#: 0.969 with at least 5 values, 0.974 with 4 (3- and 4-value codes, already
+#: drawn at their values by rounding: 1.043), and the share of draws at the
+#: mode was off by 0.023 against 0.181. On the seven report tables, measured
+#: after the rule was fixed: 0.882 (14 of 41 column runs worse), off by
+#: 0.028 against 0.233.
+_INTERIOR_MODE_LEVELS = 5
 #: Rows whose observed entries are predicted, hidden, as donors, at most.
 _DONOR_ROWS = 5_000
 #: Donors a column needs for draws from donors.
@@ -793,7 +804,10 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
           between the mass and the other values (a new user's viral load, 53%
           zeros and the rest from 5.6 to 13.4, was drawn anywhere between and
           the draws covered 0.54-0.62 of the hidden values); its draws come
-          from donors instead (``_fit_donors``).
+          from donors instead (``_fit_donors``). So do those of a column of
+          at least _INTERIOR_MODE_LEVELS values whose commonest value, inside
+          the range, holds that share (a heap: 12 years of schooling held 44%
+          of a new user's values and 22% of the draws).
         - A column of at least three values without a point mass whose
           skewness is at least _DONOR_SKEW in size (``_skewed_``): its draws
           come from donors too.
@@ -829,8 +843,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
                 self._draw_steps_[j] = _grid_step(values)
             levels, counts = np.unique(values, return_counts=True)
             top = counts.argmax()
-            if (len(levels) > 2 and levels[top] in (low, high)
-                    and counts[top] >= _POINT_MASS_SHARE * len(values)):
+            enough = _INTERIOR_MODE_LEVELS if low < levels[top] < high else 3
+            if len(levels) >= enough and counts[top] >= _POINT_MASS_SHARE * len(values):
                 self._point_mass_[j] = levels[top]
                 self._point_mass_counts_[:, j] = len(values), counts[top]
             elif len(levels) > 2 and abs(scipy.stats.skew(values)) >= _DONOR_SKEW:
@@ -853,8 +867,10 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         constant column a second (a flag then), and whole-number columns
         a fraction, lose their rule. Rules are never made from a later
         chunk alone: a column the first call saw in too few rows keeps none.
-        A point mass no longer at an end of the range, or holding less than
-        _POINT_MASS_SHARE of the values of every call so far, is dropped. A
+        A point mass holding less than _POINT_MASS_SHARE of the values of
+        every call so far is dropped, and so is one that a chunk moves off an
+        end of the range while showing fewer than _INTERIOR_MODE_LEVELS
+        values (inside the range, it is a heap of at least that many). A
         new user's count from 0 to 5, whose first chunk held 0 and 1, stayed
         a flag, and a first chunk of all-zero flags made a constant column.
         """
@@ -894,7 +910,9 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             if mass is not None and not np.isnan(mass[j]):
                 counts = self._point_mass_counts_[:, j]
                 counts += len(values), np.sum(values == mass[j])
-                if (mass[j] not in self._observed_range_[:, j]
+                inside = mass[j] not in self._observed_range_[:, j]
+                if ((inside and len(np.unique(np.append(values, mass[j])))
+                     < _INTERIOR_MODE_LEVELS)
                         or counts[1] < _POINT_MASS_SHARE * counts[0]):
                     mass[j] = np.nan
         self._set_bounds()
@@ -1603,7 +1621,10 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         an amount, a count or a viral load) is drawn from the observed
         values of rows predicted alike (predictive mean matching), so its
         draws hold the mass as often as it is likely and never fill the
-        stretch between the mass and the other values; so is a long-tailed
+        stretch between the mass and the other values; so is a column of at
+        least five values heaped on one inside its range (at least a fifth
+        of its values: 12 years of schooling, 40 hours a week), whose
+        Gaussian draws would hold the heap too rarely, and a long-tailed
         column (skewness of at least 4 in size: spending, income), whose
         Gaussian draws would fill its short side. Observed entries
         are identical in every draw.

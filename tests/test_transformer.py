@@ -20,6 +20,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import check_no_attributes_set_in_init
 
 from skae import AutoencoderTransformer, history_frame
 
@@ -190,6 +191,30 @@ def test_module_params_reach_the_module(wine):
     assert clone(ae).get_params()["module__linear_path"] is False
     with pytest.raises(ValueError, match="unexpected argument"):
         AutoencoderTransformer(n_components=2, modul__x=1, **FAST).fit(X)
+
+
+def test_routed_params_are_kept_apart_from_attributes(wine):
+    # A new user's trial 42: any module__ setting failed scikit-learn's
+    # check_no_attributes_set_in_init, as routed parameters were stored as
+    # public attributes. They live in one private dict now, read as
+    # attributes all the same, and models saved before still load.
+    X, _ = wine
+    ae = AutoencoderTransformer(n_components=2, module__noise=0.2, **FAST)
+    assert "module__noise" not in vars(ae) and ae.module__noise == 0.2
+    check_no_attributes_set_in_init("AutoencoderTransformer", ae)
+    copied = copy.copy(ae)
+    copied.set_params(module__noise=0.4)
+    assert (ae.module__noise, copied.module__noise) == (0.2, 0.4)  # no shared dict
+    with pytest.raises(AttributeError, match="module__sparsity"):
+        getattr(ae, "module__sparsity")  # noqa: B009
+    ae.fit(X)
+    assert ae.module_.noise == 0.2
+    state = ae.__getstate__()
+    state.update(state.pop("_routed_kwargs"))  # as saved before
+    old = AutoencoderTransformer.__new__(AutoencoderTransformer)
+    old.__setstate__(state)
+    assert old.get_params() == ae.get_params() and "module__noise" not in vars(old)
+    np.testing.assert_array_equal(old.transform(X), ae.transform(X))
 
 
 def test_column_transformer(wine):
