@@ -6,12 +6,18 @@ Convolutional autoencoder on images: conv vs MLP vs PCA
 scikit-learn needs 2-D input, so images come as flattened rows;
 :class:`~skae.ConvAutoencoder` folds them back with ``module__image_shape``
 and learns convolution filters, which share weights across the image. At the
-same code size it reconstructs images better than a dense (MLP) autoencoder
-and than PCA.
+same code size it reconstructs images better than PCA, and, on images large
+enough for local structure to matter, better than a dense (MLP) autoencoder:
+``benchmarks/bench_transformer.py --images`` measures held-out errors of
+0.36 of PCA's on MNIST (28x28; the MLP 0.53) and 0.46 on USPS (16x16; the
+MLP 0.61).
 
 The images are scikit-learn's 8x8 digits here, so that the example runs
-anywhere in seconds; ``benchmarks/bench_transformer.py --images`` measures
-the same on MNIST (28x28) and USPS (16x16), where the gap is wider.
+anywhere in seconds. Images this small leave convolutions little to share:
+here the dense MLP with ``scaling="global"`` is ahead of them (held-out
+error 0.060 of the pixels' variance against 0.077 at a code of 8, 0.031
+against 0.036 at 16) in a quarter of the time, and both are far ahead of
+PCA (0.179 and 0.084).
 """
 
 # %%

@@ -149,6 +149,11 @@ def test_illegal_variant_settings_are_rejected(digits):
         ({"module": VariationalAutoencoder, "module__beta": -1.0}, "beta must be >= 0"),
         ({"module": ConvAutoencoder}, "needs the images' shape"),
         ({"module": ConvAutoencoder, "module__image_shape": (7, 7)}, "holds 49 values"),
+        # A new user's trial 42: a TypeError from inside the module, and an
+        # even kernel accepted although the docstring says odd.
+        ({"module": ConvAutoencoder, "module__image_shape": 64}, "got 64"),
+        ({"module": ConvAutoencoder, "module__image_shape": (8, 8), "module__kernel_size": 4},
+         "kernel_size must be an odd"),
     ]
     for params, match in cases:
         with pytest.raises(ValueError, match=match):
@@ -214,3 +219,43 @@ def test_a_module_of_the_other_family_is_refused_by_name(estimator, module, fami
     X = np.random.default_rng(0).normal(size=(40, 16))
     with pytest.raises(ValueError, match=f"cannot train module={module.__name__}.*is {family}"):
         estimator(module=module, max_epochs=1).fit(X)
+
+
+class _PlainAutoencoder(torch.nn.Module):
+    def __init__(self, n_features, n_components):
+        super().__init__()
+        self.encoder = torch.nn.Linear(n_features, n_components)
+        self.decoder = torch.nn.Linear(n_components, n_features)
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+
+
+class _PlainImputer(torch.nn.Module):
+    def __init__(self, n_features):
+        super().__init__()
+        self.layer = torch.nn.Linear(n_features, n_features)
+
+    def forward(self, x, visible):
+        return self.layer(x * visible)
+
+
+@pytest.mark.parametrize("estimator, module, match", [
+    (AutoencoderImputer, _PlainAutoencoder, "its forward takes 1 positional argument.*not "
+     r"\(x, visible\)"),
+    (AutoencoderTransformer, _PlainImputer, "it has no encode or decode"),
+    (AutoencoderAnomalyDetector, _PlainAutoencoder, "it has no encode or decode"),
+])
+def test_a_plain_module_that_breaks_the_protocol_is_refused_before_training(
+        estimator, module, match):
+    # A new user's trial 42: an autoencoder module (forward(x)) given to the
+    # imputer failed with torch's "forward() takes 2 positional arguments
+    # but 3 were given", 18 frames deep; a module without encode trained
+    # the transformer in full, then failed in transform.
+    X = np.random.default_rng(0).normal(size=(40, 16))
+    X[::4, 1] = np.nan if estimator is AutoencoderImputer else X[::4, 1]
+    with pytest.raises(ValueError, match=f"cannot train module={module.__name__}: {match}"):
+        estimator(module=module, max_epochs=1).fit(X)
+    fits = {AutoencoderImputer: _PlainImputer}.get(estimator)
+    if fits is not None:  # the right protocol trains
+        assert estimator(module=fits, max_epochs=1).fit(X).transform(X).shape == X.shape

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import torch
@@ -13,7 +14,10 @@ from ._protocol import reused_weights_work
 
 
 def _image_shape(image_shape, n_features: int) -> tuple[int, int, int]:
-    shape = tuple(int(s) for s in image_shape)
+    try:
+        shape = tuple(int(s) for s in image_shape)
+    except (TypeError, ValueError):  # a single number (64), a string
+        shape = ()
     if len(shape) == 2:
         shape = (1, *shape)
     if len(shape) != 3 or min(shape) < 1:
@@ -85,6 +89,12 @@ class ConvAutoencoder(ReconstructionModule):
                 "(height, width) or (channels, height, width)."
             )
         self.image_shape = _image_shape(image_shape, n_features)
+        if isinstance(kernel_size, bool) or not (
+                isinstance(kernel_size, numbers.Integral) and kernel_size >= 1
+                and kernel_size % 2 == 1):
+            # The padding (kernel_size // 2) centres odd kernels only; an even
+            # one was accepted silently (a new user's trial 42).
+            raise ValueError(f"kernel_size must be an odd positive integer; got {kernel_size!r}.")
         padding = kernel_size // 2
         sizes = [self.image_shape[1:]]
         encoder: list[nn.Module] = []
