@@ -14,9 +14,9 @@ from ._protocol import reused_weights_work
 
 
 def _image_shape(image_shape, n_features: int) -> tuple[int, int, int]:
-    try:
-        shape = tuple(int(s) for s in image_shape)
-    except (TypeError, ValueError):  # a single number (64), a string
+    try:  # a single number (64) or a string ("8x8", "88") is no shape
+        shape = () if isinstance(image_shape, str) else tuple(int(s) for s in image_shape)
+    except (TypeError, ValueError):
         shape = ()
     if len(shape) == 2:
         shape = (1, *shape)
