@@ -51,7 +51,12 @@ from ._data import (
 )
 from ._docstrings import shared_doc
 from ._modules import ACTIVATIONS, MLPAutoencoder
-from ._modules._protocol import AutoencoderModule, ImputerModule, capabilities
+from ._modules._protocol import (
+    AutoencoderModule,
+    ImputerModule,
+    capabilities,
+    protocol_mismatch,
+)
 from ._net import (
     AutoencoderNet,
     ConvergenceCheck,
@@ -433,23 +438,15 @@ class BaseAutoencoder(BaseEstimator):
                 f"{type(self).__name__} cannot train module={cls.__name__}: it needs "
                 f"{_FAMILY_NAMES[wanted]}, and {cls.__name__} is {_FAMILY_NAMES[other]}."
             )
-        if not issubclass(cls, (wanted, other)):
-            # A module of neither family (a plain nn.Module) is checked for
-            # the protocol's methods: the wrong kind failed inside torch,
-            # frames deep, or at transform after a whole fit (trial 42).
-            if wanted is ImputerModule:
-                low, high = _positional_range(getattr(cls, "forward", None))
-                missing = (None if low <= 2 <= high else
-                           f"its forward takes {low if low == high else f'{low} to {high}'} "
-                           "positional argument(s) besides self, not (x, visible)")
-            else:
-                absent = [name for name in ("encode", "decode") if not hasattr(cls, name)]
-                missing = f"it has no {' or '.join(absent)}" if absent else None
-            if missing:
-                raise ValueError(
-                    f"{type(self).__name__} cannot train module={cls.__name__}: {missing}, "
-                    f"and {type(self).__name__} needs {_FAMILY_NAMES[wanted]}. See the "
-                    "custom modules guide for the protocols.")
+        # A module of neither family (a plain nn.Module) is checked for the
+        # protocol's methods: the wrong kind failed inside torch, frames deep,
+        # or at transform after a whole fit (trial 42).
+        missing = protocol_mismatch(cls, wanted)
+        if missing:
+            raise ValueError(
+                f"{type(self).__name__} cannot train module={cls.__name__}: {missing}, "
+                f"and {type(self).__name__} needs {_FAMILY_NAMES[wanted]}. See the "
+                "custom modules guide for the protocols.")
         return module
 
     def _fit_encoder(self, X, is_categorical=None):
@@ -952,19 +949,6 @@ class BaseAutoencoder(BaseEstimator):
         net.history_ = History(history_from_json(history) if isinstance(history, str)
                                else history)
         self.net_ = net
-
-
-def _positional_range(forward) -> tuple[int, float]:
-    """How many positional arguments besides ``self`` ``forward`` takes: (fewest, most)."""
-    try:
-        parameters = list(inspect.signature(forward).parameters.values())[1:]
-    except (TypeError, ValueError):  # no forward, or no signature: let the net decide
-        return 0, np.inf
-    positional = [p for p in parameters
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    low = sum(p.default is p.empty for p in positional)
-    high = np.inf if any(p.kind == p.VAR_POSITIONAL for p in parameters) else len(positional)
-    return low, high
 
 
 def store_params(estimator, params: dict):

@@ -235,6 +235,41 @@ def capabilities(module) -> Capabilities:
     )
 
 
+def protocol_mismatch(module, family: type) -> str | None:
+    """What keeps a plain module (class or instance) from ``family``'s protocol; None if nothing.
+
+    A module that subclasses either family's base class is not checked here
+    (the estimators refuse the other family by name). Otherwise the
+    autoencoder protocol needs ``encode`` and ``decode``, the imputer
+    protocol a ``forward`` that takes ``(x, visible)``.
+    """
+    cls = module if isinstance(module, type) else type(module)
+    if issubclass(cls, (AutoencoderModule, ImputerModule)):
+        return None
+    if family is ImputerModule:
+        low, high = _positional_range(cls.forward)
+        if low <= 2 <= high:
+            return None
+        return (f"its forward takes {low if low == high else f'{low} to {high}'} "
+                "positional argument(s) besides self, not (x, visible)")
+    absent = [name for name in ("encode", "decode") if not hasattr(cls, name)]
+    return f"it has no {' or '.join(absent)}" if absent else None
+
+
+def _positional_range(forward) -> tuple[int, float]:
+    """How many positional arguments besides ``self`` ``forward`` takes: (fewest, most)."""
+    try:
+        parameters = list(inspect.signature(forward).parameters.values())[1:]
+    except (TypeError, ValueError):  # no signature: let the net decide
+        return 0, float("inf")
+    positional = [p for p in parameters
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    low = sum(p.default is p.empty for p in positional)
+    high = (float("inf") if any(p.kind == p.VAR_POSITIONAL for p in parameters)
+            else len(positional))
+    return low, high
+
+
 def reused_weights_work(module: nn.Module, reuses) -> int:
     """Multiply-adds per row of ``module`` when some weights serve several times.
 
