@@ -14,7 +14,7 @@ from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_diabetes, load_digits, load_wine
 from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
@@ -713,12 +713,18 @@ def test_network_kept_only_when_it_beats_the_pca_start_by_the_margin(wine, monke
     pca = PCA(2).fit(S)
     pca_errors = np.mean((pca.inverse_transform(pca.transform(S)) - S) ** 2, axis=1)
     params = dict(n_components=2, max_epochs=40, random_state=0)
+    with pytest.raises(NotFittedError):
+        getattr(AutoencoderTransformer(**params), "is_pca_")  # noqa: B009
     trained = AutoencoderTransformer(**params).fit(X)
     assert np.mean(-trained.score_samples(X)) < 0.95 * pca_errors.mean()
-    # The same fit asked for a gain no network reaches: PCA of all the rows.
+    assert trained.is_pca_ is False
+    # The same fit asked for a gain no network reaches: PCA of all the rows,
+    # and the public attribute says so (trial 47: searches tie silently).
     monkeypatch.setattr(transformer, "_PCA_MARGIN", 0.99)
     kept_pca = AutoencoderTransformer(**params).fit(X)
     np.testing.assert_allclose(-kept_pca.score_samples(X), pca_errors, rtol=1e-4, atol=1e-6)
+    assert kept_pca.is_pca_ is True
+    assert pickle.loads(pickle.dumps(kept_pca)).is_pca_ is True
 
 
 def test_output_refit_is_the_least_squares_decoder_output():
@@ -1153,3 +1159,32 @@ def test_one_convergence_warning_from_the_fit_that_is_kept():
         assert est._hidden_sizes_ is None  # the narrower network was not kept
         convergence = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
         assert len(convergence) == expected
+
+
+def test_refined_codes_are_computed_in_chunks_within_working_memory(wine, monkeypatch):
+    # Refinement decodes 2k + 1 copies of each row of a chunk: chunks sized
+    # for one copy took 5.8 GB for 200,000 rows in one transform (trial 48).
+    import sklearn
+
+    import skae._transformer as transformer
+    from skae._base import _BYTES_PER_ACTIVATION
+
+    X, _ = wine
+    ae = AutoencoderTransformer(n_components=3, max_epochs=20, random_state=0).fit(X)
+    assert not ae.is_pca_  # PCA's codes would not be refined
+    expected = ae.transform(X)
+    rows_seen = []
+    real = transformer.refine_codes
+
+    def spy(decode, row_errors, x, *args, **kwargs):
+        rows_seen.append(len(x))
+        return real(decode, row_errors, x, *args, **kwargs)
+
+    monkeypatch.setattr(transformer, "refine_codes", spy)
+    with sklearn.config_context(working_memory=0.5):
+        codes = ae.transform(X)
+        widest = max(ae.encoder_.width, *ae._hidden_sizes())
+        one_copy = int(0.5 * 2**20 // (_BYTES_PER_ACTIVATION * widest))
+    assert max(rows_seen) <= one_copy // 7 < len(X)
+    assert len(rows_seen) > 1
+    np.testing.assert_allclose(codes, expected, rtol=1e-7, atol=1e-9)
