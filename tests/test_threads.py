@@ -259,3 +259,26 @@ def test_torch_threads_sets_the_count_even_when_torch_reads_it_already(monkeypat
     with torch_threads(current):
         assert calls == [current]
     assert calls == [current, current]
+
+
+def test_detector_neighbour_queries_follow_the_size_rule(X, monkeypatch, caller_threads):
+    # scikit-learn's distance kernels use every OpenMP thread; a one-row
+    # score_samples spent 37-83 ms there on two threads, 5 ms on one (trial 48).
+    import threadpoolctl
+    from sklearn.neighbors import NearestNeighbors
+
+    seen = []
+    real = NearestNeighbors.kneighbors
+
+    def spy(self, *args, **kwargs):
+        info = threadpoolctl.threadpool_info()
+        seen.append({lib["num_threads"] for lib in info if lib["user_api"] == "openmp"})
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(NearestNeighbors, "kneighbors", spy)
+    detector = AutoencoderAnomalyDetector(**FAST, score_method="combined").fit(X)
+    seen.clear()
+    scores = detector.score_samples(X[:1])
+    assert seen and all(threads <= {1} for threads in seen)
+    monkeypatch.setattr(NearestNeighbors, "kneighbors", real)
+    np.testing.assert_allclose(detector.score_samples(X[:1]), scores)
