@@ -191,6 +191,11 @@ class BaseAutoencoder(BaseEstimator):
         routed = vars(self).get("_routed_kwargs")
         if routed is not None and name in routed:
             return routed[name]
+        # A property that raised AttributeError (NotFittedError, say) lands
+        # here too: run it again so that its own error reaches the caller.
+        attribute = getattr(type(self), name, None)
+        if isinstance(attribute, property):
+            return attribute.fget(self)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def _validate_params(self):
@@ -534,6 +539,7 @@ class BaseAutoencoder(BaseEstimator):
         # A module__<name> the user routes wins over the value the estimator
         # offers, as in skorch, unless both were set or the data set it.
         routed = self._routed_params()
+        _check_routed_module_params(module, routed)
         kwargs = {}
         for name, value in accepted.items():
             key = f"module__{name}"
@@ -1040,6 +1046,36 @@ def _same_value(value, default) -> bool:
         except TypeError:
             return False
     return value == default
+
+
+def _check_routed_module_params(module, routed: dict):
+    """Refuse a ``module__<name>`` the module class cannot take, by name.
+
+    Unchecked, a misspelt name failed inside the module's constructor with
+    Python's TypeError (trial 47); modules that take ``**kwargs``, and
+    module instances, are not checked.
+    """
+    if isinstance(module, nn.Module):
+        return
+    try:
+        parameters = inspect.signature(module).parameters
+    except (TypeError, ValueError):
+        return
+    if any(p.kind == p.VAR_KEYWORD for p in parameters.values()):
+        return
+    valid = sorted(name for name in parameters if name != "self")
+    unknown = sorted(
+        key for key in routed
+        if key.startswith("module__") and "__" not in key[len("module__"):]
+        and key[len("module__"):] not in parameters
+    )
+    if unknown:
+        close = difflib.get_close_matches(unknown[0][len("module__"):], valid, n=1)
+        hint = f" Did you mean 'module__{close[0]}'?" if close else ""
+        raise ValueError(
+            f"{getattr(module, '__name__', module)} takes no parameter "
+            f"{unknown[0][len('module__'):]!r} (got {', '.join(unknown)}).{hint} Its "
+            f"parameters are {valid}.")
 
 
 def _accepted_kwargs(factory, kwargs: dict) -> dict:

@@ -670,3 +670,19 @@ def test_a_misspelt_keyword_names_the_estimator_and_the_fix(Estimator):
     with pytest.raises(ValueError, match="Did you mean 'max_epochs'"):
         Estimator(max_epoch=2).partial_fit(X)
     Estimator(max_epochs=1, optimizer__weight_decay=1e-3).fit(X)  # routed: fine
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_a_misspelt_module_parameter_names_the_module_and_the_fix(Estimator):
+    # module__<name> is stored as given (the module may be set later in the
+    # same set_params); at fit, a name the module class does not take is
+    # refused with its parameters, not with Python's TypeError from inside
+    # the module's constructor (trial 47).
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    est = Estimator(max_epochs=1).set_params(module__bogus=1)
+    with pytest.raises(ValueError, match=r"takes no parameter 'bogus'.*Its parameters are"):
+        est.fit(X)
+    assert not est.__sklearn_is_fitted__()
+    with pytest.raises(ValueError, match=r"Did you mean 'module__dropout'\?"):
+        Estimator(max_epochs=1, module__dropuot=0.1).fit(X)
+    Estimator(max_epochs=1, module__dropout=0.1).fit(X)  # a real one: fine
