@@ -31,6 +31,7 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 from sklearn.utils import gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -280,15 +281,24 @@ class BaseAutoencoder(BaseEstimator):
     # ------------------------------------------------------------------
     # What the net trains, read through
     # ------------------------------------------------------------------
+    def _fitted_net(self):
+        """``net_``, or scikit-learn's NotFittedError before ``fit``."""
+        net = vars(self).get("net_")
+        if net is None:
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                "appropriate arguments before using this estimator.")
+        return net
+
     @property
     def module_(self) -> nn.Module:
         """The trained torch module (``net_.module_``)."""
-        return self.net_.module_
+        return self._fitted_net().module_
 
     @property
     def history_(self) -> History:
         """skorch's per-epoch record of training (``net_.history_``)."""
-        return self.net_.history_
+        return self._fitted_net().history_
 
     # ------------------------------------------------------------------
     # Fitting

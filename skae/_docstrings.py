@@ -39,7 +39,7 @@ _IMPUTER_MODULE = """module : torch.nn.Module class or instance, default=None
         ``ValueError``) plus any ``module__<name>`` parameters; it must follow
         the imputer protocol of :mod:`skae` (``forward(x, visible)``).
 
-    hidden_layer_sizes : tuple of int, default=%(hidden_layer_sizes_default)s
+    hidden_layer_sizes : "auto" or tuple of int, default=%(hidden_layer_sizes_default)s
         Widths of the hidden layers (positive ints). There is no bottleneck:
         the network maps each row and its mask of visible entries to the
         whole row."""
@@ -87,9 +87,9 @@ bool, default="from_dtype"
     %(handle_unknown_entry)s"""
 
 _TRAINING_PARAMETERS = """\
-max_epochs : int, default=%(max_epochs_default)s
+max_epochs : %(max_epochs_type)s, default=%(max_epochs_default)s
         Maximum number of passes over the training data (per call, for
-        ``partial_fit``).
+        ``partial_fit``).%(max_epochs_none)s
 
     batch_size : int, default=%(batch_size_default)s
         Rows per gradient step. Data with fewer rows trains in one batch.
@@ -105,8 +105,7 @@ default="adam"
     early_stopping : bool, default=%(early_stopping_default)s
         Hold out ``validation_fraction`` of the rows and stop when their
         loss has not improved by ``tol`` (relative) for ``n_iter_no_change``
-        epochs, then restore the best weights. When False, training stops
-        when the training loss stops improving in the same sense.
+        epochs, then restore the best weights. %(early_stopping_off)s
 
     validation_fraction : float in (0, 1), default=%(validation_fraction_default)s
         Share of the rows held out for early stopping.
@@ -256,6 +255,16 @@ def fill_doc(cls):
     auto_patience = getattr(cls, "_n_iter_no_change_auto", "")
     values["n_iter_no_change_type"] = '"auto" or int' if auto_patience else "int"
     values["n_iter_no_change_auto"] = auto_patience
+    # None: the detector's and the imputer's step budgets.
+    budget = values.get("max_epochs_default") == "None"
+    values["max_epochs_type"] = "int or None" if budget else "int"
+    values["max_epochs_none"] = (
+        " ``None``: a number of epochs derived\n        from the table (a step budget; see "
+        "Notes)." if budget else "")
+    # The imputer's fixed step budget runs to its end without early stopping.
+    values["early_stopping_off"] = getattr(
+        cls, "_early_stopping_off_doc",
+        "When False, training stops\n        when the training loss stops improving in the same sense.")
     # What a class measured of bfloat16 (the imputer, which uses it by default).
     values["mixed_precision_note"] = getattr(cls, "_mixed_precision_note", "")
     values["handle_unknown_entry"] = getattr(cls, "_handle_unknown_doc", _HANDLE_UNKNOWN) % {

@@ -391,7 +391,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         Keep features that are missing in every row of ``fit`` (imputed with
         0), as scikit-learn's imputers do; by default they are dropped.
 
-    min_value : float, array-like of shape (n_features,) or "observed", \
+    min_value : float, array-like of shape (n_features,), "observed" or None, \
             default=-np.inf
         Lower bound of the imputed values. ``"observed"``: each numeric
         feature's smallest value in ``fit``, so that imputations never go
@@ -406,10 +406,11 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         their observed range whatever this says. With :meth:`partial_fit`
         the range is that of every call so far.
 
-    max_value : float, array-like of shape (n_features,) or "observed", \
+    max_value : float, array-like of shape (n_features,), "observed" or None, \
             default=np.inf
         Upper bound of the imputed values. ``"observed"``: each numeric
-        feature's largest value in ``fit`` (see ``min_value``).
+        feature's largest value in ``fit`` (see ``min_value``). ``None``
+        (for either bound) means no bound, as the default.
 
     hide_fraction : float in [0, 1), default=0.15
         Share of the observed entries hidden from the network in each
@@ -544,6 +545,12 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
     -----
     ``module`` takes a class or instance following the imputer protocol of
     :mod:`skae._modules`: ``forward(x, visible)`` returns reconstructed rows.
+
+    With ``max_epochs=None`` the network trains on a step budget in
+    proportion to the table: the steps grow linearly with the number of
+    features and, beyond 5,000 rows, with the square root of the rows;
+    tables of up to 20,000 rows with more than 20%% of their entries missing
+    take fewer (see the imputation guide).
 
     Examples
     --------
@@ -954,6 +961,10 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         # Called before the encoder is fitted: every input feature counts.
         return training_epochs(
             X.shape[0], self.n_features_in_, self.batch_size, _missing_rate(X))
+
+    _early_stopping_off_doc = (
+        "When False (the default),\n        training runs its whole step budget "
+        "(``max_epochs``): ``n_iter_no_change``\n        and ``tol`` then play no part.")
 
     def _default_callbacks(self):
         callbacks = super()._default_callbacks()

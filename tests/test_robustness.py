@@ -686,3 +686,15 @@ def test_a_misspelt_module_parameter_names_the_module_and_the_fix(Estimator):
     with pytest.raises(ValueError, match=r"Did you mean 'module__dropout'\?"):
         Estimator(max_epochs=1, module__dropuot=0.1).fit(X)
     Estimator(max_epochs=1, module__dropout=0.1).fit(X)  # a real one: fine
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("attribute", ["module_", "history_"])
+def test_fitted_properties_raise_not_fitted_before_fit(Estimator, attribute):
+    # They read the net; before fit that was a bare AttributeError naming
+    # 'net_' (trial 49), where scikit-learn raises NotFittedError.
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError, match=f"This {Estimator.__name__} instance is not fitted"):
+        getattr(Estimator(), attribute)
+    assert not hasattr(Estimator(), attribute)
