@@ -727,6 +727,39 @@ def test_partial_fit_on_fewer_rows_keeps_the_trees_of_the_fit():
     assert refit.trees_ is not trees
 
 
+def test_trees_of_large_tables_are_larger_and_see_more_rows(monkeypatch):
+    # Trees fitted on more than _LARGE_TREE_ROWS rows take 31 leaves and up to
+    # _TREE_ROWS rows (stop 41: 0.99 of the error on 20,000-row tables); the
+    # duplicates keep their own, smaller sample. Limits scaled down here.
+    import skae._imputer as imputer
+
+    monkeypatch.setattr(imputer, "_LARGE_TREE_ROWS", 300)
+    monkeypatch.setattr(imputer, "_TREE_ROWS", 500)
+    monkeypatch.setattr(imputer, "_DUPLICATE_ROWS", 200)
+    seen, tree_rows = [], []
+    real, real_fit = imputer.DuplicateRows, imputer.HistGradientBoostingRegressor.fit
+
+    def spy(S, observed):
+        seen.append(len(S))
+        return real(S, observed)
+
+    def fit_spy(model, X, y, *args, **kwargs):
+        tree_rows.append(len(X))
+        return real_fit(model, X, y, *args, **kwargs)
+
+    monkeypatch.setattr(imputer, "DuplicateRows", spy)
+    monkeypatch.setattr(imputer.HistGradientBoostingRegressor, "fit", fit_spy)
+    for n, leaves in [(250, 15), (1000, 31)]:
+        X_missing, mask = hide(sharp_functions(n=n), 0.2)
+        tree_rows.clear()
+        imp = AutoencoderImputer(**FAST).fit(X_missing)
+        fitted = [model for model in imp.trees_ if model is not None]
+        assert fitted and {model.max_leaf_nodes for model in fitted} == {leaves}
+        # Each column's trees fit its observed entries among the sampled rows.
+        assert max(tree_rows) <= min(n, 500) and max(tree_rows) > 0.6 * min(n, 500)
+        assert seen[-1] == min(n, 200)
+
+
 def test_a_column_observed_at_one_value_fills_its_gaps_with_it():
     X = sharp_functions(n=200)
     X[:, 2] = 7.0
