@@ -31,7 +31,6 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import NotFittedError
 from sklearn.utils import gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -283,12 +282,8 @@ class BaseAutoencoder(BaseEstimator):
     # ------------------------------------------------------------------
     def _fitted_net(self):
         """``net_``, or scikit-learn's NotFittedError before ``fit``."""
-        net = vars(self).get("net_")
-        if net is None:
-            raise NotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
-                "appropriate arguments before using this estimator.")
-        return net
+        check_is_fitted(self, "net_")
+        return self.net_
 
     @property
     def module_(self) -> nn.Module:
@@ -1063,28 +1058,20 @@ def _check_routed_module_params(module, routed: dict):
 
     Unchecked, a misspelt name failed inside the module's constructor with
     Python's TypeError (trial 47); modules that take ``**kwargs``, and
-    module instances, are not checked.
+    module instances, are not checked (:func:`_accepted_kwargs` keeps all).
     """
     if isinstance(module, nn.Module):
         return
-    try:
-        parameters = inspect.signature(module).parameters
-    except (TypeError, ValueError):
-        return
-    if any(p.kind == p.VAR_KEYWORD for p in parameters.values()):
-        return
-    valid = sorted(name for name in parameters if name != "self")
-    unknown = sorted(
-        key for key in routed
-        if key.startswith("module__") and "__" not in key[len("module__"):]
-        and key[len("module__"):] not in parameters
-    )
+    names = {key.removeprefix("module__"): None for key in routed
+             if key.startswith("module__") and "__" not in key.removeprefix("module__")}
+    unknown = sorted(set(names) - set(_accepted_kwargs(module, names)))
     if unknown:
-        close = difflib.get_close_matches(unknown[0][len("module__"):], valid, n=1)
+        valid = sorted(set(inspect.signature(module).parameters) - {"self"})
+        close = difflib.get_close_matches(unknown[0], valid, n=1)
         hint = f" Did you mean 'module__{close[0]}'?" if close else ""
         raise ValueError(
-            f"{getattr(module, '__name__', module)} takes no parameter "
-            f"{unknown[0][len('module__'):]!r} (got {', '.join(unknown)}).{hint} Its "
+            f"{getattr(module, '__name__', module)} takes no parameter {unknown[0]!r} "
+            f"(got {', '.join('module__' + name for name in unknown)}).{hint} Its "
             f"parameters are {valid}.")
 
 

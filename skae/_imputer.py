@@ -1290,14 +1290,15 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         inputs = _tree_inputs(self._completed(S, observed, predicted), _TREE_FEATURES)[positions]
         completed = self._completed(S, observed, predicted, category_gaps=np.nan)
         trees = [None] * observed.shape[1]
+        params = dict(_TREE_PARAMS)
+        if n_rows > _LARGE_TREE_ROWS:
+            params["max_leaf_nodes"] = _LARGE_TREE_LEAVES
         with openmp_threads(_TREE_THREADS):
             for j in self.encoder_.numeric:
                 rows, target = observed[:, j], S[:, positions[j]]
                 if rows.sum() >= _TREE_MIN_ROWS and np.ptp(target[rows]) > 0:
                     model = HistGradientBoostingRegressor(
-                        **_TREE_PARAMS, random_state=int(rng.integers(2**31)))
-                    if n_rows > _LARGE_TREE_ROWS:
-                        model.set_params(max_leaf_nodes=_LARGE_TREE_LEAVES)
+                        **params, random_state=int(rng.integers(2**31)))
                     features = completed[np.ix_(rows, inputs[j])]
                     # A column with no value in these rows (a category missing
                     # from a whole partial_fit chunk) fails scikit-learn's
