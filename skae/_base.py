@@ -921,16 +921,24 @@ class BaseAutoencoder(BaseEstimator):
         if state.get("device_") is not None:
             state["device_"] = str(state["device_"])
         state["_skae_version"] = __version__
+        state["_torch_version"] = torch.__version__
         return state
 
     def __setstate__(self, state):
         state = dict(state)
         saved_with = state.pop("_skae_version", None)
+        torch_saved = state.pop("_torch_version", None)  # None: saved before it was kept
+        differ = []
         if saved_with is not None and saved_with != __version__:
+            differ.append(f"skae {saved_with} and is loaded with skae {__version__}")
+        if torch_saved is not None and _release(torch_saved) != _release(torch.__version__):
+            # Same weights, other kernels: outputs can differ in the last digits
+            # (a new user's production trial 48 asked for it to be recorded).
+            differ.append(f"torch {torch_saved} and is loaded with torch {torch.__version__}")
+        if differ:
             warnings.warn(
-                f"This {type(self).__name__} was saved with skae {saved_with} and "
-                f"is loaded with skae {__version__}; results may differ. Refit or "
-                "save it again with this version.",
+                f"This {type(self).__name__} was saved with {'; with '.join(differ)}; "
+                "results may differ. Refit or save it again with these versions.",
                 UserWarning,
                 stacklevel=2,
             )
@@ -1117,3 +1125,8 @@ def check_n_components(n_components, n_features: int, one_hot: bool = False):
             f"n_components={n_components} must be at most the number of "
             f"features, {n_features}{counted}."
         )
+
+
+def _release(version: str) -> tuple:
+    """A torch version's release numbers, without its local build tag (``2.13.0+cpu``)."""
+    return tuple(version.split("+")[0].split("."))

@@ -85,8 +85,9 @@ def _ids(value):
 def test_extra_checks(estimator, check):
     if check is ec.check_param_validation and any("__" in k for k in estimator.get_params(deep=False)):
         pytest.xfail(
-            "routed module__* parameters are validated by skorch's prefix check and "
-            "the module's constructor (see test_family.py), not _parameter_constraints"
+            "routed module__* parameters are checked by name against the module's "
+            "signature at fit (test_robustness.py) and by value in the module's "
+            "constructor (test_family.py), not by _parameter_constraints"
         )
     check(type(estimator).__name__, estimator)
 

@@ -599,6 +599,25 @@ def test_other_skae_version_warns_on_load(how, monkeypatch):
         loads(saved)
 
 
+@pytest.mark.parametrize("saved, warns", [("0.1.0", True), (torch.__version__.split("+")[0] + "+cu121", False)])
+def test_other_torch_version_warns_on_load(saved, warns, monkeypatch):
+    """A model records the torch it was saved with; another release warns, another build does not."""
+    est = make(AutoencoderTransformer).fit(data_for(AutoencoderTransformer, "array"))
+    monkeypatch.setattr(torch, "__version__", saved)
+    dumped = pickle.dumps(est)
+    monkeypatch.undo()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = pickle.loads(dumped)
+    messages = [str(w.message) for w in caught]
+    if warns:
+        assert any(f"saved with torch {saved} and is loaded with torch" in m for m in messages)
+    else:
+        assert not messages
+    X = data_for(AutoencoderTransformer, "array")
+    np.testing.assert_array_equal(loaded.transform(X), est.transform(X))
+
+
 def test_same_version_loads_silently():
     est = make(AutoencoderTransformer).fit(data_for(AutoencoderTransformer, "array"))
     with warnings.catch_warnings():
