@@ -33,14 +33,21 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog, ProgressBar
+from skorch.callbacks import (
+    Callback,
+    EpochTimer,
+    PassthroughScoring,
+    PrintLog,
+    ProgressBar,
+)
+from skorch.dataset import unpack_data
 from skorch.history import History
 from torch import nn
 
 from . import __version__, _distributed
-from ._criterion import ColumnLoss
+from ._criterion import ColumnLoss, split_output
 from ._data import (
     BatchIterator,
     SparseRowsDataset,
@@ -206,11 +213,16 @@ class BaseAutoencoder(BaseEstimator):
         prefix is a typo, and would fail inside skorch.
         """
         super()._validate_params()
+        _refuse_bools_for_numbers(self)
+        _check_callbacks(self.callbacks)
+        _check_routed_internals(self._routed_params())
         unknown = sorted(key for key in self._routed_params() if "__" not in key)
         if unknown:
             valid = self._declared_param_names()
             close = difflib.get_close_matches(unknown[0], valid, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
+            if unknown[0] == "warm_start":  # skorch's and scikit-learn's name (trial 53)
+                hint = " To continue training a fitted estimator, call partial_fit."
             raise ValueError(
                 f"{type(self).__name__} got unexpected parameter(s) {unknown}.{hint} Its "
                 f"parameters are {valid}, plus skorch's routed ones (module__<name>, "
@@ -365,8 +377,15 @@ class BaseAutoencoder(BaseEstimator):
                 before = None
             else:
                 net = self.net_
-                net.set_params(lr=lr, batch_size=self.batch_size, max_epochs=n_epochs)
+                changed = {"batch_size": self.batch_size, "max_epochs": n_epochs}
+                # skorch writes lr into the optimizer: only a new one, so that a
+                # user's LRScheduler goes on where it was, as in skorch's
+                # partial_fit (trial 53: StepLR restarted at every call).
+                if lr != getattr(self, "_net_lr_", None):
+                    changed["lr"] = lr
+                net.set_params(**changed)
                 before = self._training_state()
+            self._net_lr_ = lr
             # A new stream of random numbers for every call, reproducible from
             # random_state: partial_fit does not replay the same shuffles.
             n_epochs_done = 0 if reset else len(net.history_)
@@ -380,6 +399,8 @@ class BaseAutoencoder(BaseEstimator):
                 with torch_threads(self._torch_threads(self.batch_size, net.module_)):
                     if reset and net.capabilities_.init_from_data:
                         self._init_module_from_data(net.module_, dataset)
+                    if reset:
+                        self._check_custom_module(net, dataset)
                     with _distributed.training(net, parallel):  # [data parallel]
                         net.partial_fit(dataset)
             self.net_ = net
@@ -391,6 +412,53 @@ class BaseAutoencoder(BaseEstimator):
                 self._restore_training_state(before)
             raise
         return self
+
+    def _check_custom_module(self, net, dataset):
+        """Run a module from outside skae on one batch; a clear error if its shapes are wrong.
+
+        A module instance of the wrong width trained and failed in
+        ``transform`` with NumPy's broadcasting error, or failed in training
+        with torch's "mat1 and mat2 shapes cannot be multiplied" (a new
+        user's trial 53). skae's own modules are tested and skip this; the
+        batch runs in eval mode, under a forked random generator.
+        """
+        module = net.module_
+        if type(module).__module__.startswith("skae."):
+            return
+        Xi, _ = unpack_data(next(iter(net.get_iterator(dataset, training=False))))
+        name, width = type(module).__name__, self.encoder_.width
+        code_width = self._module_arguments().get("n_components")
+        training = module.training
+        try:
+            module.eval()
+            with torch.no_grad(), forked_torch_rng(0, self.device_):
+                if (code_width is not None and isinstance(Xi, torch.Tensor)
+                        and callable(getattr(module, "encode", None))):
+                    codes = module.encode(Xi)
+                    if codes.ndim != 2 or codes.shape[1] != code_width:
+                        raise ValueError(
+                            f"its encode gave codes of shape {tuple(codes.shape)} for "
+                            f"{len(Xi)} rows, where n_components={code_width} asks for "
+                            f"({len(Xi)}, {code_width})")
+                output, penalty = split_output(net.infer(Xi))
+        except Exception as error:  # noqa: BLE001 - any failure inside the module
+            raise ValueError(
+                f"The module {name} failed on a batch of the training rows ({width} "
+                f"features once encoded and scaled): {error}. A module takes rows of "
+                "n_features columns and returns rows of the same width (see "
+                "'Your own torch module' in the user guide)."
+            ) from error
+        finally:
+            module.train(training)
+        if tuple(output.shape) != (len(Xi if isinstance(Xi, torch.Tensor) else Xi[0]), width):
+            raise ValueError(
+                f"The module {name} returned rows of shape {tuple(output.shape)} for a "
+                f"batch of shape ({len(output)}, {width}); its output must have the "
+                "input's width.")
+        if isinstance(penalty, torch.Tensor) and penalty.numel() != 1:
+            raise ValueError(
+                f"The module {name} returned a penalty of shape {tuple(penalty.shape)}; "
+                "the second element of its output must be a scalar (a 0-d tensor).")
 
     def _init_module_from_data(self, module, dataset):
         """Let the module start from the data (PCA's solution, by default)."""
@@ -1065,10 +1133,19 @@ def _check_routed_module_params(module, routed: dict):
     """Refuse a ``module__<name>`` the module class cannot take, by name.
 
     Unchecked, a misspelt name failed inside the module's constructor with
-    Python's TypeError (trial 47); modules that take ``**kwargs``, and
-    module instances, are not checked (:func:`_accepted_kwargs` keeps all).
+    Python's TypeError (trial 47); modules that take ``**kwargs`` are not
+    checked (:func:`_accepted_kwargs` keeps all). A module instance is
+    trained as given (a copy), so any ``module__<name>`` would be ignored:
+    it is refused (trial 53: skorch rebuilds the instance from them).
     """
     if isinstance(module, nn.Module):
+        given = sorted(key for key in routed if key.startswith("module__"))
+        if given:
+            raise ValueError(
+                f"{', '.join(given)} cannot be used with a module instance "
+                f"({type(module).__name__}), which is trained as given (a copy). Pass "
+                f"the class, module={type(module).__name__}, with those parameters, or "
+                "build the instance with them.")
         return
     names = {key.removeprefix("module__"): None for key in routed
              if key.startswith("module__") and "__" not in key.removeprefix("module__")}
@@ -1115,6 +1192,74 @@ def _available_device(saved: str, requested, estimator) -> torch.device:
 def float_dtype(X) -> type:
     """The float dtype outputs keep: float32 for float32 input, float64 otherwise."""
     return np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
+
+
+def _refuse_bools_for_numbers(estimator):
+    """A bool where only numbers are legal is refused, not read as 0 or 1.
+
+    scikit-learn's ``Interval`` takes ``True`` as an int (``PCA(True)`` keeps
+    one component); ``n_components=True`` reached torch's ``nn.Linear`` and
+    failed there (a new user's trial 52). No parameter of skae means a count
+    or a rate by a bool.
+    """
+    for name, constraints in estimator._parameter_constraints.items():
+        value = getattr(estimator, name, None)
+        if not isinstance(value, (bool, np.bool_)):
+            continue
+        numeric = [c for c in constraints if isinstance(c, Interval)]
+        takes_bools = any(c in ("boolean", bool) or getattr(c, "type", None) is bool
+                          for c in constraints)
+        if numeric and not takes_bools:
+            raise InvalidParameterError(
+                f"The {name!r} parameter of {type(estimator).__name__} must be a number, "
+                f"not a bool; got {value!r}."
+            )
+
+
+def _check_routed_internals(routed: dict):
+    """Refuse routed settings of the parts skae builds itself, which they would break.
+
+    ``iterator_train__drop_last`` failed inside the batch iterator's
+    constructor and ``criterion__reduction`` inside the criterion's (a new
+    user's trial 53): skae slices batches from tensors already on the device
+    (no DataLoader: no workers, no sampler) and builds its criterion from the
+    fitted encoder.
+    """
+    for key in sorted(routed):
+        prefix, _, name = key.partition("__")
+        if prefix in ("iterator_train", "iterator_valid") and name != "shuffle":
+            raise ValueError(
+                f"{key} is not supported: skae slices batches from tensors already on "
+                "the device, without a torch DataLoader, and its batch iterators take "
+                f"only 'shuffle' ({prefix}__shuffle).")
+        if prefix == "criterion":
+            raise ValueError(
+                f"{key} is not supported: skae builds its criterion from the fitted "
+                "encoder (each column's loss, see the training guide), and "
+                "criterion__* parameters cannot reach it.")
+
+
+def _check_callbacks(callbacks):
+    """``callbacks`` holds what skorch takes: callbacks, their classes, or (name, callback) pairs.
+
+    Anything else failed inside skorch's initialization with "'str' object
+    has no attribute 'set_params'" (a new user's trial 52).
+    """
+    if not isinstance(callbacks, list):
+        return  # None or "disable"; scikit-learn's constraints said the rest
+
+    def is_callback(item):
+        return isinstance(item, Callback) or (isinstance(item, type) and issubclass(item, Callback))
+
+    for item in callbacks:
+        named = (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)
+                 and is_callback(item[1]))
+        if not (is_callback(item) or named):
+            raise ValueError(
+                "callbacks must be a list of skorch callbacks (instances of "
+                "skorch.callbacks.Callback or their classes) or of (name, callback) "
+                f"pairs; got {item!r}."
+            )
 
 
 def check_n_components(n_components, n_features: int, one_hot: bool = False):

@@ -227,6 +227,10 @@ def _as_batch(parts: Sequence[torch.Tensor]) -> tuple:
     return parts[0], tuple(parts[1:])
 
 
+#: The kinds of device skae trains and predicts on.
+_DEVICE_TYPES = ("cpu", "cuda", "mps")
+
+
 def resolve_device(device) -> torch.device:
     """Turn the ``device`` parameter into a :class:`torch.device`.
 
@@ -243,6 +247,12 @@ def resolve_device(device) -> torch.device:
             f"device={device!r} is not a device torch knows; use 'auto', 'cpu', "
             "'cuda' or 'cuda:<index>'."
         ) from exc
+    if resolved.type not in _DEVICE_TYPES:
+        # "meta" holds no data and failed deep inside torch (a new user's trial 52).
+        raise ValueError(
+            f"device={device!r} is not one skae trains on; use 'auto', 'cpu', "
+            "'cuda', 'cuda:<index>' or 'mps'."
+        )
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             f"device={device!r} was requested but CUDA is not available on this "

@@ -177,7 +177,9 @@ default=None
     **kwargs : dict
         skorch's routed parameters: ``module__<name>``,
         ``optimizer__<name>``, ``callbacks__<name>__<param>``,
-        ``iterator_train__<name>``."""
+        ``iterator_train__shuffle``. Batches are sliced from tensors
+        already on the device, without a torch ``DataLoader``: other
+        ``iterator_*`` settings, and ``criterion__*``, are refused."""
 
 _NETWORK_ATTRIBUTES = """\
 module_ : torch.nn.Module

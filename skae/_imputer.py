@@ -376,7 +376,9 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
     missing_values : int, float, str, np.nan or None, default=np.nan
         The placeholder for the missing values. All occurrences of
         ``missing_values`` will be imputed. ``pd.NA`` in pandas nullable
-        columns counts as ``np.nan``.
+        columns counts as ``np.nan``, and so does None: ``missing_values=None``
+        imputes the None entries of an object array or DataFrame, and NaN
+        entries too.
 
         With ``missing_values=0``, ``X`` may be a scipy.sparse matrix (CSR,
         CSC or COO; numbers only): its stored entries are the observed
@@ -403,7 +405,9 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
 
     keep_empty_features : bool, default=False
         Keep features that are missing in every row of ``fit`` (imputed with
-        0), as scikit-learn's imputers do; by default they are dropped.
+        0), as scikit-learn's imputers do; by default they are dropped. Unlike
+        theirs, ``fit`` needs at least one feature with an observed value: an
+        ``X`` missing everywhere raises a ``ValueError``.
 
     min_value : float, array-like of shape (n_features,), "observed" or None, \
             default=-np.inf
@@ -728,7 +732,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         if not observed.any():
             raise ValueError(
                 "Every feature of X is missing in every row; there is nothing to "
-                "learn from."
+                "learn from (keep_empty_features=True too needs one feature with an "
+                "observed value)."
             )
         layout = {"sequence_shape", "image_shape"} & {
             key.removeprefix("module__") for key in self._routed_params()}
@@ -1906,7 +1911,13 @@ def _to_grid(values, step: float) -> np.ndarray:
 
 
 def _is_nan(value) -> bool:
-    return isinstance(value, float) and bool(np.isnan(value))
+    """Whether ``missing_values`` marks gaps as NaN does.
+
+    None does too: a None in an object array or DataFrame is NaN once read
+    as a number, as scikit-learn's ``SimpleImputer(missing_values=None)``
+    reads it (a new user's trial 52 got "contains NaN" for its own gaps).
+    """
+    return value is None or (isinstance(value, float) and bool(np.isnan(value)))
 
 
 def _is_zero(value) -> bool:

@@ -290,7 +290,19 @@ class AutoencoderNet(NeuralNet):
             # Train a copy: refitting starts afresh and the parameter is untouched.
             self.module_ = copy.deepcopy(self.module)
         else:
-            self.module_ = self.module(**self.get_params_for("module"))
+            kwargs = self.get_params_for("module")
+            try:
+                self.module_ = self.module(**kwargs)
+            except TypeError as error:
+                # A required argument skae does not offer (an autoencoder's
+                # n_components, given to the imputer) failed with Python's
+                # bare TypeError (a new user's trial 53).
+                name = getattr(self.module, "__name__", self.module)
+                raise ValueError(
+                    f"{name} could not be built from the arguments skae gives it "
+                    f"({', '.join(sorted(kwargs))}): {error}. Set the others with "
+                    "module__<name>."
+                ) from error
         self.capabilities_ = capabilities(self.module_)
         self.bfloat16_ = self._uses_bfloat16()
         return self

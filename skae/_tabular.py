@@ -346,7 +346,7 @@ class TableEncoder:
             names = [self._name(X, self.numeric[i]) for i in np.flatnonzero(bad)]
             raise ValueError(
                 f"The values of feature(s) {names} are too large to scale: their "
-                "variance overflows float64. Rescale X (divide it by a constant) "
+                "mean or variance overflows float64. Rescale X (divide it by a constant) "
                 "before fitting."
             )
 

@@ -1154,15 +1154,24 @@ class AutoencoderTransformer(
             the fold fit and of PCA on the rows of each fold.
         """
         n = X.shape[0]
-        epochs = max(1, dict(self.net_.callbacks_)["early_stopping"].best_epoch_)
+        # callbacks__early_stopping=None (or callbacks="disable") removes the
+        # callback: then every epoch run counts (a new user's trial 53 got a
+        # KeyError here).
+        stopping = dict(self.net_.callbacks_).get("early_stopping")
+        epochs = max(1, getattr(stopping, "best_epoch_", None) or len(self.net_.history_))
         rng = np.random.default_rng((self._seed_, 0xC805))
+        # The user's callbacks stay with the user's fit: a Checkpoint would
+        # need validation rows here, and overwrite its files. They are not
+        # cloned either: skorch takes a callback's attributes for its
+        # parameters, and a callback that keeps state in them (a list it
+        # appends to) cannot be rebuilt from them (trial 53).
+        params = {key: value for key, value in self.get_params(deep=False).items()
+                  if not key.startswith("callbacks")}
         net_errors, pca_errors = [], []
         for held in np.array_split(rng.permutation(n), _CROSS_FIT_FOLDS):
-            # The user's callbacks stay with the user's fit: a Checkpoint
-            # would need validation rows here, and overwrite its files.
-            fold = clone(self).set_params(
+            fold = clone(type(self)(**params)).set_params(
                 random_state=int(rng.integers(2**31)), early_stopping=False,
-                max_epochs=epochs, verbose=0, callbacks=None,
+                max_epochs=epochs, verbose=0,
             )
             fold._fold_fit = True
             fold.fit(_safe_indexing(X, np.setdiff1d(np.arange(n), held)))

@@ -182,3 +182,154 @@ def test_imputer_fitted_state_has_trailing_underscores(X):
     # refit or a failed fit keeps it (test_failed_refit_leaves_no_fitted_state).
     private = [k for k in vars(est) if k.startswith("_") and not k.endswith("_")]
     assert private == ["_routed_kwargs"], private
+
+
+# ----------------------------------------------------------------------
+# A skorch and PyTorch user's habits (a new user's trial 53)
+# ----------------------------------------------------------------------
+class _TanhAutoencoder(nn.Module):
+    """A plain autoencoder module from outside skae (encode and decode)."""
+
+    def __init__(self, n_features, n_components, width=8):
+        super().__init__()
+        self.enc = nn.Sequential(nn.Linear(n_features, width), nn.Tanh(),
+                                 nn.Linear(width, n_components))
+        self.dec = nn.Sequential(nn.Linear(n_components, width), nn.Tanh(),
+                                 nn.Linear(width, n_features))
+
+    def encode(self, x):
+        return self.enc(x)
+
+    def decode(self, z):
+        return self.dec(z)
+
+
+class _RowPenalty(_TanhAutoencoder):
+    def forward(self, x):
+        return self.decode(self.encode(x)), x.sum(dim=1)  # one penalty per row
+
+
+class _NarrowDecode(_TanhAutoencoder):
+    def decode(self, z):
+        return self.dec(z)[:, :2]
+
+
+@pytest.mark.parametrize("module, match", [
+    (_TanhAutoencoder(4, 3), r"encode gave codes of shape \(\d+, 3\) .* n_components=1"),
+    (_TanhAutoencoder(10, 1), "The module _TanhAutoencoder failed on a batch .* mat1 and mat2"),
+    (_RowPenalty, r"returned a penalty of shape \(\d+,\); .* must be a scalar"),
+    (_NarrowDecode, r"returned rows of shape \(\d+, 2\) for a batch of shape \(\d+, 4\)"),
+])
+def test_a_custom_module_of_the_wrong_shape_is_named_before_training(module, match, X):
+    est = AutoencoderTransformer(n_components=1, **FAST)
+    with pytest.raises(ValueError, match=match):
+        est.set_params(module=module).fit(X)
+    assert not hasattr(est, "net_")
+    # The right shapes fit, as a class and as an instance.
+    AutoencoderTransformer(n_components=1, module=_TanhAutoencoder, **FAST).fit(X)
+    AutoencoderTransformer(n_components=1, module=_TanhAutoencoder(4, 1), **FAST).fit(X)
+
+
+def test_module_parameters_are_refused_with_a_module_instance(X):
+    est = AutoencoderTransformer(n_components=1, module=_TanhAutoencoder(4, 1),
+                                 module__width=3, **FAST)
+    with pytest.raises(ValueError, match="module__width cannot be used with a module instance"):
+        est.fit(X)
+
+
+def test_an_argument_the_estimator_does_not_give_is_named(X):
+    class Needs(_TanhAutoencoder):
+        def __init__(self, n_features, n_components, depth):
+            super().__init__(n_features, n_components)
+
+    with pytest.raises(ValueError, match=r"Needs could not be built .* 'depth'.*module__<name>"):
+        AutoencoderTransformer(n_components=1, module=Needs, **FAST).fit(X)
+    AutoencoderTransformer(n_components=1, module=Needs, module__depth=2, **FAST).fit(X)
+
+
+def test_the_imputer_refuses_an_encode_decode_module_by_its_protocol(X):
+    with pytest.raises(ValueError, match=r"defines no forward\(x, visible\)"):
+        AutoencoderImputer(module=_TanhAutoencoder, **FAST).fit(data_for(AutoencoderImputer, X))
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+@pytest.mark.parametrize("key, value, match", [
+    ("iterator_train__drop_last", True, "iterator_train__drop_last is not supported"),
+    ("iterator_valid__num_workers", 2, "take only 'shuffle'"),
+    ("criterion__reduction", "sum", "criterion__reduction is not supported"),
+    ("warm_start", True, "To continue training a fitted estimator, call partial_fit"),
+])
+def test_routed_settings_skae_cannot_honour_are_refused(cls, key, value, match, X):
+    with pytest.raises(ValueError, match=match):
+        cls(**FAST, **{key: value}).fit(data_for(cls, X))
+
+
+def test_iterator_shuffle_is_still_routed():
+    X = load_digits().data[:300]
+    params = dict(n_components=2, batch_size=32, early_stopping=False, **FAST)
+    a = AutoencoderTransformer(iterator_train__shuffle=False, **params).fit(X)
+    b = AutoencoderTransformer(**params).fit(X)
+    assert a.history_[:, "train_loss"] != b.history_[:, "train_loss"]
+
+
+def test_a_stateful_callback_survives_the_small_table_cross_fit():
+    """skorch reads a callback's attributes as its parameters: such a callback cannot be cloned."""
+    from skorch.callbacks import Callback
+
+    class Log(Callback):
+        def __init__(self):
+            self.seen = []
+
+        def on_epoch_end(self, net, **kwargs):
+            self.seen.append(len(net.history))
+
+    X = load_digits().data[:300]
+    log = Log()
+    est = AutoencoderTransformer(n_components=2, max_epochs=4, random_state=0,
+                                 callbacks=[log]).fit(X)
+    assert log.seen == [1, 2, 3, 4]  # the user's fit only, not the folds'
+    assert est._cross_fits(X)
+
+
+@pytest.mark.parametrize("params", [{"callbacks__early_stopping": None}, {"callbacks": "disable"}])
+def test_turning_early_stopping_off_keeps_the_small_table_cross_fit_working(params):
+    X = load_digits().data[:300]
+    est = AutoencoderTransformer(n_components=2, max_epochs=4, random_state=0, **params).fit(X)
+    assert len(est.history_) == 4 and est._cross_fits(X)
+
+
+def test_partial_fit_continues_a_learning_rate_schedule(X):
+    from skorch.callbacks import LRScheduler
+    from torch.optim.lr_scheduler import StepLR
+
+    schedule = LRScheduler(StepLR, step_size=1, gamma=0.5, event_name="event_lr")
+    est = AutoencoderTransformer(n_components=1, max_epochs=3, random_state=0,
+                                 callbacks=[schedule]).fit(X)
+    est.partial_fit(X)
+    rates = [row["event_lr"] for row in est.history_]
+    assert all(later < earlier for earlier, later in zip(rates, rates[1:])), rates
+    # A new lr set by the user is taken up by the next call.
+    est.set_params(lr=1e-2).partial_fit(X)
+    assert est.history_[-3]["event_lr"] > rates[-1]
+
+
+def test_the_default_network_exports_and_matches_transform():
+    import torch
+
+    X = load_digits().data[:200]
+    est = AutoencoderTransformer(n_components=3, transform_max_iter=0, max_epochs=3,
+                                 random_state=0).fit(X)
+    rows = torch.as_tensor(est.encoder_.encode(X)[0])
+
+    class Encode(nn.Module):
+        def __init__(self, module):
+            super().__init__()
+            self.module = module
+
+        def forward(self, x):
+            return self.module.encode(x)
+
+    program = torch.export.export(Encode(est.module_), (rows,),
+                                  dynamic_shapes={"x": {0: torch.export.Dim("rows")}})
+    codes = program.module()(rows[:17]).detach().numpy()
+    np.testing.assert_allclose(codes, est.transform(X[:17]), atol=1e-4)

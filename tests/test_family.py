@@ -145,8 +145,12 @@ def test_illegal_variant_settings_are_rejected(digits):
     cases = [
         ({"module__noise_type": "salt"}, "noise_type must be one of"),
         ({"module__noise": -1.0}, "noise must be >= 0"),
-        ({"module__sparsity": -0.1}, "sparsity must be >= 0"),
-        ({"module": VariationalAutoencoder, "module__beta": -1.0}, "beta must be >= 0"),
+        ({"module__sparsity": -0.1}, "sparsity must be a number >= 0"),
+        ({"module": VariationalAutoencoder, "module__beta": -1.0}, "beta must be a number >= 0"),
+        # A new user's trial 52: a string and NaN failed inside torch.
+        ({"module": VariationalAutoencoder, "module__beta": "x"}, "beta must be a number >= 0"),
+        ({"module": VariationalAutoencoder, "module__beta": np.nan}, "beta must be a number >= 0"),
+        ({"module__dropout": 1.5}, "dropout must be a number >= 0 and < 1"),
         ({"module": ConvAutoencoder}, "needs the images' shape"),
         ({"module": ConvAutoencoder, "module__image_shape": (7, 7)}, "holds 49 values"),
         # A new user's trial 42: a TypeError from inside the module, and an

@@ -717,3 +717,69 @@ def test_fitted_properties_raise_not_fitted_before_fit(Estimator, attribute):
     with pytest.raises(NotFittedError, match=f"This {Estimator.__name__} instance is not fitted"):
         getattr(Estimator(), attribute)
     assert not hasattr(Estimator(), attribute)
+
+
+# A new user's trial 52: settings that failed inside torch or skorch.
+@pytest.mark.parametrize("cls", ESTIMATORS)
+@pytest.mark.parametrize("params, match", [
+    ({"device": "meta"}, "device='meta' is not one skae trains on"),
+    ({"callbacks": ["progressbar"]}, "callbacks must be a list of skorch callbacks"),
+    ({"callbacks": [3]}, "callbacks must be a list of skorch callbacks"),
+    ({"callbacks": [("timer", 3)]}, "callbacks must be a list of skorch callbacks"),
+    ({"max_epochs": True}, "'max_epochs' parameter of .* must be a number, not a bool"),
+    ({"batch_size": True}, "'batch_size' parameter of .* must be a number, not a bool"),
+])
+def test_settings_that_failed_inside_torch_are_refused_by_name(cls, params, match):
+    X = data_for(cls, "array")
+    with pytest.raises(ValueError, match=match):
+        make(cls, **params).fit(X)
+
+
+@pytest.mark.parametrize("cls", [AutoencoderTransformer, AutoencoderAnomalyDetector])
+def test_a_bool_code_width_is_refused(cls):
+    with pytest.raises(ValueError, match="'n_components' parameter .* not a bool; got True"):
+        make(cls, n_components=True).fit(data_for(cls, "array"))
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_skorch_callbacks_and_named_pairs_are_accepted(cls):
+    calls = []
+
+    class Count(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            calls.append(len(net.history))
+
+    make(cls, callbacks=[Count(), ("named", Count())]).fit(data_for(cls, "array"))
+    assert calls == [1, 1, 2, 2]
+
+
+def test_imputer_missing_values_none_imputes_the_none_entries():
+    X = data_for(AutoencoderImputer, "array")
+    gaps = np.isnan(X)
+    as_objects = np.where(gaps, None, X).astype(object)
+    kept = as_objects.copy()
+    out = make(AutoencoderImputer, missing_values=None).fit_transform(as_objects)
+    assert out.dtype == np.float64 and np.isfinite(out).all()
+    np.testing.assert_array_equal(out[~gaps], X[~gaps])
+    # Same result as the same gaps marked by NaN; the input is left as it was.
+    np.testing.assert_allclose(out, make(AutoencoderImputer).fit_transform(X))
+    assert (as_objects == kept).all() or all(
+        a is b for a, b in zip(as_objects.ravel(), kept.ravel()))
+
+
+def test_imputer_without_hidden_layers_fits_as_the_others_do():
+    X = data_for(AutoencoderImputer, "array")
+    out = make(AutoencoderImputer, hidden_layer_sizes=()).fit_transform(X)
+    assert np.isfinite(out).all()
+    # The default network's members (several on small tables) took the same path.
+    members = make(AutoencoderImputer, hidden_layer_sizes=(), module__n_members=2)
+    assert np.isfinite(members.fit_transform(X)).all()
+
+
+@pytest.mark.parametrize("value", [-1, 0, 1.5])
+def test_variational_imputer_code_width_is_checked(value):
+    from skae import VariationalImputerMLP
+
+    est = make(AutoencoderImputer, module=VariationalImputerMLP, module__n_components=value)
+    with pytest.raises(ValueError, match="n_components must be an int >= 1"):
+        est.fit(data_for(AutoencoderImputer, "array"))

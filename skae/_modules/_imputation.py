@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .._docstrings import shared_doc
-from ._layers import check_count, make_mlp
+from ._layers import check_count, check_nonnegative, make_mlp
 from ._protocol import ImputerModule, reused_weights_work
 from ._variational import code_distribution, prior_kl
 
@@ -127,7 +127,7 @@ class DenoisingImputerMLP(ImputerModule):
             self.net = _member_mlp(self.n_members, sizes, activation, dropout)
             linear = partial(_MemberLinear, self.n_members)
             # Inference holds every member's activations at once.
-            self.activation_width = self.n_members * max(width, *hidden_layer_sizes)
+            self.activation_width = self.n_members * max([width, *hidden_layer_sizes])
         self.linear = linear(2 * n_features, n_features) if linear_path else None
         if self.n_bins:
             # Until init_from_data sees the data: even bins over +-2 standard
@@ -236,9 +236,9 @@ class VariationalImputerMLP(ImputerModule):
         beta: float = 1.0,
     ):
         super().__init__()
-        if beta < 0:
-            raise ValueError(f"beta must be >= 0; got {beta!r}.")
-        k = n_components if n_components is not None else max(2, n_features // 2)
+        check_nonnegative(beta, "beta")
+        k = (check_count(n_components, "n_components", 1) if n_components is not None
+             else max(2, n_features // 2))
         hidden = list(hidden_layer_sizes)
         self.n_features, self.n_components, self.beta = n_features, k, float(beta)
         self.encoder = make_mlp([2 * n_features, *hidden, 2 * k], activation, dropout)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 
@@ -50,6 +51,7 @@ def make_mlp(
     -------
     mlp : torch.nn.Sequential
     """
+    check_nonnegative(dropout, "dropout", below=1.0)
     layers: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(n_in, n_out))
@@ -119,6 +121,21 @@ def check_count(value, name: str, minimum: int) -> int:
     return int(value)
 
 
+def check_nonnegative(value, name: str, below: float | None = None) -> float:
+    """``value`` as a float, or a ValueError naming ``name`` unless it is a finite number >= 0.
+
+    ``below``: an exclusive upper limit. A string or NaN here had failed
+    inside torch (a new user's trial 52: ``module__beta="x"`` in a comparison,
+    ``beta=nan`` in a Normal distribution's constraint).
+    """
+    legal = (isinstance(value, numbers.Real) and not isinstance(value, bool)
+             and math.isfinite(value) and value >= 0 and (below is None or value < below))
+    if not legal:
+        limit = "" if below is None else f" and < {below:g}"
+        raise ValueError(f"{name} must be a number >= 0{limit}; got {value!r}.")
+    return float(value)
+
+
 def check_noise(noise: float, noise_type: str) -> None:
     """Reject illegal corruption settings with a message naming them."""
     if noise_type not in NOISE_TYPES:
@@ -150,8 +167,7 @@ class ReconstructionModule(AutoencoderModule):
                  sparsity: float = 0.0):
         super().__init__()
         check_noise(noise, noise_type)
-        if sparsity < 0:
-            raise ValueError(f"sparsity must be >= 0; got {sparsity!r}.")
+        check_nonnegative(sparsity, "sparsity")
         self.sparsity, self.noise, self.noise_type = float(sparsity), float(noise), noise_type
 
     def corrupt_inputs(self, x: torch.Tensor) -> torch.Tensor:

@@ -85,8 +85,8 @@ class MLPAutoencoder(ReconstructionModule):
         else:
             z = self.encoder_linear(x)
             if self.encoder is not None:
-                if not self.training and bool(self.input_range[0, 0] <= self.input_range[1, 0]):
-                    x = torch.clamp(x, self.input_range[0], self.input_range[1])
+                if not self.training:
+                    x = _clamp_to(x, self.input_range)
                 z = z + self.encoder(x)
         return torch.relu(z) if self.sparsity > 0 else z
 
@@ -105,9 +105,7 @@ class MLPAutoencoder(ReconstructionModule):
             torch.minimum(bounds[0], low, out=bounds[0])
             torch.maximum(bounds[1], high, out=bounds[1])
             return v
-        if bool(bounds[0, 0] > bounds[1, 0]):  # never trained
-            return v
-        return torch.clamp(v, bounds[0], bounds[1])
+        return _clamp_to(v, bounds)
 
     @torch.no_grad()
     def refit_output(self, x: torch.Tensor, ridge: float = 1e-3) -> bool:
@@ -180,3 +178,15 @@ class MLPAutoencoder(ReconstructionModule):
         self.decoder_linear.weight.copy_(components.T)
         self.decoder_linear.bias.copy_(mean)
         self.input_range.copy_(torch.stack(torch.aminmax(x, dim=0)))
+
+
+def _clamp_to(v: torch.Tensor, bounds: torch.Tensor) -> torch.Tensor:
+    """``v`` clamped to recorded ``bounds``; unchanged where none were recorded (low > high).
+
+    Without a data-dependent Python branch, so that ``torch.export`` can
+    trace ``encode`` and ``decode`` (a new user's trial 53 failed there).
+    """
+    recorded = bounds[0] <= bounds[1]
+    low = torch.where(recorded, bounds[0], -torch.inf)
+    high = torch.where(recorded, bounds[1], torch.inf)
+    return torch.clamp(v, low, high)

@@ -8,7 +8,7 @@ import torch
 from torch.distributions import Normal, kl_divergence
 
 from .._docstrings import shared_doc
-from ._layers import ReconstructionModule, make_mlp
+from ._layers import ReconstructionModule, check_nonnegative, make_mlp
 
 
 def code_distribution(encoded: torch.Tensor) -> Normal:
@@ -62,8 +62,7 @@ class VariationalAutoencoder(ReconstructionModule):
         noise_type: str = "gaussian",
     ):
         super().__init__(noise, noise_type)
-        if beta < 0:
-            raise ValueError(f"beta must be >= 0; got {beta!r}.")
+        check_nonnegative(beta, "beta")
         hidden = list(hidden_layer_sizes)
         self.n_features, self.n_components = n_features, n_components
         self.beta = float(beta)
