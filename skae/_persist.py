@@ -16,7 +16,11 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingRegressor, IsolationForest
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    IsolationForest,
+)
 from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
 from sklearn.tree import ExtraTreeRegressor
 from sklearn.tree._tree import Tree
@@ -119,10 +123,11 @@ def unpack_forest(packed: dict) -> IsolationForest:
 _PREDICTOR_ARRAYS = ("nodes", "binned_left_cat_bitsets", "raw_left_cat_bitsets")
 
 
-def pack_boosting(model: HistGradientBoostingRegressor) -> dict:
-    """A fitted HistGradientBoostingRegressor as plain values and three concatenated arrays."""
+def pack_boosting(model) -> dict:
+    """A fitted HistGradientBoosting regressor or classifier as plain values and three arrays."""
     trees = [tree for iteration in model._predictors for tree in iteration]
     return {
+        "classifier": isinstance(model, HistGradientBoostingClassifier),
         "model": {key: value for key, value in vars(model).items() if key != "_predictors"},
         "per_iteration": len(model._predictors[0]) if model._predictors else 1,
         **{key: _concatenated([getattr(tree, key) for tree in trees])
@@ -130,9 +135,11 @@ def pack_boosting(model: HistGradientBoostingRegressor) -> dict:
     }
 
 
-def unpack_boosting(packed: dict) -> HistGradientBoostingRegressor:
-    """The model :func:`pack_boosting` packed."""
-    model = HistGradientBoostingRegressor.__new__(HistGradientBoostingRegressor)
+def unpack_boosting(packed: dict):
+    """The model :func:`pack_boosting` packed (a regressor when saved before classifiers)."""
+    cls = (HistGradientBoostingClassifier if packed.get("classifier")
+           else HistGradientBoostingRegressor)
+    model = cls.__new__(cls)
     vars(model).update(packed["model"])
     trees = [TreePredictor(*arrays)
              for arrays in zip(*(_split(packed[key]) for key in _PREDICTOR_ARRAYS))]

@@ -676,13 +676,15 @@ def mixed_sharp_functions(n=300, seed=0):
 
 def test_trees_impute_the_numbers_of_mixed_tables():
     # Each numeric column of a table with categories gets its trees, reading
-    # the categories' one-hot codes; categorical columns are the network's.
+    # the categories' one-hot codes; categorical columns get classifiers.
     frame = mixed_sharp_functions()
     mask = np.random.default_rng(1).random(frame.shape) < 0.2
     missing = frame.mask(mask)
-    alone = AutoencoderImputer(tree_weight=0.0, random_state=0).fit(missing)
-    blended = AutoencoderImputer(random_state=0).fit(missing)
-    assert [model is None for model in blended.trees_] == [False] * 6 + [True] * 2
+    # (The linear recall, which also helps the network alone here, is off.)
+    alone = AutoencoderImputer(tree_weight=0.0, recall_linear=False, random_state=0).fit(missing)
+    blended = AutoencoderImputer(recall_linear=False, random_state=0).fit(missing)
+    assert [type(model).__name__ for model in blended.trees_] == (
+        ["HistGradientBoostingRegressor"] * 6 + ["HistGradientBoostingClassifier"] * 2)
     ours, network = blended.transform(missing), alone.transform(missing)
     numbers = frame.columns[:6]
     errors = {}
@@ -690,8 +692,12 @@ def test_trees_impute_the_numbers_of_mixed_tables():
         diff = (out[numbers] - frame[numbers]) / (frame[numbers].max() - frame[numbers].min())
         errors[name] = float(np.sqrt(np.nanmean(diff.where(mask[:, :6]).to_numpy() ** 2)))
     assert errors["ours"] < 0.98 * errors["network"]  # 0.959 when written
-    # The categories are the network's, and dtypes and observed entries are kept.
-    pd.testing.assert_frame_equal(ours[["sign", "high"]], network[["sign", "high"]])
+    # The categories (signs the network already gets) are as right, and
+    # dtypes and observed entries are kept.
+    for j, name in ((6, "sign"), (7, "high")):
+        hidden = mask[:, j]
+        right = (ours[name][hidden] == frame[name][hidden]).mean()
+        assert right >= (network[name][hidden] == frame[name][hidden]).mean() > 0.95
     pd.testing.assert_frame_equal(ours.dtypes.to_frame(), frame.dtypes.to_frame())
     assert ours.mask(mask).equals(frame.mask(mask))
     restored = pickle.loads(pickle.dumps(blended))
@@ -708,9 +714,36 @@ def test_the_network_imputes_alone_on_sparse_and_categorical_tables():
     categories = pd.DataFrame({"a": pd.Categorical(rng.choice(["x", "y"], 80)),
                                "b": pd.Categorical(rng.choice(["u", "v", "w"], 80))})
     categories.loc[::7, "a"] = np.nan
-    assert AutoencoderImputer(**FAST).fit(categories).trees_ is None
+    # A table of categories gets classifiers (each reading the other's codes).
+    trees = AutoencoderImputer(**FAST).fit(categories).trees_
+    assert [type(model).__name__ for model in trees] == ["HistGradientBoostingClassifier"] * 2
+    assert AutoencoderImputer(**FAST).fit(categories[["a"]]).trees_ is None  # nothing to read
     with pytest.raises(ValueError, match="tree_weight"):
         AutoencoderImputer(tree_weight=1.5).fit(np.ones((5, 2)))
+
+
+def test_trees_impute_categories_the_network_learns_slowly():
+    """A band of a number and an exclusive-or of two signs: the classifiers' probabilities help.
+
+    Chosen on the development tables of ``bench_mixed.py --calibration``
+    (stop 42): accuracy higher in every run at the numbers' weight, 0.3.
+    """
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(400, 4))
+    frame = pd.DataFrame(Z, columns=list("abcd"))
+    frame["band"] = pd.Categorical(np.digitize(Z[:, 0], [-1, -0.3, 0.3, 1]).astype(str))
+    frame["xor"] = pd.Categorical(np.where(Z[:, 1] * Z[:, 2] > 0, "same", "differ"))
+    mask = rng.random(frame.shape) < 0.2
+    missing = frame.mask(mask)
+    accuracy = {}
+    for weight in (0.0, 0.3):
+        out = AutoencoderImputer(tree_weight=weight, random_state=0).fit_transform(missing)
+        accuracy[weight] = np.mean([(out[name][mask[:, j]] == frame[name][mask[:, j]]).mean()
+                                    for j, name in ((4, "band"), (5, "xor"))])
+    assert accuracy[0.3] > accuracy[0.0] + 0.03  # 0.816 against 0.747 when written
+    draws = AutoencoderImputer(random_state=0).fit(missing).sample_imputations(
+        missing, n_imputations=2, random_state=0)
+    assert all(draw["band"].isin(frame["band"].cat.categories).all() for draw in draws)
 
 
 def test_partial_fit_on_fewer_rows_keeps_the_trees_of_the_fit():
@@ -1154,3 +1187,42 @@ def test_partial_fit_draws_follow_every_chunks_donors():
     positive = X_missing[~np.isnan(X_missing[:, 2]) & (X_missing[:, 2] > 0)]
     thin.partial_fit(np.vstack([positive] * 4))  # zeros now a few percent of all values
     assert np.isnan(thin._point_mass_[2])
+
+
+def test_a_column_that_is_a_linear_function_of_others_is_recovered():
+    """A new user's charge, 0.17 times the minutes (trial 54): the network alone erred 4.5%."""
+    rng = np.random.default_rng(0)
+    minutes = rng.uniform(0, 350, 600)
+    X = np.column_stack([minutes, 0.17 * minutes, rng.normal(size=(600, 3))])
+    X[:, 4] = X[:, 2] + 2 * X[:, 3]  # a total of two parts
+    missing = X.copy()
+    missing[rng.random(X.shape) < 0.2] = np.nan
+    imp = AutoencoderImputer(random_state=0).fit(missing)
+    assert imp.linear_weights_[[0, 1, 4]].min() > 0.9
+    out = imp.transform(missing)
+    charge = np.isnan(missing[:, 1]) & ~np.isnan(missing[:, 0])
+    np.testing.assert_allclose(out[charge, 1], X[charge, 1], atol=1e-3 * X[:, 1].std())
+    total = np.isnan(missing[:, 4]) & ~np.isnan(missing[:, 2:4]).any(axis=1)
+    np.testing.assert_allclose(out[total, 4], X[total, 4], atol=1e-3 * X[:, 4].std())
+    # Without it, the network and its trees are far off; draws of recalled gaps stay close.
+    off = AutoencoderImputer(recall_linear=False, random_state=0).fit_transform(missing)
+    assert np.abs(off[charge, 1] - X[charge, 1]).mean() > 100 * np.abs(
+        out[charge, 1] - X[charge, 1]).mean()
+    draws = imp.sample_imputations(missing, n_imputations=3, random_state=0)
+    spread = np.std([draw[charge, 1] for draw in draws], axis=0).mean()
+    assert spread < 0.05 * imp.residual_std_[1]
+    restored = pickle.loads(pickle.dumps(imp))
+    np.testing.assert_array_equal(restored.transform(missing), out)
+    import skops.io as sio
+
+    dumped = sio.dumps(imp)
+    untrusted = sio.get_untrusted_types(data=dumped)
+    assert set(untrusted) <= {"skae._imputer.AutoencoderImputer", "skae._tabular.TableEncoder"}
+    np.testing.assert_array_equal(sio.loads(dumped, trusted=untrusted).transform(missing), out)
+
+
+def test_columns_without_linear_relations_are_left_alone():
+    X_missing, _ = hide(sharp_functions(n=300), 0.2)
+    imp = AutoencoderImputer(**FAST).fit(X_missing)
+    assert imp.linear_weights_ is None or not imp.linear_weights_[3:].any()
+    assert AutoencoderImputer(recall_linear=False, **FAST).fit(X_missing).linear_weights_ is None
