@@ -1226,3 +1226,20 @@ def test_columns_without_linear_relations_are_left_alone():
     imp = AutoencoderImputer(**FAST).fit(X_missing)
     assert imp.linear_weights_ is None or not imp.linear_weights_[3:].any()
     assert AutoencoderImputer(recall_linear=False, **FAST).fit(X_missing).linear_weights_ is None
+
+
+def test_a_category_of_many_levels_is_not_harmed_by_its_classifier():
+    """Trial 55: at 40-100 levels the boosted classifier diverged (accuracy 0.26 to 0.05)."""
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 1, 1000)
+    frame = pd.DataFrame({"x": x, "y": rng.normal(size=1000),
+                          "c": pd.Categorical([f"L{int(v * 60):02d}" for v in x])})
+    missing = frame.copy()
+    hidden = rng.random(1000) < 0.2
+    missing.loc[hidden, "c"] = np.nan
+    params = dict(max_epochs=30, random_state=0)
+    imp = AutoencoderImputer(**params).fit(missing)
+    assert imp.trees_[2] is None  # 60 levels: more than the classifiers take
+    right = (imp.transform(missing)["c"][hidden] == frame["c"][hidden]).mean()
+    alone = AutoencoderImputer(tree_weight=0.0, **params).fit_transform(missing)
+    assert right >= (alone["c"][hidden] == frame["c"][hidden]).mean()
