@@ -1230,11 +1230,9 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         # trees' error on the rows their early stopping held out is honest:
         # a column's spread is the larger of the two.
         for j, trees in enumerate(getattr(self, "trees_", None) or ()):
-            if isinstance(trees, HistGradientBoostingRegressor) and len(
-                    getattr(trees, "validation_score_", ())):
-                # validation_score_ is minus the half squared error.
-                held_out = np.sqrt(max(0.0, -2.0 * trees.validation_score_[-1]))
-                spread[j] = max(spread[j], held_out)  # one entry per column
+            held_out = _held_out_error(trees)
+            if held_out is not None:
+                spread[j] = max(spread[j], np.sqrt(held_out))  # one entry per column
         numeric = self.encoder_.numeric
         self._noise_scaled_ = spread[numeric]
         std = np.full(len(spread), np.nan)
@@ -1493,10 +1491,9 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             # approaches: Ecdat's BudgetItaly, trial 54, lost 0.4% when the
             # spread alone weighed the line).
             limit, own = _LINEAR_ERROR_SHARE * np.var(whole), spread[j] ** 2
-            trees = self.trees_[j] if self.trees_ is not None else None
-            if isinstance(trees, HistGradientBoostingRegressor) and len(
-                    getattr(trees, "validation_score_", ())):
-                own = min(own, -2.0 * trees.validation_score_[-1])
+            held_out = _held_out_error(self.trees_[j] if self.trees_ is not None else None)
+            if held_out is not None:
+                own = min(own, held_out)
             honest = cross_val_predict(LinearRegression(), features, target, cv=folds)
             error = float(np.mean((honest - target) ** 2))
             if error > limit:
@@ -1504,7 +1501,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             model = LinearRegression().fit(features, target)
             weights[j] = own / (own + error)
             entry = {"used": used, "coef": model.coef_.astype(np.float64),
-                     "intercept": float(model.intercept_), "weight": weights[j]}
+                     "intercept": float(model.intercept_)}
             # Rows that impute some of those inputs: the model of every
             # candidate on the completed rows, if its error on such rows (of
             # the folds' predictions) passes too, at its own weight.
@@ -1534,7 +1531,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             at = positions[j]
             complete = seen[:, model["used"]].all(axis=1)
             parts = [(~observed[:, j] & complete, model["used"], model["coef"],
-                      model["intercept"], model["weight"])]
+                      model["intercept"], self.linear_weights_[j])]
             if "inputs" in model:
                 parts.append((~observed[:, j] & ~complete, model["inputs"], model["coef_all"],
                               model["intercept_all"], model["weight_all"]))
@@ -2093,6 +2090,19 @@ def _numeric_column(X, j: int) -> np.ndarray:
     if isinstance(X, pd.DataFrame):
         return pd.to_numeric(X.iloc[:, j]).to_numpy(dtype=np.float64, na_value=np.nan)
     return X[:, j]
+
+
+def _held_out_error(trees) -> float | None:
+    """A column's regression trees' mean squared error on the rows their early stopping held out.
+
+    None for a classifier, for no trees, and for trees without a held-out part.
+    """
+    if not isinstance(trees, HistGradientBoostingRegressor):
+        return None
+    if not len(getattr(trees, "validation_score_", ())):
+        return None
+    # validation_score_ is minus the half squared error.
+    return max(0.0, -2.0 * float(trees.validation_score_[-1]))
 
 
 def _tree_inputs(completed: np.ndarray, n_inputs: int, slices) -> list[np.ndarray]:

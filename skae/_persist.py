@@ -127,7 +127,6 @@ def pack_boosting(model) -> dict:
     """A fitted HistGradientBoosting regressor or classifier as plain values and three arrays."""
     trees = [tree for iteration in model._predictors for tree in iteration]
     return {
-        "classifier": isinstance(model, HistGradientBoostingClassifier),
         "model": {key: value for key, value in vars(model).items() if key != "_predictors"},
         "per_iteration": len(model._predictors[0]) if model._predictors else 1,
         **{key: _concatenated([getattr(tree, key) for tree in trees])
@@ -136,8 +135,8 @@ def pack_boosting(model) -> dict:
 
 
 def unpack_boosting(packed: dict):
-    """The model :func:`pack_boosting` packed (a regressor when saved before classifiers)."""
-    cls = (HistGradientBoostingClassifier if packed.get("classifier")
+    """The model :func:`pack_boosting` packed: a classifier if it has classes."""
+    cls = (HistGradientBoostingClassifier if "classes_" in packed["model"]
            else HistGradientBoostingRegressor)
     model = cls.__new__(cls)
     vars(model).update(packed["model"])
