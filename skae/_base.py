@@ -142,6 +142,9 @@ class BaseAutoencoder(BaseEstimator):
     _net_class = AutoencoderNet
     #: What the entries a scipy.sparse X does not store are ("zero" or "missing").
     _sparse_unstored = "zero"
+    #: What the warning on a category not seen in fit says happens to it
+    #: (``handle_unknown="missing"``).
+    _unknown_warning = "treated as missing values"
 
     _parameter_constraints: dict = {
         "module": [None, type, nn.Module, callable],
@@ -542,7 +545,8 @@ class BaseAutoencoder(BaseEstimator):
             is_categorical = self.is_categorical_
         self.encoder_ = TableEncoder(np.flatnonzero(is_categorical), self.scaler_,
                                      self._sparse_unstored,
-                                     missing_level=not self._allows_nan()).fit(X)
+                                     missing_level=not self._allows_nan(),
+                                     unknown_effect=self._unknown_warning).fit(X)
         # Codes as wide as the encoded row, categories one-hot (as PCA after
         # a OneHotEncoder would allow), not merely as the input's columns.
         check_n_components(getattr(self, "n_components", None), self.encoder_.width,

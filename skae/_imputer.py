@@ -658,7 +658,10 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
 
     #: What ``handle_unknown="missing"`` does to an unseen category (docstring).
     _unknown_category_effect = (
-        "the imputer fills it with a known category")
+        "the imputer reads the row's other entries without it and returns it "
+        "unchanged: only missing values are replaced")
+
+    _unknown_warning = "read as missing values and kept in the output"
 
     #: What bfloat16 was measured to do here (docstring).
     _mixed_precision_note = """
@@ -1775,7 +1778,11 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         decoded = encoder.decode(predicted, like=kept, rng=noise_rng)
         imputed = kept.copy()
         for j, name in enumerate(kept.columns):
-            gaps = ~observed[:, j]
+            # Only missing values: a category not seen in fit (unobserved to
+            # the network) is returned as given, as IterativeImputer keeps
+            # every observed value (a new user's trial: a level declared by
+            # the column's dtype but absent in fit was replaced).
+            gaps = kept[name].isna().to_numpy()
             if not gaps.any():
                 continue
             fill = decoded.iloc[:, j]

@@ -268,13 +268,18 @@ class TableEncoder:
         takes it (the transformer and the detector), rather than a gap (the
         imputer). A column without missing values in ``fit`` then takes a
         missing one as a category not seen in ``fit``.
+    unknown_effect : str, default="treated as missing values"
+        What the warning on a category not seen in ``fit`` says becomes of
+        it under ``handle_unknown="missing"``.
     """
 
-    def __init__(self, categorical, scaler, unstored="missing", missing_level=False):
+    def __init__(self, categorical, scaler, unstored="missing", missing_level=False,
+                 unknown_effect="treated as missing values"):
         self.categorical = list(categorical)
         self.scaler = scaler
         self.unstored = unstored
         self.missing_level = missing_level
+        self.unknown_effect = unknown_effect
 
     @property
     def mixed(self) -> bool:
@@ -453,7 +458,7 @@ class TableEncoder:
                 "missing values."
             )
         effect = ("scored as the column's rarest category in fit" if handle_unknown == "rarest"
-                  else "treated as missing values")
+                  else getattr(self, "unknown_effect", "treated as missing values"))
         warnings.warn(
             f"Column {self.columns[j]!r} has categories not seen in fit: {seen}{note} "
             f"in {len(values)} rows, {effect} (handle_unknown={handle_unknown!r}).",
