@@ -456,6 +456,10 @@ def test_imputer_indicator_and_empty_categorical_column():
     imp = AutoencoderImputer(max_epochs=2, keep_empty_features=True, random_state=0)
     out = imp.fit_transform(hidden)
     assert (out["color"] == 0).all() and out["size"].dtype == hidden["size"].dtype
+    # Its values in later rows are kept; only its gaps are 0.
+    new = hidden.head(3).copy()
+    new.loc[0, "color"] = "red"
+    assert imp.transform(new)["color"].tolist() == ["red", 0.0, 0.0]
     hidden, mask = hide(X)
     imp = AutoencoderImputer(add_indicator=True, max_epochs=2, random_state=0)
     out = imp.fit_transform(hidden)
