@@ -545,7 +545,7 @@ class BaseAutoencoder(BaseEstimator):
             is_categorical = self.is_categorical_
         self.encoder_ = TableEncoder(np.flatnonzero(is_categorical), self.scaler_,
                                      self._sparse_unstored,
-                                     missing_level=not self._allows_nan(),
+                                     missing_level=self._missing_category_is_a_level(),
                                      unknown_effect=self._unknown_warning).fit(X)
         # Codes as wide as the encoded row, categories one-hot (as PCA after
         # a OneHotEncoder would allow), not merely as the input's columns.
@@ -711,6 +711,10 @@ class BaseAutoencoder(BaseEstimator):
     # ------------------------------------------------------------------
     def _allows_nan(self) -> bool:
         return False
+
+    def _missing_category_is_a_level(self) -> bool:
+        """Whether a missing category is a level of its own (OneHotEncoder's way), not a gap."""
+        return not self._allows_nan()
 
     def _validate_input(self, X, *, reset: bool):
         """Validate ``X``: a float array, or a table with categorical columns."""

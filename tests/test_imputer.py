@@ -1269,3 +1269,47 @@ def test_a_category_of_many_levels_is_not_harmed_by_its_classifier():
     right = (imp.transform(missing)["c"][hidden] == frame["c"][hidden]).mean()
     alone = AutoencoderImputer(tree_weight=0.0, **params).fit_transform(missing)
     assert right >= (alone["c"][hidden] == frame["c"][hidden]).mean()
+
+
+def test_a_category_marked_by_another_missing_value_is_a_gap():
+    # Trial 57: with missing_values=-1 a category's gaps were encoded as an
+    # observed level "NaN" and 137 of 194 came back NaN; they are gaps, as NaN is.
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=400)
+    X = np.c_[a, (a > 0).astype(float), a + 0.1 * rng.normal(size=400)]
+    gaps = rng.random(400) < 0.6
+    outputs = []
+    for marker in (-1, np.nan):
+        X_missing = X.copy()
+        X_missing[gaps, 1] = marker
+        imp = AutoencoderImputer(missing_values=marker, categorical_features=[1],
+                                 max_epochs=30, random_state=0).fit(X_missing)
+        assert imp.encoder_.categories[1] == [0.0, 1.0]
+        out = np.asarray(imp.transform(X_missing), dtype=float)
+        assert not np.isnan(out).any()
+        assert (out[gaps, 1] == X[gaps, 1]).mean() > 0.9
+        # A row marked missing everywhere is empty: the columns' means and mode.
+        empty = np.asarray(imp.transform(np.full((1, 3), marker)), dtype=float)[0]
+        np.testing.assert_allclose(empty[[0, 2]], X[:, [0, 2]].mean(axis=0), rtol=1e-5)
+        outputs.append(out)
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+
+
+def test_an_empty_row_after_partial_fit_gets_every_call_s_means():
+    # Trial 57: after partial_fit an empty row got the last chunk's mean and mode.
+    rng = np.random.default_rng(0)
+    n = 600
+    X = pd.DataFrame({"a": rng.normal(size=n) + np.linspace(0, 3, n),
+                      "c": pd.Categorical(rng.choice(list("rpq"), n, p=[0.6, 0.2, 0.2])),
+                      "b": rng.normal(size=n)})
+    X.loc[560:, "c"] = np.nan
+    imp = AutoencoderImputer(max_epochs=3, random_state=0)
+    for rows in (slice(0, 280), slice(280, 560), slice(560, None)):
+        imp.partial_fit(X.iloc[rows])
+    empty = X.head(1).copy()
+    empty[["a", "b"]] = np.nan
+    empty["c"] = pd.Categorical([None], categories=X["c"].cat.categories)
+    out = imp.transform(empty).iloc[0]
+    assert out["a"] == pytest.approx(X["a"].mean(), rel=1e-6)
+    assert out["b"] == pytest.approx(X["b"].mean(), abs=1e-6)
+    assert out["c"] == "r"

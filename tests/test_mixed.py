@@ -460,6 +460,13 @@ def test_imputer_indicator_and_empty_categorical_column():
     new = hidden.head(3).copy()
     new.loc[0, "color"] = "red"
     assert imp.transform(new)["color"].tolist() == ["red", 0.0, 0.0]
+    # An integer column keeps its dtype (trial 57: Int64 came back float64).
+    empty_int = hidden.assign(n=pd.array([pd.NA] * len(hidden), dtype="Int64"))
+    imp = AutoencoderImputer(max_epochs=2, keep_empty_features=True, random_state=0)
+    imp.fit(empty_int)
+    later = empty_int.head(2).assign(n=pd.array([4, pd.NA], dtype="Int64"))
+    assert imp.transform(later)["n"].tolist() == [4, 0]
+    assert imp.transform(later)["n"].dtype == "Int64"
     hidden, mask = hide(X)
     imp = AutoencoderImputer(add_indicator=True, max_epochs=2, random_state=0)
     out = imp.fit_transform(hidden)
