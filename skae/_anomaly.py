@@ -373,11 +373,37 @@ handle_unknown : {"rarest", "missing", "error"}, default=%(default)s
             self._centers_["isolation"] = robust_center_scale(isolation)
             return {"isolation": isolation}
         rng = np.random.default_rng((self._seed_, 0xA41))
+        options = {"tails": {"tolerance": self._rounding_tolerance(x)}}
         known = {}
         for name, (fit, _) in SCORE_PARTS.items():
-            self._score_parts_[name], known[name], scores = fit(x, rng)
+            self._score_parts_[name], known[name], scores = fit(x, rng, **options.get(name, {}))
             self._centers_[name] = robust_center_scale(scores)
         return known
+
+    def _rounding_tolerance(self, x) -> np.ndarray:
+        """How far rounding an input value to float32 can move each encoded entry.
+
+        The scaled value of ``v`` is ``(v - center) / scale``; rounding ``v``
+        moves it by ``|v| / scale`` float32 epsilons, that is ``|scaled +
+        center / scale|``. Four times that, at the training rows' largest
+        magnitude; 0 for one-hot entries.
+        """
+        magnitude = abs(x).max(axis=0)
+        magnitude = np.asarray(magnitude.todense() if sp.issparse(magnitude) else magnitude,
+                               dtype=np.float64).ravel()
+        offset = np.zeros_like(magnitude)
+        scaler, encoder = self.scaler_, self.encoder_
+        center = getattr(scaler, "center_", getattr(scaler, "mean_", None))
+        scale = getattr(scaler, "scale_", None)
+        if center is not None and scale is not None:
+            positions = (encoder.numeric_positions if encoder.mixed
+                         else np.arange(len(magnitude)))
+            offset[positions] = np.abs(np.asarray(center) / np.asarray(scale))
+        if encoder.mixed:
+            numeric = np.zeros(len(magnitude), dtype=bool)
+            numeric[encoder.numeric_positions] = True
+            magnitude = np.where(numeric, magnitude, 0.0)
+        return 4.0 * np.finfo(np.float32).eps * (magnitude + offset)
 
     def _typical_encoded_row(self, x) -> np.ndarray:
         """The encoded row of typical values of the training rows ``x``.

@@ -117,12 +117,19 @@ def _kneighbor_distances(reference: np.ndarray, Z: np.ndarray, k: int) -> np.nda
         return NearestNeighbors().fit(reference).kneighbors(Z, n_neighbors=k)[0]
 
 
-def fit_tail_probability(Z, rng, max_rows: int = 2000):
-    """State and training scores of :func:`tail_probability`."""
+def fit_tail_probability(Z, rng, max_rows: int = 2000, tolerance=None):
+    """State and training scores of :func:`tail_probability`.
+
+    ``tolerance`` (per feature, or None): values this close to a training
+    value count as equal to it (see :func:`_tail_counts`).
+    """
     Z = _dense(Z)
     rows = _sample_rows(Z, max_rows, rng)
-    if len(rows) < len(Z) or np.isnan(Z).any():  # (NaN breaks the runs of ties)
+    if len(rows) < len(Z) or np.isnan(Z).any() or tolerance is not None:
+        # (NaN breaks the runs of ties that ranks rely on, and so does a tolerance.)
         state = {"sorted": np.sort(Z[rows], axis=0)}
+        if tolerance is not None:
+            state["tolerance"] = np.asarray(tolerance, dtype=Z.dtype)
         scores = tail_probability(state, Z)
         return state, scores, scores
     # Every row is a reference row: its counts are its ranks among the rows
@@ -166,15 +173,23 @@ def feature_tail_scores(state: dict, Z) -> np.ndarray:
 
 
 def _tail_counts(state: dict, Z) -> tuple[np.ndarray, np.ndarray, int]:
-    """Training values at most and at least each entry of ``Z``, features as rows."""
+    """Training values at most and at least each entry of ``Z``, features as rows.
+
+    With a ``"tolerance"`` in ``state``, a training value within it of the
+    entry counts as equal: a value tied with many training rows otherwise
+    loses the whole block of ties to a rounding error (trial 58: the same
+    rows scored as float32 after a float64 fit moved by up to 1.2).
+    """
     Z = _dense(Z)
     ordered = state["sorted"]
     n = ordered.shape[0]
+    tolerance = state.get("tolerance")
     at_most = np.empty((Z.shape[1], len(Z)), dtype=np.int64)
     at_least = np.empty_like(at_most)
     for j in range(Z.shape[1]):
-        at_most[j] = np.searchsorted(ordered[:, j], Z[:, j], side="right")
-        at_least[j] = n - np.searchsorted(ordered[:, j], Z[:, j], side="left")
+        slack = 0.0 if tolerance is None else tolerance[j]
+        at_most[j] = np.searchsorted(ordered[:, j], Z[:, j] + slack, side="right")
+        at_least[j] = n - np.searchsorted(ordered[:, j], Z[:, j] - slack, side="left")
     return at_most, at_least, n
 
 
