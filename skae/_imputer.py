@@ -1214,6 +1214,16 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         self._category_scale_ = scale.astype(np.float32)
 
     def _after_training(self, X, data):
+        # The rows are encoded again below (spread, trees, lines, donors):
+        # training's encoding has warned of unseen categories already (a new
+        # user's partial_fit call warned 5 times, trial 57).
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".* has categories not seen in fit",
+                                    category=UserWarning)
+            self._fit_after_training(X, data)
+
+    def _fit_after_training(self, X, data):
+        """What the imputer learns once the network is trained (``_after_training``)."""
         self._calibrate_categories(data)
         self._fit_marginals(data)
         # Residual spread of numbers on hidden entries, per feature; 10,000

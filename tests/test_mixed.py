@@ -659,3 +659,16 @@ def test_an_object_column_of_numbers_is_numeric(Estimator):
     assert listed.is_categorical_.tolist() == [True, False, False]
     with pytest.raises(ValueError, match="Column 'x' is treated as numeric"):
         model.transform(X.assign(x=X["x"].where(X.index != 3, "n/a")))
+
+
+def test_partial_fit_warns_once_of_a_category_the_first_call_lacked():
+    # Trial 57: the rows are encoded again after training, and a later call
+    # warned 5 times of the same unseen category.
+    X = make_table(300)
+    imp = AutoencoderImputer(max_epochs=3, random_state=0)
+    imp.partial_fit(X[X["color"] != "red"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        imp.partial_fit(X)
+    assert sum("'color' has categories not seen in fit: ['red']" in str(w.message)
+               for w in caught) == 1
