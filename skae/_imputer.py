@@ -33,7 +33,7 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 from skorch.callbacks import Callback, LRScheduler
 from torch.optim.lr_scheduler import CosineAnnealingLR
 
-from ._base import BaseAutoencoder, float_dtype, store_params
+from ._base import BaseAutoencoder, _nan_message, float_dtype, store_params
 from ._criterion import MaskedColumnLoss, split_output
 from ._data import BatchIterator
 from ._docstrings import fill_doc
@@ -409,11 +409,9 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         ``missing_values`` will be imputed. ``pd.NA`` in pandas nullable
         columns counts as ``np.nan``, and so does None: ``missing_values=None``
         imputes the None entries of an object array or DataFrame, and NaN
-        entries too. A string placeholder (``"?"``) leaves a column of
-        numbers with ``object`` dtype, which is then taken as categorical
-        (``categorical_features="from_dtype"``): convert such columns first
-        (``pd.to_numeric(X[col], errors="coerce")``, which also makes the
-        placeholder NaN).
+        entries too. A text placeholder (``"?"``) is replaced before the
+        columns' types are read, so that a column of numbers holding it
+        (``object`` dtype) is numbers, not categories.
 
         With ``missing_values=0``, ``X`` may be a scipy.sparse matrix (CSR,
         CSC or COO; numbers only): its stored entries are the observed
@@ -741,7 +739,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
     # Validation and preprocessing
     # ------------------------------------------------------------------
     def _allows_nan(self) -> bool:
-        return _is_nan(self.missing_values)
+        # A text placeholder is NaN from the start of validation (_validate_input).
+        return _is_nan(self.missing_values) or isinstance(self.missing_values, str)
 
     def _missing_category_is_a_level(self) -> bool:
         # A gap, whatever marks it: with missing_values=-1 a category's gaps
@@ -750,6 +749,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         return False
 
     def _validate_input(self, X, *, reset: bool):
+        if isinstance(self.missing_values, str) and not sp.issparse(X):
+            X = self._placeholder_as_nan(X)
         # Object columns of numbers first: pandas 3 keeps a column of whole
         # numbers with a gap as object, which the integer rule should see.
         X = self._numbers_from_objects(X, reset=reset)
@@ -769,6 +770,33 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         if isinstance(X, pd.DataFrame):
             return X.mask(X.eq(self.missing_values))
         return np.where(X == self.missing_values, np.nan, X)
+
+    def _placeholder_as_nan(self, X):
+        """``X`` (a copy) with a text ``missing_values`` (``"?"``) as NaN, before validation.
+
+        A column of numbers with such a placeholder is ``object``, which
+        ``categorical_features="from_dtype"`` took for a category of
+        hundreds of levels (trial 57): as NaN first, the column is numbers
+        again. An ``X`` already holding NaN is refused, as with any marker
+        other than NaN.
+        """
+        was_array = not isinstance(X, pd.DataFrame)
+        if was_array:
+            if isinstance(X, np.ndarray) and X.dtype.kind in "biuf" and X.ndim == 2:
+                gaps = np.flatnonzero(np.isnan(X).any(axis=0)) if X.dtype.kind == "f" else []
+                if len(gaps):
+                    raise ValueError(_nan_message(int(gaps[0]), self))
+                return X  # numbers: no text placeholder in them
+            X = np.asarray(X, dtype=object)
+            if X.ndim != 2:
+                return X  # validation names the shape
+            X = pd.DataFrame(X)
+        gaps = X.isna().to_numpy().any(axis=0)
+        if gaps.any():
+            column = X.columns[np.flatnonzero(gaps)[0]]
+            raise ValueError(_nan_message(column, self))
+        X = X.mask(X.eq(self.missing_values))
+        return X.to_numpy() if was_array else X
 
     def _validate_sparse(self, X, *, reset: bool) -> sp.csr_matrix:
         """Validate sparse ``X``: a CSR matrix holding only the observed entries."""

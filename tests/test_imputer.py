@@ -1313,3 +1313,28 @@ def test_an_empty_row_after_partial_fit_gets_every_call_s_means():
     assert out["a"] == pytest.approx(X["a"].mean(), rel=1e-6)
     assert out["b"] == pytest.approx(X["b"].mean(), abs=1e-6)
     assert out["c"] == "r"
+
+
+def test_a_text_placeholder_leaves_numbers_numbers():
+    # Trial 57: with missing_values="?" (UCI's marker), a column of numbers
+    # holding "?" is object, and was taken for a category of 295 levels.
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=300)
+    X = pd.DataFrame({"a": a.round(3).astype(object), "b": 2 * a + 0.1 * rng.normal(size=300),
+                      "c": np.where(a > 0, "hi", "lo")})
+    X.loc[rng.random(300) < 0.2, "a"] = "?"
+    X.loc[rng.random(300) < 0.2, "c"] = "?"
+    before = X.copy()
+    imp = AutoencoderImputer(missing_values="?", max_epochs=30, random_state=0)
+    out = imp.fit_transform(X)
+    pd.testing.assert_frame_equal(X, before)
+    assert list(imp.is_categorical_) == [False, False, True]
+    assert out["a"].dtype == np.float64
+    gaps = before["a"].eq("?").to_numpy()
+    assert np.sqrt(np.mean((out["a"].to_numpy()[gaps] - a[gaps]) ** 2)) < 0.2
+    assert set(out["c"]) == {"hi", "lo"}
+    # NaN is no gap under another marker: refused, as before.
+    with pytest.raises(ValueError, match="contains NaN in column 'b', but missing_values='?'"):
+        imp.fit(X.assign(b=np.nan))
+    with pytest.raises(ValueError, match="contains NaN in column 1, but missing_values='?'"):
+        imp.fit(np.array([[1.0, np.nan], [2.0, 3.0]]))
