@@ -138,7 +138,7 @@ default="adam"
         of float32's time. Ignored
         elsewhere, where bfloat16 would be emulated and slower than float32.
         ``"auto"``: only networks whose forward pass over a batch takes at
-        least 20 million multiply-adds; smaller ones spend their time
+        least 40 million multiply-adds; smaller ones spend their time
         outside the matrix products and run faster in float32 (the
         detector's default network for 78 features, batches of 32: 1.6
         times as long in bfloat16). ``True``: whatever the network's size.

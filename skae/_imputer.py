@@ -671,13 +671,16 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
     #: What bfloat16 was measured to do here (docstring).
     _mixed_precision_note = """
 
-        ``"auto"`` by default here, which is bfloat16 for tables of seven or
+        ``"auto"`` by default here, which is bfloat16 for tables of ten or
         more columns: on the nine development tables of
         ``benchmarks/bench_impute.py`` (p = 0.2, MCAR and MAR, one thread of
         an AMD EPYC with AVX512-BF16) bfloat16 left the error level (1.002 of
         float32's, geometric mean of 18 runs, none worse by more than 2.4%)
         at 0.64x the fit time (0.35-0.53x on tables of 16 or more columns);
-        on the 12 report tables 0.998-1.003 of the error at 0.70-0.71x."""
+        on the 12 report tables 0.998-1.003 of the error at 0.70-0.71x. On
+        an Intel Xeon with AMX, tables of 7-9 columns trained 0.99-1.15x as
+        long in bfloat16, so they stay in float32; 16 or more columns took
+        0.68-0.77x."""
 
     _parameter_constraints: dict = {
         **BaseAutoencoder._parameter_constraints,

@@ -56,8 +56,14 @@ def print_log_sink(text: str) -> None:
 #: tables of 4-6 columns 1.03-1.26x; 7 columns (21 million) 0.90-0.92x, 8
 #: (28 million) 0.84-0.96x, 10 (44 million) 0.70-0.73x, 16 or more 0.35-0.53x.
 #: The detector's default network for 78 features on batches of 32 (0.4
-#: million) took 1.64x.
-BFLOAT16_MIN_WORK = 20_000_000
+#: million) took 1.64x. On one thread of an Intel Xeon with AVX512-BF16 and
+#: AMX (stop 43; development tables, 20% MCAR, best of two fits): 5-6
+#: columns 0.94-0.99x, 8 columns (28 million) 1.09x, 10 (44 million)
+#: 0.99-1.01x, 16 or more 0.68-0.77x; on the report tables 7-9 columns
+#: 0.99-1.15x (a new user's 7-column table 1.13x, trial 59), 10-11 columns
+#: 0.91-0.95x. Where the machines disagree (7-9 columns) float32 is kept:
+#: bfloat16 from 40 million, tables of ten or more columns.
+BFLOAT16_MIN_WORK = 40_000_000
 
 
 @functools.cache

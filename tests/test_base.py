@@ -130,7 +130,7 @@ def test_mixed_precision_auto_follows_the_network_size_and_stays_with_the_model(
     wide[rng.random(wide.shape) < 0.2] = np.nan
     narrow = wide[:, :4]
     # The imputer's network for 40 columns: about 500 million multiply-adds
-    # a batch; for 4 columns (one network of 600 rows, not two) under 20 million.
+    # a batch; for 4 columns (one network of 600 rows, not two) under 40 million.
     big = AutoencoderImputer(max_epochs=2, random_state=0, device="cpu").fit(wide)
     small = AutoencoderImputer(max_epochs=2, random_state=0, device="cpu").fit(narrow)
     assert big.mixed_precision == "auto" and big.net_.bfloat16_ is native
