@@ -386,7 +386,7 @@ handle_unknown : {"rarest", "missing", "error"}, default=%(default)s
         The scaled value of ``v`` is ``(v - center) / scale``; rounding ``v``
         moves it by ``|v| / scale`` float32 epsilons, that is ``|scaled +
         center / scale|``. Four times that, at the training rows' largest
-        magnitude; 0 for one-hot entries.
+        magnitude (one-hot entries, 0 or 1, are far apart beside it).
         """
         magnitude = abs(x).max(axis=0)
         magnitude = np.asarray(magnitude.todense() if sp.issparse(magnitude) else magnitude,
@@ -399,10 +399,6 @@ handle_unknown : {"rarest", "missing", "error"}, default=%(default)s
             positions = (encoder.numeric_positions if encoder.mixed
                          else np.arange(len(magnitude)))
             offset[positions] = np.abs(np.asarray(center) / np.asarray(scale))
-        if encoder.mixed:
-            numeric = np.zeros(len(magnitude), dtype=bool)
-            numeric[encoder.numeric_positions] = True
-            magnitude = np.where(numeric, magnitude, 0.0)
         return 4.0 * np.finfo(np.float32).eps * (magnitude + offset)
 
     def _typical_encoded_row(self, x) -> np.ndarray:

@@ -1311,15 +1311,14 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         the network, which never trains on an empty row, put it 0.1-0.4
         standard deviations off each mean (four report tables), and 5 of a
         new user's 11 categories off their modes (trial 56: smoking "until
-        current pregnancy" where "never" is most frequent). In scaled units over the
-        encoded width (``_marginal_``); spreads of the numeric columns
-        (``_marginal_std_``), for draws. On at most ``_MARGINAL_ROWS`` of
+        current pregnancy" where "never" is most frequent). Counts, means and
+        squared deviations in scaled units over the encoded width
+        (``_marginal_stats_``; read by :meth:`_marginals`). On at most ``_MARGINAL_ROWS`` of
         the call's rows; entries withheld for calibration are counted. A
         ``partial_fit`` call adds its rows to the earlier calls' (trial 57:
         the last chunk's mean and mode alone).
         """
         _, (S, observed), withheld = data
-        encoder = self.encoder_
         if sp.issparse(S):  # the stored entries' scaled values
             counts = np.bincount(S.indices, minlength=S.shape[1]).astype(np.float64)
             sums = np.bincount(S.indices, weights=observed, minlength=S.shape[1])
@@ -1347,6 +1346,19 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             squares = squares0 + squares + delta**2 * n0 * counts / total
             counts = n0 + counts
         self._marginal_stats_ = (counts, means, squares)
+
+    def _marginals(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The encoded row of nothing observed, and the numeric columns' spreads (scaled).
+
+        From ``_marginal_stats_``: each number's mean, each category's
+        log-frequencies (its most frequent level first by logit). None for a
+        model saved before them.
+        """
+        stats = getattr(self, "_marginal_stats_", None)
+        if stats is None:
+            return None
+        counts, means, squares = stats
+        encoder = self.encoder_
         marginal = means.copy()
         for j in encoder.categorical if encoder.mixed else ():
             part = encoder.slices[j]
@@ -1354,9 +1366,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             marginal[part] = np.log(np.maximum(level_counts, 0.5)
                                     / max(level_counts.sum(), 1.0))
         positions = self._tree_positions()[encoder.numeric]
-        self._marginal_ = marginal
-        self._marginal_std_ = np.sqrt(np.maximum(squares[positions], 0.0)
-                                      / np.maximum(counts[positions], 1))
+        return marginal, np.sqrt(np.maximum(squares[positions], 0.0)
+                                 / np.maximum(counts[positions], 1))
 
     def _fit_donors(self, X):
         """Donors for the draws of the columns with a point mass or a long tail (predictive mean matching).
@@ -1846,12 +1857,12 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             recalled = (duplicated if recalled is None
                         else 1.0 - (1.0 - recalled) * (1.0 - duplicated))
         encoder = self.encoder_
-        marginal = getattr(self, "_marginal_", None)  # None: saved before it
-        empty = ~observed.any(axis=1) if marginal is not None else np.zeros(len(S), bool)
+        marginals = self._marginals()
+        empty = ~observed.any(axis=1) if marginals is not None else np.zeros(len(S), bool)
         if empty.any():
             # Nothing observed: each column's mean or most frequent category,
             # which nothing recalled.
-            predicted[empty] = marginal
+            predicted[empty] = marginals[0]
             if recalled is not None:
                 recalled[empty] = 0.0
         # Draws that replace the Gaussian ones (NaN: keep it): donors' values
@@ -1878,7 +1889,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
             positions = encoder.numeric_positions if encoder.mixed else slice(None)
             noise = noise_rng.normal(size=(len(S), len(self._noise_scaled_))) * self._noise_scaled_
             if empty.any():
-                noise[empty] *= self._marginal_std_ / np.maximum(self._noise_scaled_, _TINY)
+                noise[empty] *= marginals[1] / np.maximum(self._noise_scaled_, _TINY)
             if recalled is not None:
                 # Inverse-variance blending leaves (1 - weight) of the variance.
                 noise *= np.sqrt(1.0 - recalled[:, encoder.numeric])
