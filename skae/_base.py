@@ -215,8 +215,10 @@ class BaseAutoencoder(BaseEstimator):
         ``prefix__name`` parameters reach the net; a keyword without a
         prefix is a typo, and would fail inside skorch.
         """
-        super()._validate_params()
+        # Before scikit-learn's checks, which read False as 0 and would say
+        # "must be an int in the range [1, inf)" of max_epochs=False.
         _refuse_bools_for_numbers(self)
+        super()._validate_params()
         _check_callbacks(self.callbacks)
         _check_routed_internals(self._routed_params())
         unknown = sorted(key for key in self._routed_params() if "__" not in key)

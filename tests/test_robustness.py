@@ -728,6 +728,9 @@ def test_fitted_properties_raise_not_fitted_before_fit(Estimator, attribute):
     ({"callbacks": [("timer", 3)]}, "callbacks must be a list of skorch callbacks"),
     ({"max_epochs": True}, "'max_epochs' parameter of .* must be a number, not a bool"),
     ({"batch_size": True}, "'batch_size' parameter of .* must be a number, not a bool"),
+    # trial 61: False (read as 0 by scikit-learn's Interval) got "must be an int in [1, inf)"
+    ({"max_epochs": False}, "'max_epochs' parameter of .* must be a number, not a bool"),
+    ({"lr": False}, "'lr' parameter of .* must be a number, not a bool"),
 ])
 def test_settings_that_failed_inside_torch_are_refused_by_name(cls, params, match):
     X = data_for(cls, "array")
