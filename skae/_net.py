@@ -290,6 +290,27 @@ class AutoencoderNet(NeuralNet):
         """The estimator's built-in callbacks."""
         return list(self.default_callbacks)
 
+    def fit_loop(self, X, y=None, *args, **kwargs):
+        """skorch's training loop; a ``KeyboardInterrupt`` (Ctrl-C) warns as it leaves.
+
+        skorch's ``partial_fit`` ends training on it and keeps the weights
+        reached, as scikit-learn's MLP does, and the estimator's ``fit`` goes
+        on from there; MLP says "Training interrupted by user.", skorch said
+        nothing, so the user got a half-trained model silently (trial 60).
+        """
+        try:
+            return super().fit_loop(X, y, *args, **kwargs)
+        except KeyboardInterrupt:
+            warnings.warn(
+                f"Training interrupted by user (KeyboardInterrupt) after "
+                f"{len(self.history)} epoch(s); the network keeps the weights it had "
+                "reached and fit goes on from there, as scikit-learn's MLP does. "
+                "Interrupt again to stop fit.",
+                UserWarning,
+                stacklevel=2,
+            )
+            raise
+
     def initialize_module(self):
         """Build the module: a class from its routed arguments; an instance is copied."""
         if isinstance(self.module, nn.Module):
