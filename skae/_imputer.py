@@ -212,6 +212,13 @@ _TREE_MAX_LEVELS = 30
 #: A classifier whose held-out loss ends above this multiple of the levels'
 #: frequencies' loss has diverged (``_fit_trees``).
 _DIVERGED_LOSS = 2.0
+#: A numeric column whose trees explain less than this share of its variance
+#: on the rows their early stopping held out (R^2) is imputed toward its mean
+#: (``_fit_trees``): at R^2 = 0 its mean, in between a share R^2 / 0.05 of the
+#: blend's departure from it.
+_UNPREDICTED_R2 = 0.05
+#: ... when at least this many rows were held out: an R^2 from fewer is noise.
+_UNPREDICTED_MIN_HELD_OUT = 50
 #: Floor of the blended probabilities of a category's levels, before their logarithm.
 _TINY = np.finfo(np.float64).tiny
 #: Settings of each column's HistGradientBoostingRegressor: early stopping on
@@ -531,6 +538,16 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         alone. ``partial_fit`` refits the
         trees on the rows of a call only if it holds at least as many rows
         as they were fitted on (at most 50,000); otherwise it keeps them.
+        The trees also say which numeric columns nothing in the row
+        predicts: where they explain less than 5%% of a column's variance
+        on the rows their early stopping held out (R^2, from 50 held-out
+        rows or more), the column's blended imputation keeps only R^2 /
+        0.05 of its departure from the column's mean (the mean at R^2 <=
+        0), and its draws spread as the column does. A new user's table
+        with three such columns (Heating: income, age, rooms) had 5-13%%
+        more error than their means there, and 0.958 / 0.933 of its former
+        error overall at 20%% MCAR / MAR; development tables 0.9995 (worst
+        1.003), report tables 0.9998.
 
     recall_duplicates : bool, default=True
         Fill a numeric gap from the rows that duplicate its row, where the
@@ -1501,6 +1518,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
                               self._column_slices())
         completed = self._completed(S, observed, predicted, category_gaps=np.nan)
         trees = [None] * observed.shape[1]
+        shrink = np.ones(observed.shape[1])
         params = dict(_TREE_PARAMS)
         if n_rows > _LARGE_TREE_ROWS:
             params["max_leaf_nodes"] = _LARGE_TREE_LEAVES
@@ -1516,6 +1534,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
                     # binning; as a constant it is never split on.
                     features[:, np.isnan(features).all(axis=0)] = 0.0
                     trees[j] = model.fit(features, target[rows])
+                    shrink[j] = _toward_mean(trees[j], rows.sum())
             for j in self.encoder_.categorical:
                 part = self.encoder_.slices[j]
                 rows = np.flatnonzero(observed[:, j])
@@ -1545,6 +1564,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
                         trees[j] = model
         self.trees_, self._tree_rows_ = trees, n_rows
         self._tree_inputs_ = inputs
+        self._tree_shrink_ = shrink
 
     def _tree_sample(self, X, rows=None):
         """The training rows the trees see (at most ``_TREE_ROWS``), or at most ``rows``."""
@@ -1594,9 +1614,11 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         for j in encoder.numeric:
             at = positions[j]
             rows = np.flatnonzero(observed[:, j])
-            if len(rows) < _LINEAR_MIN_ROWS or not np.var(S[rows, at]) > 0:
-                continue
             whole = S[rows, at].astype(np.float64)
+            # In float64: the float32 variance of a constant column's values
+            # came out 3.6e-15, and the shares below divided 0 by 0.
+            if len(rows) < _LINEAR_MIN_ROWS or not np.std(whole) > 0:
+                continue
             every = completed[np.ix_(rows, inputs[j])]
             first = LinearRegression().fit(every, whole)
             share = np.abs(first.coef_) * completed[:, inputs[j]].std(axis=0) / np.std(whole)
@@ -1782,6 +1804,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         completed = self._completed(S, observed, predicted, category_gaps=np.nan)
         positions = self._tree_positions()
         weight = self._tree_weight_
+        # None: saved before the shrink toward the mean.
+        shrink, marginals = getattr(self, "_tree_shrink_", None), self._marginals()
         with openmp_threads(_TREE_THREADS):
             for j, model in enumerate(self.trees_):
                 gaps, at = ~observed[:, j], positions[j]
@@ -1799,6 +1823,9 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
                 else:
                     trees = model.predict(features)
                     predicted[gaps, at] = (1 - weight) * predicted[gaps, at] + weight * trees
+                    if shrink is not None and shrink[j] < 1.0 and marginals is not None:
+                        mean = marginals[0][at]
+                        predicted[gaps, at] = mean + shrink[j] * (predicted[gaps, at] - mean)
         return predicted
 
     # ------------------------------------------------------------------
@@ -2241,6 +2268,28 @@ def _numeric_column(X, j: int) -> np.ndarray:
     if isinstance(X, pd.DataFrame):
         return pd.to_numeric(X.iloc[:, j]).to_numpy(dtype=np.float64, na_value=np.nan)
     return X[:, j]
+
+
+def _toward_mean(trees, n_rows: int) -> float:
+    """The share of its departure from the mean a column's blended imputation keeps.
+
+    1 unless the column's regression trees explain less than
+    ``_UNPREDICTED_R2`` of its variance on the rows their early stopping held
+    out (at least ``_UNPREDICTED_MIN_HELD_OUT`` of them): then R^2 /
+    ``_UNPREDICTED_R2``, 0 (the mean) at R^2 <= 0. A column that nothing in
+    the row predicts is best imputed by its mean; the network, trained on
+    every column at once, learned noise there: a new user's household
+    income, age and rooms (Heating, 900 rows, |correlation| <= 0.1 with
+    every other column) had 5-13% more error than the mean (trial 62).
+    """
+    scores = getattr(trees, "validation_score_", ())
+    # scikit-learn holds out ceil(validation_fraction * n) rows.
+    if len(scores) < 2 or np.ceil(0.1 * n_rows) < _UNPREDICTED_MIN_HELD_OUT or not scores[0] < 0:
+        return 1.0
+    # validation_score_ is minus the half squared error; its first entry is
+    # the training mean's.
+    r2 = 1.0 - float(scores[-1]) / float(scores[0])
+    return float(np.clip(r2 / _UNPREDICTED_R2, 0.0, 1.0))
 
 
 def _held_out_error(trees) -> float | None:
