@@ -301,14 +301,19 @@ class AutoencoderNet(NeuralNet):
         try:
             return super().fit_loop(X, y, *args, **kwargs)
         except KeyboardInterrupt:
-            warnings.warn(
-                f"Training interrupted by user (KeyboardInterrupt) after "
-                f"{len(self.history)} epoch(s); the network keeps the weights it had "
-                "reached and fit goes on from there, as scikit-learn's MLP does. "
-                "Interrupt again to stop fit.",
-                UserWarning,
-                stacklevel=2,
-            )
+            # skorch's EarlyStopping ends training with a KeyboardInterrupt too.
+            stopped_early = any(isinstance(callback, EarlyStopping)
+                                and getattr(callback, "misses_", 0) >= callback.patience
+                                for _, callback in self.callbacks_)
+            if not stopped_early:
+                warnings.warn(
+                    f"Training interrupted by user (KeyboardInterrupt) after "
+                    f"{len(self.history)} epoch(s); the network keeps the weights it "
+                    "had reached and fit goes on from there, as scikit-learn's MLP "
+                    "does. Interrupt again to stop fit.",
+                    UserWarning,
+                    stacklevel=2,
+                )
             raise
 
     def initialize_module(self):

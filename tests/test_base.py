@@ -2,6 +2,7 @@
 
 import pickle
 import sys
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 import torch
 from sklearn.datasets import load_wine
 from sklearn.model_selection import GridSearchCV
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EarlyStopping
 
 import skae._net
 from skae import (
@@ -181,6 +182,15 @@ def test_interrupted_fit_is_usable_from_its_last_epoch(cls, X):
         est.fit(data)
     assert len(est.history_) == 2
     assert np.isfinite(output(est, data)).all()
+
+
+def test_early_stopping_is_no_interruption(X):
+    # skorch's EarlyStopping stops with a KeyboardInterrupt too: no warning for it.
+    stop = EarlyStopping(monitor="train_loss", patience=2, threshold=10.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = make(AutoencoderTransformer, max_epochs=50, callbacks=[("stop", stop)]).fit(X)
+    assert len(est.history_) < 50
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS)
