@@ -1811,9 +1811,8 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         positions = self._tree_positions()
         weight = self._tree_weight_
         # None: saved before the shrink toward the mean.
-        shrink, marginals = getattr(self, "_tree_shrink_", None), self._marginals()
-        if not toward_mean:
-            shrink = None
+        shrink = getattr(self, "_tree_shrink_", None) if toward_mean else None
+        marginals = self._marginals() if shrink is not None and (shrink < 1).any() else None
         with openmp_threads(_TREE_THREADS):
             for j, model in enumerate(self.trees_):
                 gaps, at = ~observed[:, j], positions[j]
@@ -1831,7 +1830,7 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
                 else:
                     trees = model.predict(features)
                     predicted[gaps, at] = (1 - weight) * predicted[gaps, at] + weight * trees
-                    if shrink is not None and shrink[j] < 1.0 and marginals is not None:
+                    if marginals is not None and shrink[j] < 1.0:
                         mean = marginals[0][at]
                         predicted[gaps, at] = mean + shrink[j] * (predicted[gaps, at] - mean)
         return predicted
