@@ -74,7 +74,7 @@ from ._net import (
     print_log_sink,
 )
 from ._persist import history_from_json, history_to_json
-from ._preprocessing import SCALINGS, make_scaler
+from ._preprocessing import SCALINGS, make_scaler, warn_if_scales_differ
 from ._rows import csr_dataset
 from ._tabular import (
     TableEncoder,
@@ -541,10 +541,13 @@ class BaseAutoencoder(BaseEstimator):
         module = self._module()
         # Zeros of sparse input stay zeros: the scaling only divides.
         centered = not (sp.issparse(X) and self._sparse_unstored == "zero")
-        self.scaler_ = make_scaler(self.scaling, self._default_scaling,
-                                   capabilities(module).prefers_global_scaling, centered)
+        shared_scale = capabilities(module).prefers_global_scaling
+        self.scaler_ = make_scaler(self.scaling, self._default_scaling, shared_scale, centered)
         if is_categorical is None:
             is_categorical = self.is_categorical_
+        if self.scaling == "auto" and shared_scale and not getattr(self, "_fold_fit", False):
+            module_name = getattr(module, "__name__", type(module).__name__)
+            warn_if_scales_differ(X, np.flatnonzero(~np.asarray(is_categorical)), module_name)
         self.encoder_ = TableEncoder(np.flatnonzero(is_categorical), self.scaler_,
                                      self._sparse_unstored,
                                      missing_level=self._missing_category_is_a_level(),

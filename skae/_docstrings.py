@@ -61,7 +61,9 @@ _NETWORK_PARAMETERS = """\
         ``"robust"``: each feature by its median and interquartile range;
         ``"global"``: all features by one mean and standard deviation (for
         pixels and signals); None: no scaling. ``"auto"`` is ``"%(scaling_auto)s"``,
-        and ``"global"`` for image modules such as :class:`ConvAutoencoder`.
+        and ``"global"`` for image modules such as :class:`ConvAutoencoder`
+        (which warn when the features' ranges differ more than 1,000-fold,
+        as a table's columns in different units do, and pixels do not).
         A scipy.sparse ``X`` whose unstored entries are zeros is scaled
         without centering, so that it stays sparse: each scaling only
         divides (by the standard deviation, the interquartile range or the

@@ -6,6 +6,9 @@ scikit-learn's) and fitting them on the stored entries of a sparse matrix.
 
 from __future__ import annotations
 
+import sys
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
@@ -126,6 +129,46 @@ def make_scaler(scaling: str | None, default: str, prefers_global: bool = False,
     if scaling == "standard":
         return StandardScaler(with_mean=centered)
     return GlobalScaler(with_mean=centered)
+
+
+#: Ratio of the widest numeric feature's range to the narrowest's beyond which
+#: ``scaling="auto"`` chosen as one shared scale (image modules) warns: the
+#: pixels of an image share a range (digits: 1 to 16, a ratio of 16), the
+#: columns of a table in different units do not (Ecdat's Caschool: 0.42 to
+#: 27,095, whose narrowest column a convolutional network then ignored).
+_SHARED_SCALE_RANGE_RATIO = 1000.0
+
+
+def warn_if_scales_differ(X, numeric: np.ndarray, module_name: str) -> None:
+    """Warn when one shared scale (``scaling="auto"`` for ``module_name``) meets unequal ranges.
+
+    ``numeric`` are the positions of ``X``'s numeric columns; sparse input
+    is not checked.
+    """
+    if sp.issparse(X) or len(numeric) < 2:
+        return
+    values = X.iloc[:, numeric] if hasattr(X, "iloc") else np.asarray(X)[:, numeric]
+    values = np.asarray(values, dtype=np.float64)
+    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+        spans = np.nanmax(values, axis=0) - np.nanmin(values, axis=0)
+    spans = spans[np.isfinite(spans) & (spans > 0)]
+    if len(spans) >= 2 and spans.max() > _SHARED_SCALE_RANGE_RATIO * spans.min():
+        warnings.warn(
+            f'scaling="auto" scales every feature by one shared mean and standard '
+            f"deviation for {module_name} (the pixels of an image share one scale), but "
+            f"these features' ranges go from {spans.min():.3g} to {spans.max():.3g}: the "
+            f"network will barely reconstruct the narrow ones. If they are not pixels or "
+            f'samples of one signal, pass scaling="standard".',
+            UserWarning, stacklevel=_caller_outside_skae())
+
+
+def _caller_outside_skae() -> int:
+    """The ``stacklevel`` of the first caller outside skae, for its caller's warning."""
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("skae."):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def fit_scaler(scaler: TransformerMixin, X) -> TransformerMixin:

@@ -5,6 +5,8 @@ sparser, denoising must denoise, the KL term must count, samples must look
 like the data, convolutions must beat dense layers on images.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -174,6 +176,29 @@ def test_conv_autoencoder_on_digit_images(digits):
     assert ae.inverse_transform(ae.transform(X_test)).shape == X_test.shape
     # Images are scaled as a whole, not pixel by pixel.
     assert np.ptp(ae.scaler_.scale_) == 0
+
+
+def test_one_shared_scale_warns_on_columns_of_unequal_ranges(digits):
+    """A table passed to an image module: its narrow columns would be lost (trial 67)."""
+    X_wine = load_wine().data  # ranges from 0.53 (nonflavanoid phenols) to 1,402 (proline)
+    conv = dict(n_components=2, module=ConvAutoencoder, module__channels=(4,), max_epochs=1,
+                random_state=0)
+
+    def shared_scale_warnings(X, **params):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            AutoencoderTransformer(**conv, **params).fit(X)
+        return [w for w in caught if "one shared mean" in str(w.message)]
+
+    caught = shared_scale_warnings(X_wine, module__image_shape=(1, 13))
+    assert len(caught) == 1  # once, not again for the folds of a small table
+    assert 'ranges go from 0.53 to 1.4e+03' in str(caught[0].message)
+    assert 'pass scaling="standard"' in str(caught[0].message)
+    assert caught[0].filename == __file__  # points at the user's call
+    # Pixels share a range; a scaling the user chose is not second-guessed.
+    assert not shared_scale_warnings(digits[0], module__image_shape=(8, 8))
+    for scaling in ("global", "standard"):
+        assert not shared_scale_warnings(X_wine, module__image_shape=(1, 13), scaling=scaling)
 
 
 def test_conv_beats_mlp_and_pca_on_usps(shared_data):
