@@ -105,7 +105,7 @@ def section_dask(n_rows, n_files, repeats):
         row["vs 1 thread"] = row["rows/s"] / rows[0]["rows/s"]
     print_table(rows, ["how", "rows/s", "vs 1 thread"], floatfmt="{:,.2f}")
     print("Each reads the Parquet files, scores them (the detector's default "
-          "score_method='hybrid': network plus IsolationForest) and writes the scores.")
+          f"score_method={detector.score_method!r}) and writes the scores.")
     return rows
 
 

@@ -400,7 +400,7 @@ def test_history_frame_fails_in_one_line(bad):
 
 
 class TiedAutoencoder(torch.nn.Module):
-    """The user guide's example: encode and decode, no forward."""
+    """The user guide's example, from a random start of a chosen scale: encode and decode."""
 
     def __init__(self, n_features, n_components, scale=0.1):
         super().__init__()
