@@ -147,8 +147,10 @@ def warn_if_scales_differ(X, numeric: np.ndarray, module_name: str) -> None:
     """
     if sp.issparse(X) or len(numeric) < 2:
         return
-    values = X.iloc[:, numeric] if hasattr(X, "iloc") else np.asarray(X)[:, numeric]
-    values = np.asarray(values, dtype=np.float64)
+    if hasattr(X, "iloc"):  # pandas' NA in nullable columns becomes NaN
+        values = X.iloc[:, numeric].to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        values = np.asarray(X)[:, numeric].astype(np.float64)
     with warnings.catch_warnings(), np.errstate(invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
         spans = np.nanmax(values, axis=0) - np.nanmin(values, axis=0)
