@@ -43,7 +43,7 @@ from ._docstrings import fill_doc
 from ._modules._layers import ReconstructionModule
 from ._modules._protocol import capabilities
 from ._net import AutoencoderNet, ParameterAverage, TrainingDivergedError, as_float32
-from ._projection import refine_codes
+from ._projection import at_least_rows, refine_codes
 
 #: What the default module (``module=None``) trains with in the transformer:
 #: a denoising autoencoder. Gaussian noise of 0.3 standard deviations on the
@@ -637,11 +637,13 @@ class AutoencoderTransformer(
         Levenberg-Marquardt steps, the way PCA's ``transform`` is the
         least-squares projection onto its components. A row's
         reconstruction error never rises above the encoder code's, and its
-        code does not depend on the other rows of the call (to about 1e-10)
-        for float64 rows. float32 rows refine in float32, about 3x faster,
-        and their codes can then move with the rows that share the call (a
-        new user's digits: by up to 0.034 against a spread of 4, chunks of
-        100 rows against one call) and end apart from float64's. On the
+        code does not depend on the other rows of the call: to about 1e-10
+        for float64 rows, and for float32 rows, which refine in float32
+        about 3x faster, to the bit where the machine's float32 products
+        of 16 rows or more do not depend on the number of rows (every step
+        works on at least 16; a new user's codes had moved by up to 0.034,
+        against a spread of 4, between chunks of 100 rows and one call).
+        float32 codes end apart from float64's. On the
         development tables of ``benchmarks/bench_transformer.py``, 5
         iterations took the held-out error from 0.432 to 0.355 of PCA's
         (2 iterations: 0.364; 10: 0.352); see Notes for the cost. 0 gives
@@ -958,9 +960,11 @@ class AutoencoderTransformer(
 
     def _codes(self, module, x):
         """The codes of encoded rows ``x``: the encoder's, refined (``transform_max_iter``)."""
-        codes = module.encode(x)
         if not self._refines_codes(module):
-            return codes
+            return module.encode(x)
+        # As many rows as the refinement's calls have: its start does not
+        # depend on the chunk either.
+        codes = at_least_rows(module.encode)(x)
         errors = self._scoring_criterion()
         return refine_codes(module.decode, lambda output, rows: errors(output, rows).sum(1),
                             x, codes, self.transform_max_iter,
