@@ -619,8 +619,8 @@ def test_the_guides_bootstrap_recipe_adds_the_models_uncertainty():
     one = np.stack(clone(imputer).fit(X_missing).sample_imputations(X_missing, 5, random_state=0))
     draws = []
     for k in range(5):  # the guide's loop
-        rows = resample(np.arange(len(X_missing)), random_state=k)
-        model = clone(imputer).set_params(random_state=k).fit(X_missing[rows])
+        sample = resample(X_missing, random_state=k)
+        model = clone(imputer).set_params(random_state=k).fit(sample)
         draws.append(model.sample_imputations(X_missing, n_imputations=1, random_state=k)[0])
     boot = np.stack(draws)
     assert np.all(boot[:, ~mask] == X[~mask])
@@ -629,10 +629,9 @@ def test_the_guides_bootstrap_recipe_adds_the_models_uncertainty():
         return ((d.mean(axis=1) / X.std(axis=0)).var(axis=0, ddof=1)).mean()
 
     assert between(boot) > 1.1 * between(one)
-    # A DataFrame takes .iloc for the bootstrap rows.
+    # The same lines take a DataFrame (trial 68: indexing rows by position did not).
     frame = pd.DataFrame(X_missing[:, :5])
-    rows = resample(np.arange(len(frame)), random_state=0)
-    model = clone(imputer).set_params(max_epochs=5).fit(frame.iloc[rows])
+    model = clone(imputer).set_params(max_epochs=5).fit(resample(frame, random_state=0))
     (draw,) = model.sample_imputations(frame, n_imputations=1, random_state=0)
     assert draw.shape == frame.shape and not np.isnan(np.asarray(draw, dtype=float)).any()
 
