@@ -99,12 +99,15 @@ def refine_codes(decode, row_errors, x, codes, max_iter: int,
             rows = active.nonzero()[:, 0]
             if len(rows) == 0:
                 break
-            if len(rows) < MIN_ROWS:  # repeats of the last row, written back alike
-                rows = torch.cat([rows, rows[-1:].expand(MIN_ROWS - len(rows))])
-            step = _gauss_newton_step(decode, row_errors, x[rows], z[rows], damping[rows],
-                                      basis, squared)
+            # The few rows still moving are computed among repeats of the last
+            # one, and only their own results are kept (no row is written twice).
+            n = len(rows)
+            padded = torch.cat([rows, rows[-1:].expand(max(0, MIN_ROWS - n))])
+            step = _gauss_newton_step(decode, row_errors, x[padded], z[padded],
+                                      damping[padded], basis, squared)
             with torch.no_grad():
-                trial = row_errors(decode(z[rows] + step), x[rows])
+                trial = row_errors(decode(z[padded] + step), x[padded])[:n]
+            step = step[:n]
             before = error[rows]
             better = trial < before  # NaN trials (far outside the data) are refused
             z[rows] = torch.where(better[:, None], z[rows] + step, z[rows])
