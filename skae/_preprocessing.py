@@ -150,10 +150,15 @@ def warn_if_scales_differ(X, numeric: np.ndarray, module_name: str) -> None:
     if hasattr(X, "iloc"):  # pandas' NA in nullable columns becomes NaN
         values = X.iloc[:, numeric].to_numpy(dtype=np.float64, na_value=np.nan)
     else:
-        values = np.asarray(X)[:, numeric].astype(np.float64)
+        # An image module's array, numeric throughout: read in place, not
+        # copied (70,000 MNIST rows would take 440 MB as float64).
+        values = np.asarray(X)
+        if len(numeric) < values.shape[1]:
+            values = values[:, numeric]
     with warnings.catch_warnings(), np.errstate(invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
-        spans = np.nanmax(values, axis=0) - np.nanmin(values, axis=0)
+        spans = (np.nanmax(values, axis=0).astype(np.float64)
+                 - np.nanmin(values, axis=0))
     spans = spans[np.isfinite(spans) & (spans > 0)]
     if len(spans) >= 2 and spans.max() > _SHARED_SCALE_RANGE_RATIO * spans.min():
         warnings.warn(
