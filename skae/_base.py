@@ -86,7 +86,7 @@ from ._tabular import (
     warn_numbers_as_text,
     warn_numbers_beside_text,
 )
-from ._threads import estimator_threads, torch_threads
+from ._threads import blas_threads, estimator_threads, torch_threads
 
 __all__ = ["BaseAutoencoder", "TrainingDivergedError"]
 
@@ -400,8 +400,10 @@ class BaseAutoencoder(BaseEstimator):
                     net.initialize()
                 data = self._training_data(X)
                 dataset = self._dataset(data)
-                # n_jobs: torch threads for training (skae/_threads.py).
-                with torch_threads(self._torch_threads(self.batch_size, net.module_)):
+                # n_jobs: torch threads for training, and as many of NumPy's
+                # BLAS threads for the array work around it (skae/_threads.py).
+                n_threads = self._torch_threads(self.batch_size, net.module_)
+                with torch_threads(n_threads), blas_threads(n_threads):
                     if reset and net.capabilities_.init_from_data:
                         self._init_module_from_data(net.module_, dataset)
                     if reset:
@@ -409,7 +411,11 @@ class BaseAutoencoder(BaseEstimator):
                     with _distributed.training(net, parallel):  # [data parallel]
                         net.partial_fit(dataset)
             self.net_ = net
-            self._after_training(X, data)
+            # The work after training (the transformer's refit and its choice
+            # of PCA, the imputer's trees and linear models) runs with
+            # training's threads, torch's and BLAS's.
+            with torch_threads(n_threads), blas_threads(n_threads):
+                self._after_training(X, data)
         except BaseException as error:
             if reset:
                 self._discard_fitted_state()

@@ -151,7 +151,9 @@ default="adam"
 
     n_jobs : int, default=None
         The most torch threads for this estimator's training and inference,
-        set around its own work and restored afterwards. Within that limit
+        set around its own work and restored afterwards; NumPy's BLAS
+        threads for its own array work outside torch (the imputer's linear
+        models, correlations and draws) get the same count. Within that limit
         the count is size-aware: one thread for networks whose batches are
         too small to gain from more (the tables skae is made for), one more
         per billion multiply-adds of a batch. ``None`` allows torch's

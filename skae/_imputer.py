@@ -53,7 +53,7 @@ from ._persist import pack_boosting, unpack_boosting
 from ._preprocessing import entry_rows
 from ._rows import DenseRows, missing_mask, row_source, select_columns
 from ._tabular import categorical_columns, is_sparse_frame
-from ._threads import openmp_threads
+from ._threads import blas_threads, openmp_threads
 
 
 class _CosineSchedule(LRScheduler):
@@ -1866,15 +1866,18 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
         same rows (the duplicates' values), one entry per block of rows.
         """
         out, start = None, 0
-        for rows in row_source(X).blocks(self._chunk_rows(X.shape[0])):
-            block_memo = None if memo is None else memo.setdefault(start, {})
-            imputed = self._impute_dense(rows, generator, noise_rng, block_memo)
-            if len(imputed) == X.shape[0]:
-                return imputed  # the whole input in one block
-            if out is None:
-                out = np.empty((X.shape[0], imputed.shape[1]), dtype=imputed.dtype)
-            out[start : start + len(imputed)] = imputed
-            start += len(imputed)
+        chunk = self._chunk_rows(X.shape[0])
+        # n_jobs: NumPy's BLAS threads as the network's (skae/_threads.py).
+        with blas_threads(self._torch_threads(min(chunk, X.shape[0]))):
+            for rows in row_source(X).blocks(chunk):
+                block_memo = None if memo is None else memo.setdefault(start, {})
+                imputed = self._impute_dense(rows, generator, noise_rng, block_memo)
+                if len(imputed) == X.shape[0]:
+                    return imputed  # the whole input in one block
+                if out is None:
+                    out = np.empty((X.shape[0], imputed.shape[1]), dtype=imputed.dtype)
+                out[start : start + len(imputed)] = imputed
+                start += len(imputed)
         return out
 
     def _impute_dense(self, X, generator=None, noise_rng=None, memo=None):
