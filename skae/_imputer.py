@@ -325,6 +325,18 @@ def _copy_patterns(observed, visible, share, generator=None):
     return torch.where(rows, copied, visible)
 
 
+#: Each training row hides its own share of its observed entries, drawn
+#: uniformly between 0 and twice ``hide_fraction`` (the same share on
+#: average). With one share for every row, a network on 1,000 rows of 605
+#: MNIST pixels (trial 69) imputed the gaps with 0.398 of the range's RMSE,
+#: worse than column means (0.296), while hiding a tenth more entries at
+#: transform gave 0.198: it had learned the share, which barely varies
+#: across 605 columns. With a share per row: 0.153 (KNNImputer 0.198). On the
+#: nine development tables cut to 1,000 rows (20% MCAR and MAR), level
+#: (``benchmarks/README.md``, "A hidden share per row").
+_VARY_HIDE_RATE = True
+
+
 class _HidingIterator:
     def __init__(self, batches: BatchIterator, hiding: _HidingBatches):
         self.batches = batches
@@ -339,7 +351,10 @@ class _HidingIterator:
             if seed is not None and generator is None:
                 generator = torch.Generator(device=x.device).manual_seed(seed)
             keep = torch.rand(observed.shape, device=x.device, generator=generator)
-            visible = observed * (keep >= self.hiding.hide_fraction)
+            rate = self.hiding.hide_fraction
+            if seed is None and _VARY_HIDE_RATE:
+                rate = rate * 2.0 * torch.rand(len(x), 1, device=x.device)
+            visible = observed * (keep >= rate)
             if seed is None and self.hiding.copy_share:
                 visible = _copy_patterns(observed, visible, self.hiding.copy_share)
             yield (x, self.hiding.expand(visible)), (x, observed, visible)
@@ -473,7 +488,14 @@ class AutoencoderImputer(TransformerMixin, BaseAutoencoder):
 
     hide_fraction : float in [0, 1), default=0.15
         Share of the observed entries hidden from the network in each
-        training batch; the network learns to predict them. Half of each
+        training batch, on average; the network learns to predict them.
+        Each row hides its own share, drawn uniformly between 0 and twice
+        ``hide_fraction``, so that rows hiding nothing more than their gaps,
+        as in ``transform``, are among those it learns from: with one share
+        for every row, a wide table's network learned the share itself (at
+        605 columns the spread of a row's share is tiny) and imputed rows
+        hiding less than it, at ``transform``, worse than column means
+        (MNIST pixels, trial 69). Half of each
         batch's rows hide another row's gaps instead (copy masking,
         after CACTI): on the development tables of
         ``benchmarks/bench_impute.py`` this cut the error by 7-8%% where

@@ -1422,3 +1422,28 @@ def test_a_text_placeholder_leaves_numbers_numbers():
         imp.fit(X.assign(b=np.nan))
     with pytest.raises(ValueError, match="contains NaN in column 1, but missing_values='?'"):
         imp.fit(np.array([[1.0, np.nan], [2.0, 3.0]]))
+
+
+def test_training_rows_hide_shares_of_their_own():
+    # One share for every row let a 605-column network learn the share and
+    # impute rows hiding less than it (transform) worse than column means
+    # (trial 69); each row now draws its share between 0 and 2 * hide_fraction.
+    import torch
+
+    from skae._data import TensorDataset
+    from skae._imputer import _HidingBatches
+
+    torch.manual_seed(0)
+    observed = torch.ones(2000, 200)
+    hiding = _HidingBatches(0.15, expand=lambda visible: visible)
+    dataset = TensorDataset(torch.zeros(2000, 200), observed)
+    shares = []
+    for (_, visible), _ in hiding(dataset, batch_size=500):
+        shares.append(1.0 - visible.mean(dim=1))
+    shares = torch.cat(shares)
+    assert abs(shares.mean().item() - 0.15) < 0.01
+    assert shares.min().item() < 0.03 and shares.max().item() > 0.27
+    # Validation keeps one fixed share, comparable across epochs.
+    fixed = _HidingBatches(0.15, expand=lambda visible: visible, seed=1)
+    (_, visible), _ = next(iter(fixed(dataset, batch_size=2000)))
+    assert (1.0 - visible.mean(dim=1)).max().item() < 0.27
