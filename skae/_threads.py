@@ -22,8 +22,10 @@ operation waits for its slowest thread). So, following scikit-learn's
   users' reflex ``n_jobs=2`` / ``-1`` made small fits 6-85x slower on busy
   cores).
 
-The count is applied by :func:`torch_threads` around skae's own fitting and
-inference and restored afterwards. torch's thread count is global to the
+The count is applied by :func:`torch_threads` around skae's own fitting
+(the work after training included) and inference, and by
+:func:`blas_threads` to NumPy's BLAS around the same work, and restored
+afterwards. torch's thread count is global to the
 process: while skae works, torch code in other threads of the same process sees
 skae's setting. Concurrent skae calls from several threads share one setting
 (the first to enter sets it, the last to leave restores the caller's).
